@@ -1,0 +1,9 @@
+export type { DeviceTree, DtNode, DtProperty } from './tree.js';
+export { DtError } from './errors.js';
+export { readDtb } from './fdt.js';
+export {
+  strings, string, cells, u32, compatible, isAvailable, addressCells, sizeCells, reg,
+  phandleList, idMap, mapId,
+  type RegEntry, type PhandleArgs, type IdMapEntry,
+} from './decode.js';
+export { supplierBindings, type SupplierBinding, type KernelSeries } from './bindings.js';

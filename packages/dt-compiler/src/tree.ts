@@ -1,0 +1,69 @@
+/**
+ * The device tree in memory (the role of dtc's livetree.c): nodes with their full paths,
+ * properties as raw bytes, phandles and labels. Decoders live in decode.ts.
+ */
+export interface DtProperty {
+  readonly name: string;
+  readonly value: Uint8Array;
+}
+
+export interface DtNode {
+  /** Node name with unit address, e.g. `pcie@10000000`; `` for the root. */
+  readonly name: string;
+  /** Full path, e.g. `/pcie@10000000`; `/` for the root. */
+  readonly path: string;
+  readonly parent: DtNode | null;
+  readonly children: DtNode[];
+  readonly properties: Map<string, DtProperty>;
+}
+
+export interface DeviceTree {
+  readonly root: DtNode;
+  /** DTB header fields worth keeping. */
+  readonly bootCpuId: number;
+  readonly memoryReservations: ReadonlyArray<{ address: bigint; size: bigint }>;
+  /** Every node, in depth-first (DTB) order. */
+  readonly nodes: ReadonlyArray<DtNode>;
+  byPath(path: string): DtNode | undefined;
+  byPhandle(phandle: number): DtNode | undefined;
+  /** Labels from `/__symbols__` (present when the DTB was compiled with `-@`). */
+  byLabel(label: string): DtNode | undefined;
+}
+
+export function buildTree(root: DtNode, bootCpuId: number, rsv: Array<{ address: bigint; size: bigint }>): DeviceTree {
+  const nodes: DtNode[] = [];
+  const paths = new Map<string, DtNode>();
+  const phandles = new Map<number, DtNode>();
+  const walk = (n: DtNode): void => {
+    nodes.push(n);
+    paths.set(n.path, n);
+    for (const key of ['phandle', 'linux,phandle']) {
+      const p = n.properties.get(key);
+      if (p && p.value.length === 4) phandles.set(readU32(p.value, 0), n);
+    }
+    n.children.forEach(walk);
+  };
+  walk(root);
+  const symbols = paths.get('/__symbols__');
+  return {
+    root,
+    bootCpuId,
+    memoryReservations: rsv,
+    nodes,
+    byPath: (p) => paths.get(p === '' ? '/' : p),
+    byPhandle: (h) => phandles.get(h),
+    byLabel: (l) => {
+      const prop = symbols?.properties.get(l);
+      return prop ? paths.get(decodeString(prop.value)) : undefined;
+    },
+  };
+}
+
+export function readU32(b: Uint8Array, off: number): number {
+  return ((b[off]! << 24) >>> 0) + (b[off + 1]! << 16) + (b[off + 2]! << 8) + b[off + 3]!;
+}
+
+function decodeString(b: Uint8Array): string {
+  const end = b.indexOf(0);
+  return new TextDecoder().decode(end < 0 ? b : b.subarray(0, end));
+}

@@ -1,0 +1,123 @@
+/**
+ * Reading a probelab guest's console. A small state machine of phases (kernel console, then the
+ * init's state block, then the ring buffer dump), a pattern table for the dmesg lines that
+ * become events, and a truncated log is a state ("incomplete"), not a crash. Message formats are
+ * the kernel's own (cited per row) and were checked against real boots kept in test/fixtures.
+ */
+import type { EventKind, Outcome, OutcomeDevice, ProbeEvent } from '@probelab/sim-core';
+import { keepDevice, moduleKey, sortOutcome } from '@probelab/sim-core';
+
+export interface DmesgLine { level: number; t: number; text: string }
+export interface StateDevice { bus: string; id: string; driver: string | null; group: number | null; modalias: string | null; ofNode: string | null }
+export interface StateDriver { bus: string; name: string; module: string | null }
+
+export interface ParsedConsole {
+  phase: 'kernel' | 'state' | 'dmesg' | 'done';
+  complete: boolean;
+  panic: string | null;
+  devices: StateDevice[];
+  drivers: StateDriver[];
+  deferred: Array<{ id: string; reason: string }>;
+  modules: string[];
+  /** workqueue_execute_start trace lines for the deferred-probe works: [time, function]. */
+  works: Array<{ t: number; fn: string }>;
+  dmesg: DmesgLine[];
+}
+
+export function parseConsole(text: string): ParsedConsole {
+  const out: ParsedConsole = { phase: 'kernel', complete: false, panic: null, devices: [], drivers: [], deferred: [], modules: [], works: [], dmesg: [] };
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.replace(/\r$/, '');
+    if (out.phase === 'kernel' || out.phase === 'state') {
+      const p = /Kernel panic - not syncing: (.*)$/.exec(line);
+      if (p && !out.panic) out.panic = p[1]!;
+    }
+    if (line === '@@probelab-state-begin') { out.phase = 'state'; continue; }
+    if (line === '@@probelab-dmesg-begin') { out.phase = 'dmesg'; continue; }
+    if (line === '@@probelab-dmesg-end') { out.phase = 'state'; continue; }
+    if (line === '@@probelab-state-end') { out.phase = 'done'; out.complete = true; continue; }
+    if (out.phase === 'state') {
+      const f = line.split('\t');
+      if (f[0] === '@dev' && f.length >= 7) {
+        out.devices.push({ bus: f[1]!, id: f[2]!, driver: dash(f[3]!), group: f[4] === '-' ? null : Number(f[4]), modalias: dash(f[5]!), ofNode: dash(f[6]!) });
+      } else if (f[0] === '@drv' && f.length >= 4) {
+        out.drivers.push({ bus: f[1]!, name: f[2]!, module: dash(f[3]!) });
+      } else if (line.startsWith('@deferred ')) {
+        const [id, ...rest] = line.slice(10).split('\t');
+        out.deferred.push({ id: id!, reason: rest.join('\t') });
+      } else if (line.startsWith('@module ')) {
+        out.modules.push(line.slice(8));
+      } else if (line.startsWith('@trace ')) {
+        const m = /\s(\d+\.\d+): workqueue_execute_start: .*function (\w+)/.exec(line);
+        if (m) out.works.push({ t: Number(m[1]), fn: m[2]! });
+      }
+    } else if (out.phase === 'dmesg') {
+      const m = /^<(\d+)>\[\s*(\d+\.\d+)\] (.*)$/.exec(line);
+      if (m) out.dmesg.push({ level: Number(m[1]) & 7, t: Number(m[2]), text: m[3]! });
+      else if (out.dmesg.length && line) out.dmesg[out.dmesg.length - 1]!.text += `\n${line}`;
+    }
+  }
+  return out;
+}
+
+const dash = (s: string): string | null => (s === '-' || s === '' ? null : s);
+
+type Rule = { kind: EventKind; re: RegExp; make: (m: RegExpExecArray) => Omit<ProbeEvent, 't' | 'kind'> | null };
+
+/** dev_* lines print "<driver or bus name> <dev_name>: <message>". */
+const rules: Rule[] = [
+  // dd.c:really_probe_debug (initcall_debug): "probe of %s returned %d after %lld usecs"
+  { kind: 'probe-deferred', re: /^probe of (\S+) returned (-?517) after/, make: (m) => ({ device: m[1]! }) },
+  { kind: 'probe-failed', re: /^probe of (\S+) returned (-?\d+) after/, make: (m) => (m[2] === '0' || Math.abs(Number(m[2])) === 517 ? null : { device: m[1]!, value: Number(m[2]) }) },
+  // dd.c:really_probe, 6.12 dev_dbg: "bus: '%s': %s: bound device to driver %s"
+  { kind: 'bound', re: /^\S+ (\S+): bus: '\w+': really_probe: bound device to driver (\S+)$/, make: (m) => ({ device: m[1]!, driver: m[2]! }) },
+  // dd.c:really_probe, 6.1 pr_debug: "bus: '%s': %s: bound device %s to driver %s"
+  { kind: 'bound', re: /^bus: '\w+': really_probe: bound device (\S+) to driver (\S+)$/, make: (m) => ({ device: m[1]!, driver: m[2]! }) },
+  // dd.c:driver_deferred_probe_check_state
+  { kind: 'ignored-dependency', re: /^(\S+) (\S+): (deferred probe timeout, ignoring dependency|ignoring dependency for device, assuming no driver)$/, make: (m) => ({ device: m[2]!, driver: m[1]! }) },
+  // iommu.c: "Adding to iommu group %d"
+  { kind: 'iommu-group', re: /^\S+ (\S+): Adding to iommu group (\d+)$/, make: (m) => ({ device: m[1]!, value: Number(m[2]) }) },
+  // of/base.c:of_map_id: "%pOF: no %s translation for id 0x%x on %pOF"
+  { kind: 'iommu-map-miss', re: /^OF: \S+: no iommu-map translation for id 0x([0-9a-f]+) on /, make: (m) => ({ device: ridToBdf(Number.parseInt(m[1]!, 16)), value: Number.parseInt(m[1]!, 16) }) },
+  // dd.c:deferred_probe_timeout_work_func: 6.1 dev_info "deferred probe pending", 6.12 dev_warn "...: %s"
+  { kind: 'deferred-pending', re: /^\S+ (\S+): deferred probe pending(:|$)/, make: (m) => ({ device: m[1]! }) },
+  // init/main.c:do_one_initcall with initcall_debug
+  { kind: 'late-initcall', re: /^calling {2}deferred_probe_initcall\+/, make: () => ({ device: null }) },
+  { kind: 'module-loaded', re: /^calling {2}\S+ \[(\w+)\] @ \d+$/, make: (m) => ({ device: null, module: m[1]! }) },
+];
+
+function ridToBdf(rid: number): string {
+  const h = (n: number): string => n.toString(16).padStart(2, '0');
+  return `0000:${h(rid >> 8)}:${h((rid >> 3) & 0x1f)}.${rid & 7}`;
+}
+
+export function dmesgEvents(lines: DmesgLine[]): ProbeEvent[] {
+  const events: ProbeEvent[] = [];
+  for (const l of lines) {
+    for (const r of rules) {
+      const m = r.re.exec(l.text);
+      if (!m) continue;
+      const e = r.make(m);
+      if (e) {
+        events.push({ t: l.t, kind: r.kind, ...e });
+        break;
+      }
+    }
+  }
+  return events;
+}
+
+/** The real Outcome of a boot, in the simulator's schema. */
+export function outcomeFromConsole(p: ParsedConsole, scenarioModules: string[]): Outcome {
+  const wanted = new Set(scenarioModules.map(moduleKey));
+  const events = dmesgEvents(p.dmesg).filter((e) => e.kind !== 'module-loaded' || wanted.has(e.module ?? ''));
+  for (const w of p.works) if (w.fn === 'deferred_probe_timeout_work_func') events.push({ t: w.t, kind: 'timeout-fired', device: null });
+  const deferred = new Set(p.deferred.map((d) => d.id));
+  const ignored = new Set(events.filter((e) => e.kind === 'ignored-dependency').map((e) => e.device));
+  const devices: OutcomeDevice[] = p.devices
+    .filter((d) => ['platform', 'amba', 'pci', 'virtio'].includes(d.bus))
+    .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.group, ignoredDependency: ignored.has(d.id), deferred: deferred.has(d.id), fromDt: d.ofNode !== null }))
+    .filter(keepDevice)
+    .map(({ fromDt: _f, ...d }) => d);
+  return sortOutcome({ devices, events });
+}

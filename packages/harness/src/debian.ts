@@ -1,0 +1,61 @@
+/**
+ * Debian arm64 packages through apt: download (apt verifies them against the signed archive
+ * index), check the .deb's SHA256 against the index once more, unpack with dpkg-deb, cache.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { HarnessError } from './errors.js';
+import { cacheDir } from './paths.js';
+
+export interface UnpackedPackage {
+  name: string;
+  version: string;
+  sha256: string;
+  root: string;
+}
+
+async function need(cmd: string, pkg: string): Promise<void> {
+  const r = await execa('sh', ['-c', `command -v ${cmd}`], { reject: false });
+  if (r.exitCode !== 0) throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
+}
+
+async function indexEntry(pkg: string): Promise<{ version: string; sha256: string; filename: string }> {
+  const r = await execa('apt-cache', ['show', '--no-all-versions', pkg], { reject: false });
+  if (r.exitCode !== 0 || !r.stdout.trim()) {
+    throw new HarnessError(`apt does not know ${pkg}: run \`dpkg --add-architecture arm64 && apt-get update\` (see README, "Set up")`);
+  }
+  const field = (f: string): string => new RegExp(`^${f}: (.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
+  return { version: field('Version'), sha256: field('SHA256'), filename: field('Filename') };
+}
+
+/** Download and unpack one package (e.g. `linux-image-6.12.100+deb12-arm64:arm64`), cached. */
+export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
+  await need('apt-get', 'apt');
+  await need('dpkg-deb', 'dpkg');
+  const idx = await indexEntry(pkg);
+  const name = pkg.replace(/:.*$/, '');
+  const dir = join(cacheDir(), 'debs', `${name}_${idx.version.replace(/[^A-Za-z0-9.+~-]/g, '_')}`);
+  const stamp = join(dir, 'probelab-verified.json');
+  if (existsSync(stamp)) {
+    const s = JSON.parse(readFileSync(stamp, 'utf8')) as UnpackedPackage;
+    if (s.sha256 === idx.sha256) return s;
+  }
+  rmSync(dir, { recursive: true, force: true });
+  const dl = join(dir, 'download');
+  mkdirSync(dl, { recursive: true });
+  const r = await execa('apt-get', ['download', `${pkg}=${idx.version}`], { cwd: dl, reject: false });
+  if (r.exitCode !== 0) throw new HarnessError(`apt-get download ${pkg} failed: ${r.stderr.trim().split('\n').pop()}`);
+  const deb = readdirSync(dl).find((f) => f.endsWith('.deb'));
+  if (!deb) throw new HarnessError(`apt-get download ${pkg} produced no .deb`);
+  const sha256 = createHash('sha256').update(readFileSync(join(dl, deb))).digest('hex');
+  if (idx.sha256 && sha256 !== idx.sha256) throw new HarnessError(`${deb}: SHA256 ${sha256} does not match the archive index (${idx.sha256})`);
+  const tmp = join(dir, 'root.tmp');
+  await execa('dpkg-deb', ['-x', join(dl, deb), tmp]);
+  renameSync(tmp, join(dir, 'root'));
+  rmSync(dl, { recursive: true, force: true });
+  const out: UnpackedPackage = { name, version: idx.version, sha256, root: join(dir, 'root') };
+  writeFileSync(stamp, JSON.stringify(out, null, 2));
+  return out;
+}

@@ -1,0 +1,12 @@
+export { HarnessError } from './errors.js';
+export { writeCpio, gzipCpio, type CpioEntry } from './cpio.js';
+export { provisionPackage } from './debian.js';
+export { provisionKernel, staticProfile, kernelDefs, type KernelArtefacts } from './kernels.js';
+export { loadMachine, machineArgs, pciFunctions, type MachineDef } from './machine.js';
+export { runQemu, dumpDtb } from './qemu-run.js';
+export { parseConsole, dmesgEvents, outcomeFromConsole, type ParsedConsole } from './console-parser.js';
+export { bootScenario, baseCmdline, type RealBoot } from './real-boot.js';
+export { discover, machineTree, variantsFor, bootTiming, type DiscoveredProfile } from './discovery.js';
+export { loadProfile, discoveredPath } from './profiles.js';
+export { writeAtomic } from './atomic.js';
+export { repoRoot, cacheDir, outDir } from './paths.js';

@@ -1,0 +1,54 @@
+/**
+ * probelab's command line. Exit status: 0 success/agreement, 1 disagreement, 2 bad input or
+ * infrastructure failure. Errors are one clear message, never a stack trace.
+ */
+import { InputError, kernels, type KernelId } from '@probelab/sim-core';
+import { DtError } from '@probelab/dt-compiler';
+import { HarnessError } from '@probelab/harness';
+import { cmdBoot, cmdCheck, cmdDiscover, cmdPredict } from './commands.js';
+
+const usage = `probelab: how a kernel orders device probing when IOMMU drivers are modules
+
+usage:
+  probelab predict SCENARIO [--json]     the simulator's outcome (no QEMU boot)
+  probelab boot SCENARIO [--json]        boot the real kernel under QEMU and read the outcome
+  probelab check SCENARIO [--json]       both, and a diff; exit 0 agree, 1 differ, 2 error
+  probelab kernel discover KERNEL        read driver names, built-in matches and boot timing
+                                         from discovery boots; writes qemu/kernels/KERNEL.json
+                                         (KERNEL: ${kernels.join(' | ')})
+  probelab --help
+
+Results and console logs go to ./out/<scenario>/ (PROBELAB_OUT), downloads to
+~/.cache/probelab (PROBELAB_CACHE).
+`;
+
+export async function main(argv: string[]): Promise<number> {
+  const json = argv.includes('--json');
+  const args = argv.filter((a) => a !== '--json');
+  const [cmd, a1, a2] = args;
+  try {
+    if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+      process.stdout.write(usage);
+      return cmd ? 0 : 2;
+    }
+    const unknownFlag = args.find((a) => a.startsWith('-'));
+    if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);
+    if (cmd === 'predict' || cmd === 'boot' || cmd === 'check') {
+      if (!a1) return fail(`${cmd}: missing SCENARIO (a .yaml or .json scenario file)`);
+      return await (cmd === 'predict' ? cmdPredict : cmd === 'boot' ? cmdBoot : cmdCheck)(a1, json);
+    }
+    if (cmd === 'kernel' && a1 === 'discover') {
+      if (!a2 || !(kernels as readonly string[]).includes(a2)) return fail(`kernel discover: expected one of ${kernels.join(', ')}`);
+      return await cmdDiscover(a2 as KernelId);
+    }
+    return fail(`unknown command ${cmd}\n\n${usage}`);
+  } catch (e) {
+    if (e instanceof InputError || e instanceof DtError || e instanceof HarnessError) return fail(e.toString().replace(/^(\w*Error: )/, ''));
+    return fail(`internal error: ${(e as Error)?.message ?? String(e)}`);
+  }
+}
+
+function fail(msg: string): number {
+  process.stderr.write(`probelab: ${msg}\n`);
+  return 2;
+}

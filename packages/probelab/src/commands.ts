@@ -1,0 +1,52 @@
+/** The commands: predict, boot, check, kernel discover. Each returns an exit status. */
+import { join } from 'node:path';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { diffOutcomes, loadScenario, predict, type Outcome, type Scenario } from '@probelab/sim-core';
+import { baseCmdline, bootScenario, discover, discoveredPath, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
+import type { KernelId } from '@probelab/sim-core';
+import { renderDiff, renderOutcome } from './report.js';
+
+export async function predictScenario(s: Scenario): Promise<Outcome> {
+  const profile = await loadProfile(s.kernel);
+  const tree = await machineTree(s);
+  return predict({ scenario: s, profile, tree, pciFunctions: pciFunctions(loadMachine(), s), baseCmdline }).outcome;
+}
+
+export async function cmdPredict(file: string, json: boolean): Promise<number> {
+  const s = loadScenario(file);
+  const o = await predictScenario(s);
+  process.stdout.write(json ? JSON.stringify(o, null, 2) + '\n' : renderOutcome(`${s.name}: predicted`, o) + '\n');
+  return 0;
+}
+
+export async function cmdBoot(file: string, json: boolean): Promise<number> {
+  const s = loadScenario(file);
+  const b = await bootScenario(s);
+  const dir = join(outDir(), s.name);
+  writeAtomic(join(dir, 'real.json'), JSON.stringify(b.outcome, null, 2) + '\n');
+  process.stdout.write(json ? JSON.stringify(b.outcome, null, 2) + '\n' : renderOutcome(`${s.name}: real (${b.kernel.release}, ${b.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest; console log ${b.consoleLog})`, b.outcome) + '\n');
+  return 0;
+}
+
+export async function cmdCheck(file: string, json: boolean): Promise<number> {
+  const s = loadScenario(file);
+  const predicted = await predictScenario(s);
+  const real = await bootScenario(s);
+  const d = diffOutcomes(predicted, real.outcome);
+  const dir = join(outDir(), s.name);
+  mkdirSync(dir, { recursive: true });
+  const result = { scenario: s.name, agree: d.agree, predicted, real: real.outcome, diff: d, consoleLog: real.consoleLog, wallSeconds: real.wallSeconds };
+  writeAtomic(join(dir, 'check.json'), JSON.stringify(result, null, 2) + '\n');
+  if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else process.stdout.write(`${s.name} (${real.kernel.release}, virt/${s.machine.iommu}; ${real.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest)\n${renderDiff(d)}\nconsole log: ${real.consoleLog}\n`);
+  return d.agree ? 0 : 1;
+}
+
+export async function cmdDiscover(kernel: KernelId): Promise<number> {
+  const p = await discover(kernel, (l) => process.stderr.write(`${l}\n`));
+  const file = discoveredPath(kernel);
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeAtomic(file, JSON.stringify(p, null, 2) + '\n');
+  writeFileSync(process.stderr.fd, `wrote ${file}: ${p.drivers.length} drivers, ${p.builtinMatches.length} built-in matches, timing for ${Object.keys(p.timing).join(', ')}\n`);
+  return 0;
+}

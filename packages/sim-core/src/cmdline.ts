@@ -1,0 +1,69 @@
+/**
+ * The kernel parameters the driver core reads, parsed as the kernel parses them.
+ */
+export type FwDevlinkMode = 'off' | 'permissive' | 'on' | 'rpm';
+
+export interface DriverCoreParams {
+  /** dd.c: default 10 with CONFIG_MODULES, 0 without; negative = never time out. */
+  deferredProbeTimeout: number;
+  fwDevlink: FwDevlinkMode;
+  fwDevlinkStrict: boolean;
+}
+
+/** Split a command line into tokens, honouring double quotes as init/main.c:next_arg does. */
+export function tokens(cmdline: string): Array<{ key: string; value: string | undefined }> {
+  const out: Array<{ key: string; value: string | undefined }> = [];
+  const re = /\s*((?:"[^"]*"|[^\s"])+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(cmdline))) {
+    const tok = m[1]!;
+    const eq = tok.indexOf('=');
+    const key = (eq < 0 ? tok : tok.slice(0, eq)).replace(/"/g, '');
+    const value = eq < 0 ? undefined : tok.slice(eq + 1).replace(/^"(.*)"$/, '$1');
+    out.push({ key, value });
+  }
+  return out;
+}
+
+/** lib/kstrtox.c:kstrtoint(s, 10): optional sign, decimal digits, an optional trailing newline. */
+function kstrtoint(s: string): number | undefined {
+  if (!/^[+-]?\d+\n?$/.test(s)) return undefined;
+  const v = Number.parseInt(s, 10);
+  return v >= -2147483648 && v <= 2147483647 ? v : undefined;
+}
+
+/** lib/kstrtox.c:kstrtobool: first character y/Y/1/t/T or n/N/0/f/F, or on/off. */
+function kstrtobool(s: string): boolean | undefined {
+  const c = s[0]?.toLowerCase();
+  if (c === 'y' || c === '1' || c === 't') return true;
+  if (c === 'n' || c === '0' || c === 'f') return false;
+  if (c === 'o') {
+    if (s[1]?.toLowerCase() === 'n') return true;
+    if (s[1]?.toLowerCase() === 'f') return false;
+  }
+  return undefined;
+}
+
+export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', modules: boolean): DriverCoreParams {
+  const p: DriverCoreParams = {
+    // dd.c: driver_deferred_probe_timeout = 10 under CONFIG_MODULES, else 0.
+    deferredProbeTimeout: modules ? 10 : 0,
+    // core.c: fw_devlink_flags defaults to FW_DEVLINK_FLAGS_ON in 6.1, FW_DEVLINK_FLAGS_RPM in 6.12.
+    fwDevlink: series === '6.1' ? 'on' : 'rpm',
+    fwDevlinkStrict: false,
+  };
+  for (const { key, value } of tokens(cmdline)) {
+    if (key === 'deferred_probe_timeout' && value !== undefined) {
+      // dd.c:deferred_probe_timeout_setup: a malformed value is ignored, the default stays.
+      const v = kstrtoint(value);
+      if (v !== undefined) p.deferredProbeTimeout = v;
+    } else if (key === 'fw_devlink' && value !== undefined) {
+      // core.c:fw_devlink_setup: unknown values are ignored.
+      if (value === 'off' || value === 'permissive' || value === 'on' || value === 'rpm') p.fwDevlink = value;
+    } else if (key === 'fw_devlink.strict' && value !== undefined) {
+      const v = kstrtobool(value);
+      if (v !== undefined) p.fwDevlinkStrict = v;
+    }
+  }
+  return p;
+}

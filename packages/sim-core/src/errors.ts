@@ -1,0 +1,11 @@
+/** Bad input: names the file and where (line:column or field) and what was expected. */
+export class InputError extends Error {
+  constructor(message: string, readonly file?: string, readonly line?: number, readonly column?: number) {
+    super(message);
+    this.name = 'InputError';
+  }
+  override toString(): string {
+    const pos = this.file ? `${this.file}${this.line ? `:${this.line}:${this.column ?? 1}` : ''}: ` : '';
+    return `${pos}${this.message}`;
+  }
+}

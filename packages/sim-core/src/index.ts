@@ -1,0 +1,13 @@
+export * from './outcome.js';
+export * from './scenario.js';
+export * from './cmdline.js';
+export * from './profile.js';
+export * from './board.js';
+export * from './model.js';
+export { InputError } from './errors.js';
+export { DriverCore } from './driver-core.js';
+export { linksFor, supplierNodes } from './fw-devlink.js';
+export { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
+export { timerFireTime, jiffiesAt } from './timer-wheel.js';
+export { predict, type PredictInput, type Prediction } from './predict.js';
+export { diffOutcomes, collapseKinds, type OutcomeDiff } from './diff.js';

@@ -1,0 +1,51 @@
+/** The simulator's state: devices, drivers and IOMMU instances, named for the domain. */
+import type { DtNode } from '@probelab/dt-compiler';
+import type { Bus, DriverInfo } from './profile.js';
+
+export interface Device {
+  /** dev_name(). */
+  id: string;
+  bus: Bus;
+  node: DtNode | null;
+  parent: Device | null;
+  modalias: string | null;
+  matchKey: string;
+  /** PCI: requester ID (bus << 8 | devfn) and the host controller's node, for of_iommu. */
+  pci?: { rid: number; host: DtNode };
+  /** virtio transports: the virtio device ID they expose; virtio devices: their ID. */
+  virtioId?: number;
+  virtioVendor?: number;
+  driver: string | null;
+  /** dd.c: dev->can_match. */
+  canMatch: boolean;
+  /** dd.c: which deferred list the device is on. */
+  list: 'pending' | 'active' | null;
+  iommuGroup: number | null;
+  ignoredDependency: boolean;
+  /** The IOMMU this device's probe registered, if it is an IOMMU. */
+  registersIommu?: DtNode;
+  /** Registration order on its bus (bus_for_each_dev order). */
+  order: number;
+}
+
+export interface Driver {
+  info: DriverInfo;
+  /** Registration order on its bus (bus_for_each_drv order). */
+  order: number;
+}
+
+/** A supplier link fw_devlink made for a consumer (core.c:fw_devlink_create_devlink). */
+export interface SupplierLink {
+  consumer: Device;
+  supplierNode: DtNode;
+  binding: string;
+  optional: boolean;
+  /** core.c:fw_devlink_relax_link turned it SYNC_STATE_ONLY: it no longer blocks probe. */
+  relaxed: boolean;
+}
+
+export interface IommuInstance {
+  fwnode: DtNode;
+  driver: string;
+  device: Device;
+}

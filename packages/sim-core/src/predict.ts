@@ -1,0 +1,103 @@
+/**
+ * predict(): a scenario, its board and its kernel profile in; the simulator's Outcome out.
+ * The boot is replayed as timed events: built-in driver registrations, the late initcall, late
+ * registrations, the guest init's module loads, the deferred-probe timer, and the capture.
+ */
+import type { DeviceTree } from '@probelab/dt-compiler';
+import { buildBoard, type PciFunctionSpec } from './board.js';
+import { parseDriverCoreParams } from './cmdline.js';
+import { DriverCore } from './driver-core.js';
+import { InputError } from './errors.js';
+import { keepDevice, sortOutcome, type Outcome } from './outcome.js';
+import { moduleClosure, type KernelProfile } from './profile.js';
+import { moduleKey, type Scenario } from './scenario.js';
+
+export interface PredictInput {
+  scenario: Scenario;
+  profile: KernelProfile;
+  /** QEMU's own device tree for the scenario's machine (`-machine dumpdtb=`). */
+  tree: DeviceTree;
+  pciFunctions: PciFunctionSpec[];
+  /** Extra kernel parameters the harness always adds (they must not change behaviour). */
+  baseCmdline?: string;
+}
+
+export interface Prediction {
+  outcome: Outcome;
+  /** The simulated state, for `explain`. */
+  core: DriverCore;
+}
+
+export function predict(input: PredictInput): Prediction {
+  const { scenario, profile } = input;
+  const timing = profile.timing[scenario.machine.iommu];
+  if (!timing) throw new InputError(`kernel profile ${profile.id} has no boot timing for machine.iommu=${scenario.machine.iommu}; run \`probelab kernel discover ${profile.id}\``, scenario.file);
+  const params = parseDriverCoreParams(`${input.baseCmdline ?? ''} ${scenario.cmdline}`, profile.series, profile.modules);
+  const ofDeclared = new Set(profile.ofDeclared);
+  const board = buildBoard(input.tree, input.pciFunctions, ofDeclared);
+  const core = new DriverCore(board, profile, params, { probeDuration: timing.probeDuration, deferCost: timing.deferCost }, ofDeclared);
+
+  for (const mod of scenario.modules) {
+    const key = moduleKey(mod.name);
+    if (!profile.moduleDeps.has(key) && !profile.builtinModules.has(key)) {
+      throw new InputError(`field \`modules\`: ${mod.name} is not a module of ${profile.id} (not in modules.dep)`, scenario.file);
+    }
+  }
+
+  // of_platform_default_populate_init (arch_initcall_sync) creates the DT devices.
+  for (const p of board.platform) core.addDevice({ id: p.id, bus: p.bus, node: p.node, parent: null, modalias: null });
+
+  type Ev = { t: number; run: () => void };
+  const statics: Ev[] = [];
+  for (const r of timing.builtinRegistrations) {
+    const info = profile.drivers.find((d) => d.name === r.driver && d.bus === r.bus);
+    if (info) statics.push({ t: r.t, run: () => core.registerDriver(info) });
+  }
+  statics.push({ t: timing.lateInitcall, run: () => core.lateInitcall() });
+  statics.push({ t: timing.lateInitcallEnd, run: () => core.armTimeout() });
+  for (const t of timing.lateRegistrations) statics.push({ t, run: () => core.extendTimeout() });
+  statics.sort((a, b) => a.t - b.t);
+
+  // The guest init loads modules in order, each not before its `at` and after the previous one.
+  let modIndex = 0;
+  let initFree = timing.initStart;
+  const nextModuleTime = (): number | null => {
+    const m = scenario.modules[modIndex];
+    if (!m) return null;
+    const key = moduleKey(m.name);
+    const latency = timing.moduleLoadLatency[key] ?? timing.defaultModuleLoadLatency;
+    return Math.max(m.at, initFree) + latency;
+  };
+
+  let si = 0;
+  for (;;) {
+    const ts = statics[si]?.t ?? Infinity;
+    const tm = nextModuleTime() ?? Infinity;
+    const tt = core.timeoutTimerAt ?? Infinity;
+    const t = Math.min(ts, tm, tt);
+    if (t > scenario.capture || t === Infinity) break;
+    core.now = Math.max(core.now, t);
+    if (t === ts) {
+      statics[si++]!.run();
+    } else if (t === tt) {
+      core.timeoutFire();
+    } else {
+      const m = scenario.modules[modIndex++]!;
+      const key = moduleKey(m.name);
+      for (const dep of moduleClosure(profile, key)) {
+        if (profile.builtinModules.has(dep)) continue;
+        core.loadModule(dep);
+      }
+      initFree = core.now + 0.001;
+    }
+    core.runDeferredWork();
+  }
+
+  const scenarioModules = new Set(scenario.modules.map((m) => moduleKey(m.name)));
+  const devices = core.devices
+    .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.iommuGroup, ignoredDependency: d.ignoredDependency, deferred: core.deferredNow(d), fromDt: d.node !== null }))
+    .filter(keepDevice)
+    .map(({ fromDt: _f, ...d }) => d);
+  const events = core.events.filter((e) => e.kind !== 'module-loaded' || scenarioModules.has(e.module ?? ''));
+  return { outcome: sortOutcome({ devices, events }), core };
+}

@@ -1,0 +1,98 @@
+/**
+ * A kernel profile: what the simulator knows of one kernel build. Everything in it is read from
+ * the kernel's own artefacts (see packages/harness: .config, modules.builtin, modules.dep,
+ * modules.alias from the package; driver names, the built-in match table and boot timing from a
+ * discovery boot of that very kernel), never typed by hand.
+ */
+import type { IommuKind } from './scenario.js';
+
+export type Bus = 'platform' | 'amba' | 'pci' | 'virtio';
+
+export interface DriverInfo {
+  name: string;
+  bus: Bus;
+  /** The module that provides the driver (the `module` link in sysfs), normalised with '_'. */
+  module: string | null;
+  builtin: boolean;
+}
+
+/** A built-in driver binding, seen in the discovery boot: the device's match key and the driver. */
+export interface BuiltinMatch { bus: Bus; key: string; driver: string }
+
+/** Boot timing of one machine variant, measured in the discovery boot (guest seconds). */
+export interface BootTiming {
+  /** When each built-in driver that binds a board device registered (enclosing initcall start). */
+  builtinRegistrations: Array<{ t: number; driver: string; bus: Bus }>;
+  /** dd.c:deferred_probe_initcall start, and when it returned (the timer is armed then). */
+  lateInitcall: number;
+  lateInitcallEnd: number;
+  /** Built-in driver_register calls after the late initcall (each may extend the timeout). */
+  lateRegistrations: number[];
+  /** "Run /init as init process". */
+  initStart: number;
+  /** Time from the guest init starting an insmod to the module's init function running. */
+  moduleLoadLatency: Record<string, number>;
+  defaultModuleLoadLatency: number;
+  /** Wall of one probe attempt, by driver; a deferral costs `deferCost`. */
+  probeDuration: Record<string, number>;
+  deferCost: number;
+}
+
+export interface KernelProfile {
+  id: string;
+  series: '6.1' | '6.12';
+  release: string;
+  /** CONFIG_HZ. */
+  hz: number;
+  /** CONFIG_MODULES. */
+  modules: boolean;
+  /** Names from modules.builtin, '_' normalised. */
+  builtinModules: Set<string>;
+  /** modules.dep: module -> its dependencies, '_' normalised. */
+  moduleDeps: Map<string, string[]>;
+  /** modules.alias: glob pattern -> module. */
+  moduleAliases: Array<{ pattern: string; module: string }>;
+  drivers: DriverInfo[];
+  builtinMatches: BuiltinMatch[];
+  /** Compatibles of DT nodes that early init claims without a device (OF_DECLARE). */
+  ofDeclared: string[];
+  timing: Partial<Record<IommuKind, BootTiming>>;
+}
+
+/** fnmatch as used by modprobe on modules.alias (only `*`, `?` and `[...]` occur there). */
+export function aliasMatches(pattern: string, modalias: string): boolean {
+  let re = '^';
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '*') re += '.*';
+    else if (c === '?') re += '.';
+    else if (c === '[') {
+      const end = pattern.indexOf(']', i + 1);
+      if (end < 0) re += '\\[';
+      else {
+        re += '[' + pattern.slice(i + 1, end).replace(/\\/g, '\\\\') + ']';
+        i = end;
+      }
+    } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(re + '$').test(modalias);
+}
+
+/** Modules whose aliases match a modalias (what udev's modprobe would load). */
+export function modulesFor(profile: KernelProfile, modalias: string): string[] {
+  const out = new Set<string>();
+  for (const a of profile.moduleAliases) if (aliasMatches(a.pattern, modalias)) out.add(a.module);
+  return [...out];
+}
+
+/** A module and its dependencies, dependencies first (modules.dep order, depth first). */
+export function moduleClosure(profile: KernelProfile, module: string): string[] {
+  const out: string[] = [];
+  const visit = (m: string): void => {
+    if (out.includes(m)) return;
+    for (const d of profile.moduleDeps.get(m) ?? []) visit(d);
+    out.push(m);
+  };
+  visit(module);
+  return out;
+}

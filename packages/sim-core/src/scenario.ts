@@ -1,0 +1,137 @@
+/**
+ * The scenario file (a stable contract: other tools read and write it). YAML, or the same
+ * object as JSON. Validation names the file, line:column and field, and what was expected.
+ */
+import { readFileSync } from 'node:fs';
+import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { InputError } from './errors.js';
+
+export type IommuKind = 'none' | 'smmuv3' | 'virtio-iommu';
+export const iommuKinds: ReadonlyArray<IommuKind> = ['none', 'smmuv3', 'virtio-iommu'];
+export const pciEndpoints = ['virtio-blk-pci', 'virtio-rng-pci'] as const;
+export type PciEndpoint = (typeof pciEndpoints)[number];
+export const kernels = ['debian-6.12', 'debian-6.1'] as const;
+export type KernelId = (typeof kernels)[number];
+
+export interface ModuleLoad { name: string; at: number }
+
+export interface Scenario {
+  name: string;
+  kernel: KernelId;
+  machine: { iommu: IommuKind; devices: PciEndpoint[] };
+  cmdline: string;
+  modules: ModuleLoad[];
+  capture: number;
+  /** Where it was read from, for messages. */
+  file: string;
+}
+
+export function loadScenario(file: string): Scenario {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new InputError(`cannot read scenario: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
+  }
+  return parseScenario(text, file);
+}
+
+export function parseScenario(text: string, file = '<scenario>'): Scenario {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const p = lc.linePos(e.pos[0]);
+    throw new InputError(`not valid YAML: ${e.message.split('\n')[0]}`, file, p.line, p.col);
+  }
+  const at = (node: YamlNode | null | undefined): { line?: number; column?: number } => {
+    const r = node?.range;
+    if (!r) return {};
+    const p = lc.linePos(r[0]);
+    return { line: p.line, column: p.col };
+  };
+  const fail = (field: string, expected: string, node?: YamlNode | null): never => {
+    const p = at(node);
+    throw new InputError(`field \`${field}\`: expected ${expected}`, file, p.line, p.column);
+  };
+  const root = doc.contents;
+  if (!isMap(root)) fail('(top level)', 'a mapping with name, kernel, machine, cmdline, modules, capture', root);
+  const known = new Set(['name', 'kernel', 'machine', 'cmdline', 'modules', 'capture']);
+  const top = root as import('yaml').YAMLMap;
+  for (const item of top.items) {
+    const k = String((item.key as { value?: unknown })?.value ?? item.key);
+    if (!known.has(k)) fail(k, `one of ${[...known].join(', ')} (unknown field)`, item.key as YamlNode);
+  }
+  const get = (map: import('yaml').YAMLMap, key: string): YamlNode | undefined => map.get(key, true) as YamlNode | undefined;
+  const scalar = (n: YamlNode | undefined): unknown => (n && 'value' in n ? (n as { value: unknown }).value : undefined);
+
+  const nameNode = get(top, 'name');
+  const name = scalar(nameNode);
+  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) fail('name', 'a name of letters, digits, dot, dash or underscore', nameNode ?? root);
+
+  const kernelNode = get(top, 'kernel');
+  const kernel = scalar(kernelNode);
+  if (typeof kernel !== 'string' || !(kernels as readonly string[]).includes(kernel)) fail('kernel', `one of ${kernels.join(' | ')}`, kernelNode ?? root);
+
+  const machineNode = get(top, 'machine');
+  if (!isMap(machineNode)) fail('machine', 'a mapping with iommu and devices', machineNode ?? root);
+  const mm = machineNode as import('yaml').YAMLMap;
+  for (const item of mm.items) {
+    const k = String((item.key as { value?: unknown })?.value);
+    if (k !== 'iommu' && k !== 'devices') fail(`machine.${k}`, 'iommu or devices (unknown field)', item.key as YamlNode);
+  }
+  const iommuNode = get(mm, 'iommu');
+  const iommu = scalar(iommuNode);
+  if (typeof iommu !== 'string' || !(iommuKinds as readonly string[]).includes(iommu)) fail('machine.iommu', `one of ${iommuKinds.join(' | ')}`, iommuNode ?? mm);
+  const devNode = get(mm, 'devices');
+  if (!isSeq(devNode)) fail('machine.devices', `a list of PCI endpoints (${pciEndpoints.join(', ')})`, devNode ?? mm);
+  const devices: PciEndpoint[] = [];
+  (devNode as import('yaml').YAMLSeq).items.forEach((it, i) => {
+    const v = scalar(it as YamlNode);
+    if (typeof v !== 'string' || !(pciEndpoints as readonly string[]).includes(v)) fail(`machine.devices[${i}]`, `one of ${pciEndpoints.join(', ')}`, it as YamlNode);
+    devices.push(v as PciEndpoint);
+  });
+
+  const cmdNode = get(top, 'cmdline');
+  const cmdline = cmdNode === undefined ? '' : scalar(cmdNode);
+  if (typeof cmdline !== 'string') fail('cmdline', 'a string of extra kernel parameters', cmdNode);
+
+  const capNode = get(top, 'capture');
+  const capture = scalar(capNode);
+  if (typeof capture !== 'number' || !Number.isFinite(capture) || capture <= 0 || capture > 3600) fail('capture', 'a number of seconds of guest uptime, > 0 and <= 3600', capNode ?? root);
+
+  const modNode = get(top, 'modules');
+  const modules: ModuleLoad[] = [];
+  if (modNode !== undefined) {
+    if (!isSeq(modNode)) fail('modules', 'a list of { name, at }', modNode);
+    (modNode as import('yaml').YAMLSeq).items.forEach((it, i) => {
+      const itNode = it as YamlNode;
+      if (!isMap(itNode)) fail(`modules[${i}]`, 'a mapping { name, at }', itNode);
+      const m = itNode as import('yaml').YAMLMap;
+      for (const item of m.items) {
+        const k = String((item.key as { value?: unknown })?.value);
+        if (k !== 'name' && k !== 'at') fail(`modules[${i}].${k}`, 'name or at (unknown field)', item.key as YamlNode);
+      }
+      const n = scalar(get(m, 'name'));
+      if (typeof n !== 'string' || !/^[A-Za-z0-9_-]+$/.test(n)) fail(`modules[${i}].name`, 'a module name (the .ko base name)', get(m, 'name') ?? m);
+      const a = scalar(get(m, 'at'));
+      if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) fail(`modules[${i}].at`, 'a number of seconds of guest uptime, >= 0', get(m, 'at') ?? m);
+      if ((a as number) >= (capture as number)) fail(`modules[${i}].at`, `a time before capture (${capture} s)`, get(m, 'at') ?? m);
+      modules.push({ name: n as string, at: a as number });
+    });
+  }
+  return {
+    name: name as string,
+    kernel: kernel as KernelId,
+    machine: { iommu: iommu as IommuKind, devices },
+    cmdline: cmdline as string,
+    modules,
+    capture: capture as number,
+    file,
+  };
+}
+
+/** Module names compare as modprobe compares them: '-' and '_' are the same. */
+export function moduleKey(name: string): string {
+  return name.replace(/-/g, '_');
+}
