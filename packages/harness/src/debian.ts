@@ -3,7 +3,7 @@
  * index), check the .deb's SHA256 against the index once more, unpack with dpkg-deb, cache.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from './errors.js';
@@ -32,6 +32,13 @@ async function indexEntry(pkg: string): Promise<{ version: string; sha256: strin
 
 /** Download and unpack one package (e.g. `linux-image-6.12.100+deb12-arm64:arm64`), cached. */
 export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
+  // Fast path: a package unpacked and verified after apt's lists were last updated is current.
+  const name0 = pkg.replace(/:.*$/, '');
+  const current = join(cacheDir(), 'debs', `${name0}.current.json`);
+  if (existsSync(current) && statSync(current).mtimeMs > aptListsMtime()) {
+    const s = JSON.parse(readFileSync(current, 'utf8')) as UnpackedPackage;
+    if (existsSync(s.root)) return s;
+  }
   await need('apt-get', 'apt');
   await need('dpkg-deb', 'dpkg');
   const idx = await indexEntry(pkg);
@@ -40,7 +47,10 @@ export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
   const stamp = join(dir, 'probelab-verified.json');
   if (existsSync(stamp)) {
     const s = JSON.parse(readFileSync(stamp, 'utf8')) as UnpackedPackage;
-    if (s.sha256 === idx.sha256) return s;
+    if (s.sha256 === idx.sha256) {
+      writeFileSync(current, JSON.stringify(s, null, 2));
+      return s;
+    }
   }
   rmSync(dir, { recursive: true, force: true });
   const dl = join(dir, 'download');
@@ -57,5 +67,16 @@ export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
   rmSync(dl, { recursive: true, force: true });
   const out: UnpackedPackage = { name, version: idx.version, sha256, root: join(dir, 'root') };
   writeFileSync(stamp, JSON.stringify(out, null, 2));
+  writeFileSync(current, JSON.stringify(out, null, 2));
   return out;
+}
+
+/** When apt's package lists last changed (`apt-get update`); 0 if there are none. */
+function aptListsMtime(): number {
+  const dir = '/var/lib/apt/lists';
+  try {
+    return Math.max(0, ...readdirSync(dir).filter((f) => f.endsWith('Packages') || f.endsWith('Packages.lz4') || f.endsWith('InRelease')).map((f) => statSync(join(dir, f)).mtimeMs));
+  } catch {
+    return 0;
+  }
 }

@@ -6,17 +6,16 @@
  * (OF_DECLARE), and boot timing (initcall_debug and dd.c debug lines). All modules that match a
  * board device are loaded at once, and the deferred-probe timer is left pending.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { compatible, readDtb, type DeviceTree } from '@probelab/dt-compiler';
+import { compatible } from '@probelab/dt-compiler';
 import {
   buildBoard, matchKey, modulesFor, ofModalias, pciModalias, virtioModalias,
   type BootTiming, type Bus, type BuiltinMatch, type DriverInfo, type IommuKind, type KernelId, type Scenario,
 } from '@probelab/sim-core';
 import { provisionKernel, staticProfile, kernelDefs } from './kernels.js';
-import { loadMachine, machineArgs, pciFunctions } from './machine.js';
-import { dumpDtb } from './qemu-run.js';
+import { loadMachine, pciFunctions } from './machine.js';
+import { machineTree } from './boards.js';
 import { bootScenario } from './real-boot.js';
 import type { DmesgLine, ParsedConsole } from './console-parser.js';
 
@@ -39,17 +38,6 @@ export function variantsFor(config: Map<string, string>): IommuKind[] {
   return v;
 }
 
-export async function machineTree(s: Scenario): Promise<DeviceTree> {
-  const m = loadMachine();
-  const dir = mkdtempSync(join(tmpdir(), 'probelab-dtb-'));
-  try {
-    const f = join(dir, 'machine.dtb');
-    await dumpDtb(m.binary, machineArgs(m, s), f);
-    return readDtb(readFileSync(f), `qemu ${s.machine.iommu}`);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
 
 export async function discover(kernelId: KernelId, log: (s: string) => void = () => {}): Promise<DiscoveredProfile> {
   const k = await provisionKernel(kernelId);
@@ -64,7 +52,7 @@ export async function discover(kernelId: KernelId, log: (s: string) => void = ()
       name: `discover-${kernelId}-${iommu}`, kernel: kernelId, machine: { iommu, devices: ['virtio-blk-pci', 'virtio-rng-pci'] },
       cmdline: 'deferred_probe_timeout=30', modules: [], capture: 4, file: '<discovery>',
     };
-    const tree = await machineTree(base);
+    const tree = machineTree(base);
     // Every module whose alias matches a device of this board, as udev would load them.
     const wanted = new Set<string>();
     const board = buildBoard(tree, [], new Set());

@@ -3,7 +3,8 @@
  * that does not power off within the wall-time limit is killed and reported; Ctrl-C and
  * SIGTERM kill QEMU before probelab exits, so no process is left behind.
  */
-import { createWriteStream } from 'node:fs';
+import { accessSync, constants, createWriteStream } from 'node:fs';
+import { delimiter, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { HarnessError } from './errors.js';
 
@@ -30,8 +31,7 @@ export interface QemuRun { console: string; wallSeconds: number }
 
 export async function runQemu(binary: string, args: string[], logFile: string, wallLimitSeconds: number): Promise<QemuRun> {
   installSignalHandlers();
-  const which = await execa('sh', ['-c', `command -v ${binary}`], { reject: false });
-  if (which.exitCode !== 0) throw new HarnessError(`${binary} not found: install the Debian package qemu-system-arm (see README, "Set up")`);
+  requireQemu(binary);
   const log = createWriteStream(logFile);
   const started = process.hrtime.bigint();
   const child = execa(binary, args, { reject: false, stdin: 'ignore', all: true, buffer: { all: true }, forceKillAfterDelay: 2000, cleanup: true });
@@ -58,6 +58,22 @@ export async function dumpDtb(binary: string, machineArgs: string[], out: string
   const i = machineArgs.indexOf('-M');
   const args = [...machineArgs];
   args[i + 1] = `${args[i + 1]},dumpdtb=${out}`;
+  requireQemu(binary);
   const r = await execa(binary, args, { reject: false, stdin: 'ignore' });
   if (r.exitCode !== 0) throw new HarnessError(`QEMU could not dump the machine's DTB: ${(r.stderr || String(r.exitCode)).trim()}`);
+}
+
+/** Fail early and clearly when QEMU is not installed (looked up on PATH, as execa would). */
+export function requireQemu(binary: string): string {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue;
+    const f = join(dir, binary);
+    try {
+      accessSync(f, constants.X_OK);
+      return f;
+    } catch {
+      // not here
+    }
+  }
+  throw new HarnessError(`${binary} not found: install the Debian package qemu-system-arm (see README, "Set up")`);
 }

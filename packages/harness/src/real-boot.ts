@@ -6,11 +6,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Outcome, Scenario } from '@probelab/sim-core';
 import { HarnessError } from './errors.js';
+import { checkBoardMatchesQemu } from './boards.js';
 import { buildInitramfs } from './initramfs.js';
 import { provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
 import { loadMachine, machineArgs } from './machine.js';
 import { outDir } from './paths.js';
-import { runQemu } from './qemu-run.js';
+import { requireQemu, runQemu } from './qemu-run.js';
 import { outcomeFromConsole, parseConsole, type ParsedConsole } from './console-parser.js';
 
 /**
@@ -34,16 +35,20 @@ export interface RealBoot {
 export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdline?: string } = {}): Promise<RealBoot> {
   const dir = opts.out ?? join(outDir(), s.name);
   mkdirSync(dir, { recursive: true });
+  const m = loadMachine();
+  requireQemu(m.binary);
+  await checkBoardMatchesQemu(s, dir);
   const kernel = await provisionKernel(s.kernel);
   const prof = staticProfile(kernel);
-  const m = loadMachine();
   const initrd = join(dir, 'initramfs.cpio.gz');
   writeFileSync(initrd, await buildInitramfs(s, kernel, { ...prof, drivers: [], builtinMatches: [], ofDeclared: [], timing: {} }));
   const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`.replace(/\s+/g, ' ').trim();
   const args = [...machineArgs(m, s), '-serial', 'stdio', '-no-reboot', '-icount', m.icount, '-kernel', kernel.image, '-initrd', initrd, '-append', cmdline];
   writeFileSync(join(dir, 'qemu-command.txt'), [m.binary, ...args].map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ') + '\n');
   const consoleLog = join(dir, 'console.log');
-  const wallLimit = 120 + s.capture * 2;
+  // Under icount a guest second costs well under a wall second; a boot that takes longer than
+  // this has hung. PROBELAB_WALL_LIMIT (seconds) overrides it.
+  const wallLimit = Number(process.env.PROBELAB_WALL_LIMIT) || 120 + s.capture * 2;
   const run = await runQemu(m.binary, args, consoleLog, wallLimit);
   const parsed = parseConsole(run.console);
   if (parsed.panic) throw new HarnessError(`the guest kernel panicked: ${parsed.panic}; console log kept in ${consoleLog}`, consoleLog);

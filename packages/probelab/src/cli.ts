@@ -5,7 +5,7 @@
 import { InputError, kernels, type KernelId } from '@probelab/sim-core';
 import { DtError } from '@probelab/dt-compiler';
 import { HarnessError } from '@probelab/harness';
-import { cmdBoot, cmdCheck, cmdDiscover, cmdPredict } from './commands.js';
+import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdPredict } from './commands.js';
 
 const usage = `probelab: how a kernel orders device probing when IOMMU drivers are modules
 
@@ -13,6 +13,7 @@ usage:
   probelab predict SCENARIO [--json]     the simulator's outcome (no QEMU boot)
   probelab boot SCENARIO [--json]        boot the real kernel under QEMU and read the outcome
   probelab check SCENARIO [--json]       both, and a diff; exit 0 agree, 1 differ, 2 error
+  probelab board dump                    write QEMU's virt device trees to boards/qemu-virt/dtb/
   probelab kernel discover KERNEL        read driver names, built-in matches and boot timing
                                          from discovery boots; writes qemu/kernels/KERNEL.json
                                          (KERNEL: ${kernels.join(' | ')})
@@ -37,6 +38,7 @@ export async function main(argv: string[]): Promise<number> {
       if (!a1) return fail(`${cmd}: missing SCENARIO (a .yaml or .json scenario file)`);
       return await (cmd === 'predict' ? cmdPredict : cmd === 'boot' ? cmdBoot : cmdCheck)(a1, json);
     }
+    if (cmd === 'board' && a1 === 'dump') return await cmdBoardDump();
     if (cmd === 'kernel' && a1 === 'discover') {
       if (!a2 || !(kernels as readonly string[]).includes(a2)) return fail(`kernel discover: expected one of ${kernels.join(', ')}`);
       return await cmdDiscover(a2 as KernelId);

@@ -2,13 +2,14 @@
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { diffOutcomes, loadScenario, predict, type Outcome, type Scenario } from '@probelab/sim-core';
-import { baseCmdline, bootScenario, discover, discoveredPath, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
+import { baseCmdline, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
+import { iommuKinds } from '@probelab/sim-core';
 import type { KernelId } from '@probelab/sim-core';
 import { renderDiff, renderOutcome } from './report.js';
 
 export async function predictScenario(s: Scenario): Promise<Outcome> {
   const profile = await loadProfile(s.kernel);
-  const tree = await machineTree(s);
+  const tree = machineTree(s);
   return predict({ scenario: s, profile, tree, pciFunctions: pciFunctions(loadMachine(), s), baseCmdline }).outcome;
 }
 
@@ -48,5 +49,16 @@ export async function cmdDiscover(kernel: KernelId): Promise<number> {
   mkdirSync(join(file, '..'), { recursive: true });
   writeAtomic(file, JSON.stringify(p, null, 2) + '\n');
   writeFileSync(process.stderr.fd, `wrote ${file}: ${p.drivers.length} drivers, ${p.builtinMatches.length} built-in matches, timing for ${Object.keys(p.timing).join(', ')}\n`);
+  return 0;
+}
+
+export async function cmdBoardDump(): Promise<number> {
+  for (const iommu of iommuKinds) {
+    const s: Scenario = { name: `board-${iommu}`, kernel: 'debian-6.12', machine: { iommu, devices: [] }, cmdline: '', modules: [], capture: 1, file: '<board dump>' };
+    const f = boardDtbPath(iommu);
+    mkdirSync(join(f, '..'), { recursive: true });
+    const t = await dumpMachineTree(s, f);
+    process.stderr.write(`wrote ${f}: ${t.nodes.length} nodes\n`);
+  }
   return 0;
 }

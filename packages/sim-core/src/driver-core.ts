@@ -9,7 +9,7 @@ import type { Device, Driver, IommuInstance, SupplierLink } from './model.js';
 import type { Bus, DriverInfo, KernelProfile } from './profile.js';
 import { aliasMatches } from './profile.js';
 import type { ProbeEvent } from './outcome.js';
-import { probeBehaviours } from './behaviours.js';
+import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import { linksFor } from './fw-devlink.js';
 import { matchKey, pciModalias, virtioModalias, type Board } from './board.js';
 import { timerFireTime } from './timer-wheel.js';
@@ -51,6 +51,7 @@ export class DriverCore {
     readonly params: DriverCoreParams,
     readonly timing: CoreTiming,
     private readonly ofDeclared: ReadonlySet<string>,
+    private readonly behaviours: Record<string, ProbeBehaviour> = probeBehaviours,
   ) {
     this.timeout = params.deferredProbeTimeout;
   }
@@ -162,7 +163,7 @@ export class DriverCore {
   }
 
   private runBehaviour(drv: Driver, dev: Device): void {
-    const b = probeBehaviours[drv.info.name];
+    const b = this.behaviours[drv.info.name];
     if (!b) return;
     if (b.kind === 'pci-host') {
       for (const f of this.board.pciFunctions) {

@@ -4,7 +4,8 @@
  * registrations, the guest init's module loads, the deferred-probe timer, and the capture.
  */
 import type { DeviceTree } from '@probelab/dt-compiler';
-import { buildBoard, type PciFunctionSpec } from './board.js';
+import { buildBoard, ofModalias, type PciFunctionSpec } from './board.js';
+import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import { parseDriverCoreParams } from './cmdline.js';
 import { DriverCore } from './driver-core.js';
 import { InputError } from './errors.js';
@@ -20,6 +21,8 @@ export interface PredictInput {
   pciFunctions: PciFunctionSpec[];
   /** Extra kernel parameters the harness always adds (they must not change behaviour). */
   baseCmdline?: string;
+  /** Probe behaviours of drivers beyond the built-in table (behaviours.ts), by driver name. */
+  behaviours?: Record<string, ProbeBehaviour>;
 }
 
 export interface Prediction {
@@ -35,7 +38,8 @@ export function predict(input: PredictInput): Prediction {
   const params = parseDriverCoreParams(`${input.baseCmdline ?? ''} ${scenario.cmdline}`, profile.series, profile.modules);
   const ofDeclared = new Set(profile.ofDeclared);
   const board = buildBoard(input.tree, input.pciFunctions, ofDeclared);
-  const core = new DriverCore(board, profile, params, { probeDuration: timing.probeDuration, deferCost: timing.deferCost }, ofDeclared);
+  const behaviours = { ...probeBehaviours, ...input.behaviours };
+  const core = new DriverCore(board, profile, params, { probeDuration: timing.probeDuration, deferCost: timing.deferCost }, ofDeclared, behaviours);
 
   for (const mod of scenario.modules) {
     const key = moduleKey(mod.name);
@@ -45,7 +49,9 @@ export function predict(input: PredictInput): Prediction {
   }
 
   // of_platform_default_populate_init (arch_initcall_sync) creates the DT devices.
-  for (const p of board.platform) core.addDevice({ id: p.id, bus: p.bus, node: p.node, parent: null, modalias: null });
+  // Platform devices carry their OF modalias (of/device.c:of_device_uevent_modalias); AMBA
+  // modaliases come from the hardware's periphid, which the tree does not hold.
+  for (const p of board.platform) core.addDevice({ id: p.id, bus: p.bus, node: p.node, parent: null, modalias: p.bus === 'platform' ? ofModalias(p.node) : null });
 
   type Ev = { t: number; run: () => void };
   const statics: Ev[] = [];

@@ -15,7 +15,7 @@ const iommuModule = profile({
   modules: [{ name: 'test-iommu', module: 'test_iommu', compat: 'test,iommu' }],
 });
 const run = (cmdline: string, loads: Array<{ name: string; at: number }> = [], t = tree(), p = iommuModule) =>
-  predict({ scenario: scenario(cmdline, loads), profile: p, tree: t, pciFunctions: [] });
+  predict({ scenario: scenario(cmdline, loads), profile: p, tree: t, pciFunctions: [], behaviours: { 'test-iommu': { kind: 'iommu', fwnode: 'self' } } });
 const gpu = (o: ReturnType<typeof run>) => o.outcome.devices.find((d) => d.id === '2000.gpu')!;
 
 describe('IOMMU master, IOMMU driver a module', () => {

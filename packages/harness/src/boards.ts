@@ -1,0 +1,67 @@
+/**
+ * The qemu-virt board's device trees. QEMU makes them (`-machine dumpdtb=`); probelab keeps them
+ * in boards/qemu-virt/dtb/<iommu>.dtb so that `predict` needs no QEMU, and every real boot dumps
+ * QEMU's tree again and checks it is the same board (the random /chosen seeds aside).
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readDtb, type DeviceTree } from '@probelab/dt-compiler';
+import type { IommuKind, Scenario } from '@probelab/sim-core';
+import { HarnessError } from './errors.js';
+import { loadMachine, machineArgs } from './machine.js';
+import { repoRoot } from './paths.js';
+import { dumpDtb } from './qemu-run.js';
+
+export function boardDtbPath(iommu: IommuKind): string {
+  return join(repoRoot(), 'boards', 'qemu-virt', 'dtb', `${iommu}.dtb`);
+}
+
+export function machineTree(s: Scenario): DeviceTree {
+  const f = boardDtbPath(s.machine.iommu);
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(f);
+  } catch {
+    throw new HarnessError(`${f} is missing: run \`probelab board dump\``);
+  }
+  return readDtb(bytes, f);
+}
+
+/** Dump QEMU's tree for a scenario's machine to `out`. */
+export async function dumpMachineTree(s: Scenario, out: string): Promise<DeviceTree> {
+  const m = loadMachine();
+  await dumpDtb(m.binary, machineArgs(m, s), out);
+  return readDtb(readFileSync(out), out);
+}
+
+/** Firmware seeds QEMU draws at random for every run (hw/arm/virt.c:create_fdt). */
+const randomProps = new Set(['/chosen/rng-seed', '/chosen/kaslr-seed']);
+
+/** The paths and property values that differ between two trees, random seeds excepted. */
+export function treeDifferences(a: DeviceTree, b: DeviceTree): string[] {
+  const flat = (t: DeviceTree): Map<string, string> => {
+    const m = new Map<string, string>();
+    for (const n of t.nodes) {
+      m.set(n.path, '(node)');
+      for (const p of n.properties.values()) {
+        const key = `${n.path === '/' ? '' : n.path}/${p.name}`;
+        m.set(key, randomProps.has(key) ? '(random)' : Buffer.from(p.value).toString('hex'));
+      }
+    }
+    return m;
+  };
+  const fa = flat(a);
+  const fb = flat(b);
+  const out: string[] = [];
+  for (const k of new Set([...fa.keys(), ...fb.keys()])) if (fa.get(k) !== fb.get(k)) out.push(k);
+  return out.sort();
+}
+
+export async function checkBoardMatchesQemu(s: Scenario, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const dumped = await dumpMachineTree(s, join(dir, 'machine.dtb'));
+  const diffs = treeDifferences(machineTree(s), dumped);
+  if (diffs.length) {
+    throw new HarnessError(`QEMU's device tree for virt/${s.machine.iommu} differs from ${boardDtbPath(s.machine.iommu)} (${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}): predictions would use a stale board; run \`probelab board dump\``);
+  }
+}
