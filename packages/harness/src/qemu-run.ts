@@ -1,9 +1,11 @@
 /**
- * Running QEMU: the console (serial on stdio) is written to a log file as it arrives; a guest
+ * Running QEMU: the serial console goes straight to a log file through a QEMU file chardev.
+ * (Not through a pipe: a pipe the host reads slowly makes the guest's UART wait, and under icount
+ * that waiting is guest time, so boots would stop being reproducible under host load.) A guest
  * that does not power off within the wall-time limit is killed and reported; Ctrl-C and
  * SIGTERM kill QEMU before probelab exits, so no process is left behind.
  */
-import { accessSync, constants, createWriteStream } from 'node:fs';
+import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { execa, type ResultPromise } from 'execa';
 import { HarnessError } from './errors.js';
@@ -32,23 +34,23 @@ export interface QemuRun { console: string; wallSeconds: number }
 export async function runQemu(binary: string, args: string[], logFile: string, wallLimitSeconds: number): Promise<QemuRun> {
   installSignalHandlers();
   requireQemu(binary);
-  const log = createWriteStream(logFile);
+  writeFileSync(logFile, '');
+  const consoleArgs = ['-chardev', `file,id=probelab-console,path=${logFile}`, '-serial', 'chardev:probelab-console'];
   const started = process.hrtime.bigint();
-  const child = execa(binary, args, { reject: false, stdin: 'ignore', all: true, buffer: { all: true }, forceKillAfterDelay: 2000, cleanup: true });
+  const child = execa(binary, [...consoleArgs, ...args], { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000, cleanup: true });
   live.add(child);
-  child.all?.on('data', (b: Buffer) => log.write(b));
   const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
   const r = await child;
   clearTimeout(timer);
   live.delete(child);
-  await new Promise<void>((res) => log.end(res));
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const consoleText = typeof r.all === 'string' ? r.all : '';
+  const consoleText = readFileSync(logFile, 'utf8');
+  const qemuSaid = typeof r.all === 'string' ? r.all.trim() : '';
   if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5) {
     throw new HarnessError(`QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${logFile}`, logFile);
   }
   if (r.exitCode !== 0 && !r.isTerminated) {
-    throw new HarnessError(`QEMU exited with status ${r.exitCode}: ${consoleText.trim().split('\n').slice(-3).join(' | ')}; console log kept in ${logFile}`, logFile);
+    throw new HarnessError(`QEMU exited with status ${r.exitCode}: ${qemuSaid.split('\n').slice(-3).join(' | ') || '(no message)'}; console log kept in ${logFile}`, logFile);
   }
   return { console: consoleText, wallSeconds };
 }

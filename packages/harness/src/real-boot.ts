@@ -43,7 +43,7 @@ export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdli
   const initrd = join(dir, 'initramfs.cpio.gz');
   writeFileSync(initrd, await buildInitramfs(s, kernel, { ...prof, drivers: [], builtinMatches: [], ofDeclared: [], timing: {} }));
   const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`.replace(/\s+/g, ' ').trim();
-  const args = [...machineArgs(m, s), '-serial', 'stdio', '-no-reboot', '-icount', m.icount, '-kernel', kernel.image, '-initrd', initrd, '-append', cmdline];
+  const args = [...machineArgs(m, s), '-no-reboot', '-icount', m.icount, '-kernel', kernel.image, '-initrd', initrd, '-append', cmdline];
   writeFileSync(join(dir, 'qemu-command.txt'), [m.binary, ...args].map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ') + '\n');
   const consoleLog = join(dir, 'console.log');
   // Under icount a guest second costs well under a wall second; a boot that takes longer than

@@ -1,6 +1,8 @@
 // The committed kernel profile must be what the kernel itself says: rediscover it with real
-// boots and compare. Structure must match exactly; boot timing within a few milliseconds (the
-// random seeds QEMU passes the guest move a few initcalls by tens of microseconds).
+// boots and compare. Structure must match exactly; boot timing within 0.1 s: under icount a
+// boot on an idle host repeats to within tens of microseconds, but with the host loaded (tests
+// run in parallel) kthreads racing the init thread (crypto self-tests, bpf init) were measured
+// to move the late initcall by up to 43 ms.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { discover, discoveredPath, type DiscoveredProfile } from '@probelab/harness';
@@ -16,8 +18,8 @@ describe('kernel discovery', () => {
     for (const [kind, t] of Object.entries(committed.timing)) {
       const f = fresh.timing[kind as keyof typeof fresh.timing]!;
       expect(f.builtinRegistrations.map((r) => r.driver)).toEqual(t.builtinRegistrations.map((r) => r.driver));
-      expect(Math.abs(f.lateInitcall - t.lateInitcall)).toBeLessThan(0.005);
-      expect(Math.abs(f.initStart - t.initStart)).toBeLessThan(0.005);
+      expect(Math.abs(f.lateInitcall - t.lateInitcall)).toBeLessThan(0.1);
+      expect(Math.abs(f.initStart - t.initStart)).toBeLessThan(0.1);
     }
     // What the simulator needs most: the IOMMU and PCI drivers, built in or modular as the package says.
     const drv = (n: string) => fresh.drivers.find((d) => d.name === n);
