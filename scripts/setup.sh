@@ -10,5 +10,8 @@ $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   qemu-system-arm device-tree-compiler kmod xz-utils cpio ca-certificates >/dev/null
 cd "$(dirname "$0")/.."
-npm ci --no-audit --no-fund
+# `npm ci` refuses this lock file: rollup (under vitest) lists every platform's native build as an
+# optional dependency, and the registry reachable here serves only linux-x64 ones, so the lock
+# cannot name the others. `npm install` installs exactly what the lock file pins.
+npm install --no-audit --no-fund
 npm run build
