@@ -21,11 +21,18 @@ function installSignalHandlers(): void {
   };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
+    const handler = (): void => {
+      if (live.size === 0) {
+        // Nothing of ours is running: behave as if we had never listened.
+        process.removeListener(sig, handler);
+        process.kill(process.pid, sig);
+        return;
+      }
       killAll();
       process.stderr.write(`probelab: interrupted (${sig}); QEMU stopped\n`);
       process.exit(2);
-    });
+    };
+    process.on(sig, handler);
   }
 }
 
