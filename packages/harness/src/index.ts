@@ -3,7 +3,7 @@ export { writeCpio, gzipCpio, type CpioEntry } from './cpio.js';
 export { provisionPackage } from './debian.js';
 export { provisionKernel, staticProfile, kernelDefs, type KernelArtefacts } from './kernels.js';
 export { loadMachine, machineArgs, pciFunctions, type MachineDef } from './machine.js';
-export { runQemu, dumpDtb, requireQemu } from './qemu-run.js';
+export { runQemu, dumpDtb, requireQemu, installSignalHandlers } from './qemu-run.js';
 export { parseConsole, dmesgEvents, outcomeFromConsole, type ParsedConsole } from './console-parser.js';
 export { bootScenario, baseCmdline, type RealBoot } from './real-boot.js';
 export { discover, variantsFor, bootTiming, type DiscoveredProfile } from './discovery.js';

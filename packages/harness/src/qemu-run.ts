@@ -13,33 +13,30 @@ import { HarnessError } from './errors.js';
 const live = new Set<ResultPromise>();
 let handlersInstalled = false;
 
-function installSignalHandlers(): void {
+/**
+ * For the command line: on Ctrl-C, SIGTERM or SIGHUP, kill every QEMU this process started and
+ * exit with status 2. (Library users get execa's cleanup, which kills children on exit.)
+ */
+export function installSignalHandlers(): void {
   if (handlersInstalled) return;
   handlersInstalled = true;
-  const killAll = (): void => {
+  const killAll = (): number => {
     for (const p of live) p.kill('SIGKILL');
+    return live.size;
   };
   process.on('exit', killAll);
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const handler = (): void => {
-      if (live.size === 0) {
-        // Nothing of ours is running: behave as if we had never listened.
-        process.removeListener(sig, handler);
-        process.kill(process.pid, sig);
-        return;
-      }
-      killAll();
-      process.stderr.write(`probelab: interrupted (${sig}); QEMU stopped\n`);
+    process.on(sig, () => {
+      const n = killAll();
+      process.stderr.write(`probelab: interrupted (${sig})${n ? `; ${n} QEMU process${n > 1 ? 'es' : ''} stopped` : ''}\n`);
       process.exit(2);
-    };
-    process.on(sig, handler);
+    });
   }
 }
 
 export interface QemuRun { console: string; wallSeconds: number }
 
 export async function runQemu(binary: string, args: string[], logFile: string, wallLimitSeconds: number): Promise<QemuRun> {
-  installSignalHandlers();
   requireQemu(binary);
   writeFileSync(logFile, '');
   const consoleArgs = ['-chardev', `file,id=probelab-console,path=${logFile}`, '-serial', 'chardev:probelab-console'];
@@ -68,7 +65,10 @@ export async function dumpDtb(binary: string, machineArgs: string[], out: string
   const args = [...machineArgs];
   args[i + 1] = `${args[i + 1]},dumpdtb=${out}`;
   requireQemu(binary);
-  const r = await execa(binary, args, { reject: false, stdin: 'ignore' });
+  const child = execa(binary, args, { reject: false, stdin: 'ignore', cleanup: true });
+  live.add(child);
+  const r = await child;
+  live.delete(child);
   if (r.exitCode !== 0) throw new HarnessError(`QEMU could not dump the machine's DTB: ${(r.stderr || String(r.exitCode)).trim()}`);
 }
 

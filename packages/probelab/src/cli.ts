@@ -4,7 +4,7 @@
  */
 import { InputError, kernels, type KernelId } from '@probelab/sim-core';
 import { DtError } from '@probelab/dt-compiler';
-import { HarnessError } from '@probelab/harness';
+import { HarnessError, installSignalHandlers } from '@probelab/harness';
 import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdPredict } from './commands.js';
 
 const usage = `probelab: how a kernel orders device probing when IOMMU drivers are modules
@@ -27,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const args = argv.filter((a) => a !== '--json');
   const [cmd, a1, a2] = args;
+  installSignalHandlers();
   try {
     if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       process.stdout.write(usage);
