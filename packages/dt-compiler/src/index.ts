@@ -7,3 +7,5 @@ export {
   type RegEntry, type PhandleArgs, type IdMapEntry,
 } from './decode.js';
 export { supplierBindings, type SupplierBinding, type KernelSeries } from './bindings.js';
+export { preprocess, type PreprocessOptions, type PreprocessResult } from './cpp/preprocess.js';
+export { compileDtsFile, dtbToDts, kernelDtcFlags, includeDirsFor, type CompileOptions, type CompileOutput } from './compile.js';

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Unpacks what DTB builds need from Debian's linux-source-6.12 (scripts/dtc, the arm and arm64
+# dts trees, include/dt-bindings) and builds the tree's own dtc natively, as the kernel's build
+# would (flex/bison as in scripts/Makefile.host, the dtc-objs of scripts/dtc/Makefile).
+# Prints the tree's path. Cached under $PROBELAB_CACHE (default ~/.cache/probelab).
+set -euo pipefail
+src=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
+[ -f "$src" ] || { echo "kernel-tree: $src not found: apt-get install linux-source-6.12" >&2; exit 2; }
+top=$(basename "$src" .tar.xz)
+cache=${PROBELAB_CACHE:-$HOME/.cache/probelab}/kernel-trees
+tree="$cache/$top"
+if [ ! -x "$tree/scripts/dtc/dtc" ]; then
+  rm -rf "$tree.tmp" && mkdir -p "$tree.tmp"
+  tar xJf "$src" -C "$tree.tmp" "$top/scripts/dtc" "$top/arch/arm64/boot/dts" "$top/arch/arm/boot/dts" "$top/include/dt-bindings"
+  ( cd "$tree.tmp/$top/scripts/dtc"
+    flex -odtc-lexer.lex.c -L dtc-lexer.l
+    bison -o dtc-parser.tab.c --defines=dtc-parser.tab.h -t -l dtc-parser.y
+    gcc -O2 -DNO_YAML -I libfdt -I . -o dtc dtc.c flattree.c fstree.c data.c livetree.c treesource.c srcpos.c checks.c util.c dtc-lexer.lex.c dtc-parser.tab.c )
+  rm -rf "$tree" && mv "$tree.tmp/$top" "$tree" && rmdir "$tree.tmp"
+fi
+echo "$tree"
