@@ -9,9 +9,9 @@ src=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
 top=$(basename "$src" .tar.xz)
 cache=${PROBELAB_CACHE:-$HOME/.cache/probelab}/kernel-trees
 tree="$cache/$top"
-if [ ! -x "$tree/scripts/dtc/dtc" ]; then
+if [ ! -x "$tree/scripts/dtc/dtc" ] || [ ! -f "$tree/include/uapi/linux/input-event-codes.h" ]; then
   rm -rf "$tree.tmp" && mkdir -p "$tree.tmp"
-  tar xJf "$src" -C "$tree.tmp" "$top/scripts/dtc" "$top/arch/arm64/boot/dts" "$top/arch/arm/boot/dts" "$top/include/dt-bindings"
+  tar xJf "$src" -C "$tree.tmp" "$top/scripts/dtc" "$top/arch/arm64/boot/dts" "$top/arch/arm/boot/dts" "$top/include/dt-bindings" "$top/include/uapi/linux/input-event-codes.h"
   ( cd "$tree.tmp/$top/scripts/dtc"
     flex -odtc-lexer.lex.c -L dtc-lexer.l
     bison -o dtc-parser.tab.c --defines=dtc-parser.tab.h -t -l dtc-parser.y

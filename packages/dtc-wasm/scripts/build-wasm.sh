@@ -3,7 +3,8 @@
 # compiled to wasm32-wasi with Debian's clang-14 and wasi-libc. The lexer and parser are generated
 # with flex and bison as scripts/Makefile.host does. Output: packages/dtc-wasm/dtc.wasm, and
 # dtc.wasm.sha256. Needs: linux-source-6.12 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
-# flex bison (scripts/setup-dtc-wasm.sh installs them).
+# flex bison (scripts/setup-dtc-wasm.sh installs them). The linear memory is imported, so that
+# the JS side can give every run the same memory, zeroed, instead of reserving a new one.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 src=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
@@ -22,7 +23,7 @@ bison -o dtc-parser.tab.c --defines=dtc-parser.tab.h -t -l dtc-parser.y
 # scripts/dtc/Makefile: dtc-objs, HOST_EXTRACFLAGS (-I libfdt -DNO_YAML), -I . for generated files
 objs="dtc.c flattree.c fstree.c data.c livetree.c treesource.c srcpos.c checks.c util.c dtc-lexer.lex.c dtc-parser.tab.c"
 clang-14 --target=wasm32-wasi -O2 -DNO_YAML -I libfdt -I . -Wno-everything \
-  -Wl,--strip-all -o "$work/dtc.wasm" $objs
+  -Wl,--strip-all -Wl,--import-memory -o "$work/dtc.wasm" $objs
 install -m 0644 "$work/dtc.wasm" "$here/dtc.wasm"
 (cd "$here" && sha256sum dtc.wasm > dtc.wasm.sha256)
 echo "build-wasm: $(stat -c %s "$here/dtc.wasm") bytes, $(cut -c1-16 "$here/dtc.wasm.sha256")… from $(basename "$src") ($top)"

@@ -1,12 +1,14 @@
 /**
  * The kernel's dtc (scripts/dtc of linux-source-6.12), compiled to wasm32-wasi and run
- * in-process through node:wasi. One WebAssembly.Module per process; a fresh instance (and so a
- * fresh linear memory, freed with it) per run, so many compilations do not accumulate memory.
+ * in-process through node:wasi. One WebAssembly.Module and one linear memory per process (the
+ * module imports its memory): each run gets a fresh instance over the same memory, zeroed first,
+ * so thousands of compilations neither leak nor reserve a new multi-GiB memory region each
+ * (which exhausts the address space before the collector frees them).
  * Inputs and outputs go through a private temporary directory; host directories dtc must read
  * (include paths) are pre-opened read-only under their own absolute paths, so file names in
  * dtc's messages are the host's.
  */
-import { mkdtempSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +24,15 @@ let compiled: WebAssembly.Module | null = null;
 function module(): WebAssembly.Module {
   if (!compiled) compiled = new WebAssembly.Module(readFileSync(wasmPath));
   return compiled;
+}
+
+let memory: WebAssembly.Memory | null = null;
+let highWater = 0;
+/** The shared linear memory, zeroed up to what the previous run used. */
+function freshMemory(): WebAssembly.Memory {
+  if (!memory) memory = new WebAssembly.Memory({ initial: 64 });
+  else new Uint8Array(memory.buffer, 0, highWater).fill(0);
+  return memory;
 }
 
 // node:wasi prints an ExperimentalWarning on first use in Node 20; keep it off users' screens.
@@ -57,10 +68,22 @@ export interface DtcRun {
  * Run dtc with `args`. `inputs` are written into the work directory (referred to in args as
  * `@WORK@/<name>`); `outputs` are read back from it; `readDirs` are host directories dtc may read.
  */
+let workDir: string | null = null;
+/** One private work directory per process (runs are synchronous), removed at exit. */
+function workDirectory(): string {
+  if (!workDir) {
+    workDir = mkdtempSync(join(tmpdir(), 'dtc-wasm-'));
+    const dir = workDir;
+    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return workDir;
+}
+
 export function runDtc(args: string[], opts: { inputs?: Record<string, string | Uint8Array>; outputs?: string[]; readDirs?: string[] } = {}): DtcRun {
   const WASI = wasiClass();
-  const work = mkdtempSync(join(tmpdir(), 'dtc-wasm-'));
-  try {
+  const work = workDirectory();
+  for (const f of readdirSync(work)) rmSync(join(work, f), { force: true });
+  {
     for (const [name, data] of Object.entries(opts.inputs ?? {})) writeFileSync(join(work, name), data);
     const preopens: Record<string, string> = { [work]: work };
     for (const d of opts.readDirs ?? []) {
@@ -81,8 +104,14 @@ export function runDtc(args: string[], opts: { inputs?: Record<string, string | 
         stderr: errFd,
         returnOnExit: true,
       });
-      const instance = new WebAssembly.Instance(module(), wasi.getImportObject() as WebAssembly.Imports);
-      exitCode = wasi.start(instance);
+      const mem = freshMemory();
+      const imports = { ...(wasi.getImportObject() as WebAssembly.Imports), env: { memory: mem } };
+      const instance = new WebAssembly.Instance(module(), imports);
+      try {
+        exitCode = wasi.start({ exports: { ...instance.exports, memory: mem } } as unknown as WebAssembly.Instance);
+      } finally {
+        highWater = mem.buffer.byteLength;
+      }
     } finally {
       closeSync(outFd);
       closeSync(errFd);
@@ -94,8 +123,6 @@ export function runDtc(args: string[], opts: { inputs?: Record<string, string | 
       if (existsSync(f)) outputs.set(name, new Uint8Array(readFileSync(f)));
     }
     return { exitCode, stdout: readFileSync(join(work, '.stdout'), 'utf8'), stderr, messages: parseDtcMessages(stderr.split(work + '/').join('')), outputs };
-  } finally {
-    rmSync(work, { recursive: true, force: true });
   }
 }
 

@@ -18,6 +18,11 @@ export interface Tok {
 
 const puncts = ['##', '<<=', '>>=', '...', '<<', '>>', '<=', '>=', '==', '!=', '&&', '||', '->', '++', '--'];
 
+const isIdStart = (c: number): boolean => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 36;
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+const isIdChar = (c: number): boolean => isIdStart(c) || isDigit(c);
+const isHSpace = (c: number): boolean => c === 32 || c === 9 || c === 12 || c === 11 || c === 13;
+
 export function lex(text: string, line0 = 1): Tok[] {
   const out: Tok[] = [];
   let i = 0;
@@ -25,52 +30,53 @@ export function lex(text: string, line0 = 1): Tok[] {
   let lineStart = 0;
   const n = text.length;
   while (i < n) {
-    const c = text[i]!;
+    const c = text.charCodeAt(i);
     const col = i - lineStart + 1;
-    if (c === '\n') {
+    if (c === 10) {
       out.push({ k: 'nl', v: '\n', line, col });
       i++;
       line++;
       lineStart = i;
       continue;
     }
-    if (c === ' ' || c === '\t' || c === '\f' || c === '\v' || c === '\r') {
+    if (isHSpace(c)) {
       let j = i + 1;
-      while (j < n && /[ \t\f\v\r]/.test(text[j]!)) j++;
+      while (j < n && isHSpace(text.charCodeAt(j))) j++;
       out.push({ k: 'ws', v: text.slice(i, j), line, col });
       i = j;
       continue;
     }
-    if (/[A-Za-z_$]/.test(c)) {
+    if (isIdStart(c)) {
       let j = i + 1;
-      while (j < n && /[A-Za-z0-9_$]/.test(text[j]!)) j++;
+      while (j < n && isIdChar(text.charCodeAt(j))) j++;
       out.push({ k: 'id', v: text.slice(i, j), line, col });
       i = j;
       continue;
     }
-    if (/[0-9]/.test(c) || (c === '.' && /[0-9]/.test(text[i + 1] ?? ''))) {
+    if (isDigit(c) || (c === 46 && isDigit(text.charCodeAt(i + 1)))) {
       let j = i + 1;
       while (j < n) {
-        const d = text[j]!;
-        if (/[eEpP]/.test(d) && (text[j + 1] === '+' || text[j + 1] === '-')) j += 2;
-        else if (/[A-Za-z0-9_.]/.test(d)) j++;
+        const d = text.charCodeAt(j);
+        const next = text.charCodeAt(j + 1);
+        if ((d === 101 || d === 69 || d === 112 || d === 80) && (next === 43 || next === 45)) j += 2;
+        else if (isIdChar(d) || d === 46) j++;
         else break;
       }
       out.push({ k: 'num', v: text.slice(i, j), line, col });
       i = j;
       continue;
     }
-    if (c === '"') {
+    if (c === 34) {
       let j = i + 1;
-      while (j < n && text[j] !== '"' && text[j] !== '\n') j += text[j] === '\\' ? 2 : 1;
-      if (text[j] === '"') {
+      while (j < n && text.charCodeAt(j) !== 34 && text.charCodeAt(j) !== 10) j += text.charCodeAt(j) === 92 ? 2 : 1;
+      if (text.charCodeAt(j) === 34) {
         out.push({ k: 'str', v: text.slice(i, j + 1), line, col });
         i = j + 1;
         continue;
       }
       // an unterminated quote is a lone punctuator in assembler-with-cpp mode
     }
-    if (c === "'") {
+    if (c === 39) {
       const m = /^'(?:\\.|[^'\\\n])+'/.exec(text.slice(i, i + 16));
       if (m) {
         out.push({ k: 'chr', v: m[0], line, col });
@@ -78,8 +84,13 @@ export function lex(text: string, line0 = 1): Tok[] {
         continue;
       }
     }
-    const p = puncts.find((q) => text.startsWith(q, i));
-    const v = p ?? c;
+    let v = text[i]!;
+    for (const q of puncts) {
+      if (q.charCodeAt(0) === c && text.startsWith(q, i)) {
+        v = q;
+        break;
+      }
+    }
     out.push({ k: 'punct', v, line, col });
     i += v.length;
   }

@@ -5,7 +5,7 @@
  * output so that dtc's messages point into the right file. As in GCC's assembler-with-cpp mode,
  * a `#` line that is not a directive (`#address-cells = <1>;`) is text, and macros expand in it.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DtError } from '../errors.js';
 import { evaluate, ExprError } from './expr.js';
@@ -30,10 +30,46 @@ export interface PreprocessResult {
 
 interface Frame { file: string; line: number; column?: number }
 
+/**
+ * Files as the preprocessor sees them (cleaned, split, each line lexed), cached by path and
+ * modification time: a kernel build includes the same .dtsi and dt-bindings headers hundreds of
+ * times. Tokens are shared and never mutated (expansion copies them).
+ */
+interface CachedFile { mtimeMs: number; lines: string[]; toks: Array<Tok[] | undefined> }
+const fileCache = new Map<string, CachedFile>();
+
+function cachedFile(path: string, text: string, mtimeMs: number | null): CachedFile {
+  const hit = mtimeMs !== null ? fileCache.get(path) : undefined;
+  if (hit && hit.mtimeMs === mtimeMs) return hit;
+  const lines = cleanSource(text).split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const f: CachedFile = { mtimeMs: mtimeMs ?? -1, lines, toks: new Array(lines.length) };
+  if (mtimeMs !== null) fileCache.set(path, f);
+  return f;
+}
+
+function fsRead(p: string): { text: string; mtimeMs: number } | undefined {
+  try {
+    const st = statSync(p);
+    if (!st.isFile()) return undefined;
+    const hit = fileCache.get(p);
+    if (hit && hit.mtimeMs === st.mtimeMs) return { text: '', mtimeMs: st.mtimeMs };
+    return { text: readFileSync(p, 'utf8'), mtimeMs: st.mtimeMs };
+  } catch {
+    return undefined;
+  }
+}
+
 const MAX_DEPTH = 200;
 
 export function preprocess(file: string, opts: PreprocessOptions): PreprocessResult {
-  const read = opts.readFile ?? ((p: string) => (existsSync(p) && statSync(p).isFile() ? readFileSync(p, 'utf8') : undefined));
+  const read = (p: string): { text: string; mtimeMs: number | null } | undefined => {
+    if (opts.readFile) {
+      const t = opts.readFile(p);
+      return t === undefined ? undefined : { text: t, mtimeMs: null };
+    }
+    return fsRead(p);
+  };
   const macros = new MacroTable();
   const predefined: Record<string, string> = { __STDC_HOSTED__: '1', __DTS__: '1', __STDC__: '1', __ASSEMBLER__: '1', ...opts.defines };
   for (const [k, v] of Object.entries(predefined)) macros.define(macros.parseDefine(lex(`${k} ${v}`)));
@@ -46,10 +82,10 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
     throw new DtError(`${msg}${via}`, { file: here.file, line, column });
   };
 
-  const processFile = (path: string, chain: Frame[], text: string): void => {
+  const processFile = (path: string, chain: Frame[], src: { text: string; mtimeMs: number | null }): void => {
     files.push(path);
-    const lines = cleanSource(text).split('\n');
-    if (lines[lines.length - 1] === '') lines.pop();
+    const cached = cachedFile(path, src.text, src.mtimeMs);
+    const lines = cached.lines;
     out.push(`# 1 "${path}"${chain.length > 1 ? ' 1' : ''}\n`);
     const conds: Array<{ active: boolean; taken: boolean; sawElse: boolean; line: number }> = [];
     const active = (): boolean => conds.every((c) => c.active);
@@ -90,7 +126,9 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
       const isDirective = m !== null && (name === undefined ? !isNumberMarker && /^[ \t]*#[ \t]*$/.test(line) : directives.includes(name));
       if (!isDirective) {
         if (active()) {
-          block.push(...lex(line + '\n', lineNo));
+          let toks = cached.toks[idx];
+          if (!toks) toks = cached.toks[idx] = lex(line + '\n', lineNo);
+          for (const t of toks) block.push(t);
           blockLines++;
         } else out.push('\n');
         continue;
@@ -182,7 +220,7 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
             const target = q![1]!;
             const dirs = spec.startsWith('"') ? [dirname(path), ...opts.includeDirs] : opts.includeDirs;
             let found: string | undefined;
-            let content: string | undefined;
+            let content: { text: string; mtimeMs: number | null } | undefined;
             for (const d of dirs) {
               const cand = join(d, target);
               content = read(cand);
