@@ -1,53 +1,77 @@
 /**
  * fw_devlink's supplier bindings: drivers/of/property.c:of_supplier_bindings[], one row per
- * binding, in table order, with the kernel series in which the row exists and whether it is
- * `.optional` (only parsed under fw_devlink.strict=1). Adding a binding is adding a row.
+ * entry, in table order, with the series (6.1, 6.12) in which the row exists, its `.optional`
+ * flag (parsed only under fw_devlink.strict=1) and how its property is parsed. Read from both
+ * trees' property.c (DEFINE_SIMPLE_PROP / DEFINE_SUFFIX_PROP and the hand-written parsers).
+ * Adding a binding is adding a row.
  */
 export type KernelSeries = '6.1' | '6.12';
 
+export type BindingParser =
+  /** DEFINE_SIMPLE_PROP: `<&phandle args...>` entries sized by a cells property (or bare phandles). */
+  | { kind: 'simple'; cells: string | null }
+  /** DEFINE_SUFFIX_PROP: any property ending in the suffix. */
+  | { kind: 'suffix'; cells: string | null; except?: string }
+  /** parse_gpio_compat: `gpio` or `gpios`, skipped in gpio-hog nodes. */
+  | { kind: 'gpio-compat' }
+  /** parse_iommu_maps: the phandle of every 4-cell `iommu-map` entry. */
+  | { kind: 'iommu-map' }
+  /** parse_interrupts: the interrupt parent of `interrupts`/`interrupts-extended` (OF_IRQ). */
+  | { kind: 'interrupts' }
+  /** parse_interrupt_map: the parents named in `interrupt-map`. */
+  | { kind: 'interrupt-map' }
+  /** parse_remote_endpoint: the remote port's parent device (index 0 only). */
+  | { kind: 'remote-endpoint' };
+
 export interface SupplierBinding {
-  /** Property name, or a suffix match when `suffix` is set (e.g. `-supply`). */
   readonly property: string;
-  readonly suffix?: boolean;
-  /** Cells property in the supplier that sizes each entry; null: a plain phandle list. */
-  readonly cells: string | null;
+  readonly parser: BindingParser;
   readonly optional: boolean;
   readonly series: ReadonlyArray<KernelSeries>;
+  /** 6.12 post-init-providers: FWLINK_FLAG_IGNORE (never blocks, no cycle detection). */
+  readonly ignore?: boolean;
+  /** 6.1 remote-endpoint: .node_not_dev; 6.12: .get_con_dev = of_graph_get_port_parent. */
+  readonly consumerIsPortParent?: boolean;
 }
 
 const both: KernelSeries[] = ['6.1', '6.12'];
 const only612: KernelSeries[] = ['6.12'];
+const only61: KernelSeries[] = ['6.1'];
+const simple = (property: string, cells: string | null, series: KernelSeries[] = both, optional = false): SupplierBinding => ({ property, parser: { kind: 'simple', cells }, optional, series });
 
 export const supplierBindings: ReadonlyArray<SupplierBinding> = [
-  { property: 'clocks', cells: '#clock-cells', optional: false, series: both },
-  { property: 'interconnects', cells: '#interconnect-cells', optional: false, series: both },
-  { property: 'iommus', cells: '#iommu-cells', optional: true, series: both },
-  { property: 'iommu-map', cells: null, optional: true, series: both },
-  { property: 'mboxes', cells: '#mbox-cells', optional: false, series: both },
-  { property: 'io-channels', cells: '#io-channel-cells', optional: false, series: both },
-  { property: 'io-backends', cells: '#io-backend-cells', optional: false, series: only612 },
-  { property: 'interrupt-parent', cells: null, optional: false, series: ['6.1'] },
-  { property: 'dmas', cells: '#dma-cells', optional: true, series: both },
-  { property: 'power-domains', cells: '#power-domain-cells', optional: false, series: both },
-  { property: 'hwlocks', cells: '#hwlock-cells', optional: false, series: both },
-  { property: 'extcon', cells: null, optional: false, series: both },
-  { property: 'nvmem-cells', cells: null, optional: false, series: both },
-  { property: 'phys', cells: '#phy-cells', optional: false, series: both },
-  { property: 'wakeup-parent', cells: null, optional: false, series: both },
-  { property: 'pinctrl-0', cells: null, optional: false, series: both },
-  { property: 'remote-endpoint', cells: null, optional: false, series: both },
-  { property: 'pwms', cells: '#pwm-cells', optional: false, series: both },
-  { property: 'resets', cells: '#reset-cells', optional: false, series: both },
-  { property: 'leds', cells: null, optional: false, series: both },
-  { property: 'backlight', cells: null, optional: false, series: both },
-  { property: 'panel', cells: null, optional: false, series: both },
-  { property: 'msi-parent', cells: '#msi-cells', optional: false, series: only612 },
-  { property: 'pses', cells: '#pse-cells', optional: false, series: only612 },
-  { property: 'power-supplies', cells: null, optional: false, series: only612 },
-  { property: 'gpios', cells: '#gpio-cells', optional: false, series: both },
-  { property: 'interrupts', cells: null, optional: false, series: both },
-  { property: 'interrupt-map', cells: null, optional: false, series: only612 },
-  { property: 'access-controllers', cells: '#access-controller-cells', optional: false, series: only612 },
-  { property: '-supply', suffix: true, cells: null, optional: false, series: both },
-  { property: '-gpios', suffix: true, cells: '#gpio-cells', optional: false, series: both },
+  simple('clocks', '#clock-cells'),
+  simple('interconnects', '#interconnect-cells'),
+  simple('iommus', '#iommu-cells', both, true),
+  { property: 'iommu-map', parser: { kind: 'iommu-map' }, optional: true, series: both },
+  simple('mboxes', '#mbox-cells'),
+  simple('io-channels', '#io-channel-cells'),
+  simple('io-backends', '#io-backend-cells', only612),
+  simple('interrupt-parent', null, only61),
+  simple('dmas', '#dma-cells', both, true),
+  simple('power-domains', '#power-domain-cells'),
+  simple('hwlocks', '#hwlock-cells'),
+  simple('extcon', null),
+  simple('nvmem-cells', null, only61),
+  simple('nvmem-cells', '#nvmem-cell-cells', only612),
+  simple('phys', '#phy-cells'),
+  simple('wakeup-parent', null),
+  ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => simple(`pinctrl-${i}`, null)),
+  { property: 'remote-endpoint', parser: { kind: 'remote-endpoint' }, optional: false, series: both, consumerIsPortParent: true },
+  simple('pwms', '#pwm-cells'),
+  simple('resets', '#reset-cells'),
+  simple('leds', null),
+  simple('backlight', null),
+  simple('panel', null),
+  simple('msi-parent', '#msi-cells', only612),
+  simple('pses', '#pse-cells', only612),
+  simple('power-supplies', null, only612),
+  { property: 'gpio', parser: { kind: 'gpio-compat' }, optional: false, series: both },
+  { property: 'interrupts', parser: { kind: 'interrupts' }, optional: false, series: both },
+  { property: 'interrupt-map', parser: { kind: 'interrupt-map' }, optional: false, series: only612 },
+  simple('access-controllers', '#access-controller-cells', only612),
+  { property: '-supply', parser: { kind: 'suffix', cells: null }, optional: false, series: both },
+  { property: '-gpio', parser: { kind: 'suffix', cells: '#gpio-cells' }, optional: false, series: both },
+  { property: '-gpios', parser: { kind: 'suffix', cells: '#gpio-cells', except: ',nr-gpios' }, optional: false, series: both },
+  { ...simple('post-init-providers', null, only612), ignore: true },
 ];

@@ -1,0 +1,145 @@
+/**
+ * The supplier/consumer graph fw_devlink would build from a tree
+ * (drivers/of/property.c:of_link_property over every property of every available node, as
+ * core.c:fw_devlink_parse_fwtree does). Every link is listed, optional ones marked; whether a
+ * link then blocks probing depends on fw_devlink=, .strict and the devices (sim-core).
+ */
+import { cells, isAvailable, phandleList, idMap, compatible } from './decode.js';
+import { supplierBindings, type KernelSeries, type SupplierBinding } from './bindings.js';
+import type { DeviceTree, DtNode } from './tree.js';
+
+export interface DtLink {
+  consumer: DtNode;
+  supplier: DtNode;
+  property: string;
+  binding: SupplierBinding;
+}
+
+/** The property names a binding row claims, and their supplier nodes, for one node. */
+export function linksOfNode(tree: DeviceTree, node: DtNode, series: KernelSeries): DtLink[] {
+  const out: DtLink[] = [];
+  for (const prop of node.properties.keys()) {
+    // of_link_property: the first row that yields a supplier wins for this property.
+    for (const b of supplierBindings) {
+      if (!b.series.includes(series)) continue;
+      const sups = suppliers(tree, node, prop, b);
+      if (sups === null) continue;
+      let consumer = node;
+      if (b.consumerIsPortParent) consumer = portParent(node) ?? node;
+      for (const s of sups) out.push({ consumer, supplier: s, property: prop, binding: b });
+      break;
+    }
+  }
+  return out;
+}
+
+function suppliers(tree: DeviceTree, node: DtNode, prop: string, b: SupplierBinding): DtNode[] | null {
+  const p = b.parser;
+  const safe = (f: () => DtNode[]): DtNode[] | null => {
+    try {
+      const r = f();
+      return r.length ? r : null;
+    } catch {
+      return null;
+    }
+  };
+  switch (p.kind) {
+    case 'simple':
+      if (prop !== b.property) return null;
+      return safe(() => phandleList(tree, node, prop, p.cells).map((x) => x.node));
+    case 'suffix':
+      if (!prop.endsWith(b.property) || prop === b.property || (p.except && prop.endsWith(p.except))) return null;
+      return safe(() => phandleList(tree, node, prop, p.cells).map((x) => x.node));
+    case 'gpio-compat':
+      if ((prop !== 'gpio' && prop !== 'gpios') || node.properties.has('gpio-hog')) return null;
+      return safe(() => phandleList(tree, node, prop, '#gpio-cells').map((x) => x.node));
+    case 'iommu-map':
+      if (prop !== 'iommu-map') return null;
+      return safe(() => idMap(tree, node, 'iommu-map').map((e) => e.target));
+    case 'interrupts':
+      if (prop === 'interrupts-extended') return safe(() => phandleList(tree, node, prop, '#interrupt-cells').map((x) => x.node));
+      if (prop !== 'interrupts') return null;
+      return safe(() => {
+        const parent = interruptParent(tree, node);
+        return parent ? [parent] : [];
+      });
+    case 'interrupt-map':
+      if (prop !== 'interrupt-map') return null;
+      return safe(() => interruptMapParents(tree, node));
+    case 'remote-endpoint': {
+      if (prop !== 'remote-endpoint') return null;
+      return safe(() => {
+        const ep = phandleList(tree, node, prop, null)[0]?.node;
+        const port = ep ? portParent(ep) : undefined;
+        return port ? [port] : [];
+      });
+    }
+  }
+}
+
+/** of/irq.c:of_irq_find_parent: `interrupt-parent` up the tree, else the parent node. */
+function interruptParent(tree: DeviceTree, node: DtNode): DtNode | undefined {
+  for (let n: DtNode | null = node; n; n = n.parent) {
+    const ip = cells(n, 'interrupt-parent');
+    if (ip) return tree.byPhandle(ip[0]!);
+    if (n !== node && n.properties.has('interrupt-controller')) return n;
+  }
+  return undefined;
+}
+
+/** interrupt-map rows: child unit address, child specifier, parent phandle, parent address+specifier. */
+function interruptMapParents(tree: DeviceTree, node: DtNode): DtNode[] {
+  const map = cells(node, 'interrupt-map') ?? [];
+  const addrCells = cells(node, '#address-cells')?.[0] ?? 0;
+  const intCells = cells(node, '#interrupt-cells')?.[0] ?? 1;
+  const out: DtNode[] = [];
+  for (let i = 0; i < map.length; ) {
+    i += addrCells + intCells;
+    const parent = tree.byPhandle(map[i++]!);
+    if (!parent) break;
+    out.push(parent);
+    i += (cells(parent, '#address-cells')?.[0] ?? 0) + (cells(parent, '#interrupt-cells')?.[0] ?? 1);
+  }
+  return out;
+}
+
+/** of_graph_get_port_parent: the device node owning an endpoint (skipping port/ports). */
+function portParent(ep: DtNode): DtNode | undefined {
+  let n = ep.parent;
+  while (n && /^(port|ports)(@.*)?$/.test(n.name)) n = n.parent;
+  return n ?? undefined;
+}
+
+/** Every link in the tree, from every available node (in DTB order). */
+export function supplierGraph(tree: DeviceTree, series: KernelSeries): DtLink[] {
+  const out: DtLink[] = [];
+  for (const n of tree.nodes) {
+    if (!availableUp(n)) continue;
+    out.push(...linksOfNode(tree, n, series));
+  }
+  return out;
+}
+
+function availableUp(n: DtNode): boolean {
+  for (let x: DtNode | null = n; x; x = x.parent) if (!isAvailable(x)) return false;
+  return true;
+}
+
+export function renderGraph(links: DtLink[], format: 'text' | 'json' | 'dot'): string {
+  if (format === 'json') {
+    return JSON.stringify(links.map((l) => ({ consumer: l.consumer.path, supplier: l.supplier.path, property: l.property, optional: l.binding.optional, ignore: !!l.binding.ignore })), null, 2) + '\n';
+  }
+  if (format === 'dot') {
+    const lines = ['digraph fw_devlink {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
+    const nodes = new Set<string>();
+    for (const l of links) nodes.add(l.consumer.path).add(l.supplier.path);
+    for (const n of [...nodes].sort()) lines.push(`  "${n}";`);
+    for (const l of links) {
+      const style = l.binding.optional ? ', style=dashed' : l.binding.ignore ? ', style=dotted' : '';
+      lines.push(`  "${l.consumer.path}" -> "${l.supplier.path}" [label="${l.property}${l.binding.optional ? ' (optional)' : ''}"${style}];`);
+    }
+    lines.push('}');
+    return lines.join('\n') + '\n';
+  }
+  return links.map((l) => `${l.consumer.path} -> ${l.supplier.path}  [${l.property}]${l.binding.optional ? ' optional' : ''}${l.binding.ignore ? ' ignored' : ''}${compatible(l.supplier)[0] ? `  (${compatible(l.supplier)[0]})` : ''}`).join('\n') + '\n';
+}
