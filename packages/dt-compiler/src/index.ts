@@ -10,3 +10,4 @@ export { supplierBindings, type SupplierBinding, type KernelSeries, type Binding
 export { linksOfNode, supplierGraph, renderGraph, type DtLink } from './deps.js';
 export { preprocess, type PreprocessOptions, type PreprocessResult } from './cpp/preprocess.js';
 export { compileDtsFile, dtbToDts, kernelDtcFlags, includeDirsFor, type CompileOptions, type CompileOutput } from './compile.js';
+export { readTreeFile, findKernelTree } from './load.js';

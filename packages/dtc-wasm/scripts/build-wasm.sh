@@ -24,6 +24,15 @@ bison -o dtc-parser.tab.c --defines=dtc-parser.tab.h -t -l dtc-parser.y
 objs="dtc.c flattree.c fstree.c data.c livetree.c treesource.c srcpos.c checks.c util.c dtc-lexer.lex.c dtc-parser.tab.c"
 clang-14 --target=wasm32-wasi -O2 -DNO_YAML -I libfdt -I . -Wno-everything \
   -Wl,--strip-all -Wl,--import-memory -o "$work/dtc.wasm" $objs
+if [ "${1:-}" = "--check" ]; then
+  # Rebuild and compare with the committed artefact, which must be exactly this build's output.
+  want=$(cut -d' ' -f1 "$here/dtc.wasm.sha256")
+  got=$(sha256sum "$work/dtc.wasm" | cut -d' ' -f1)
+  have=$(sha256sum "$here/dtc.wasm" | cut -d' ' -f1)
+  if [ "$got" = "$want" ] && [ "$have" = "$want" ]; then echo "build-wasm --check: dtc.wasm reproduced ($got)"; exit 0; fi
+  echo "build-wasm --check: rebuilt $got, committed dtc.wasm $have, dtc.wasm.sha256 $want" >&2
+  exit 1
+fi
 install -m 0644 "$work/dtc.wasm" "$here/dtc.wasm"
 (cd "$here" && sha256sum dtc.wasm > dtc.wasm.sha256)
 echo "build-wasm: $(stat -c %s "$here/dtc.wasm") bytes, $(cut -c1-16 "$here/dtc.wasm.sha256")… from $(basename "$src") ($top)"

@@ -1,18 +1,17 @@
 /**
  * The kernel's dtc (scripts/dtc of linux-source-6.12), compiled to wasm32-wasi and run
- * in-process through node:wasi. One WebAssembly.Module and one linear memory per process (the
+ * in-process on a small WASI host of our own (wasi-shim.ts), files in memory. One
+ * WebAssembly.Module and one linear memory per process (the
  * module imports its memory): each run gets a fresh instance over the same memory, zeroed first,
  * so thousands of compilations neither leak nor reserve a new multi-GiB memory region each
  * (which exhausts the address space before the collector frees them).
- * Inputs and outputs go through a private temporary directory; host directories dtc must read
- * (include paths) are pre-opened read-only under their own absolute paths, so file names in
- * dtc's messages are the host's.
+ * Host directories dtc must read (include paths) are readable under their own absolute paths, so
+ * file names in dtc's messages are the host's.
  */
-import { mkdtempSync, openSync, closeSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
+import { ProcExit, WasiShim } from './wasi-shim.js';
 import { parseDtcMessages, type DtcMessage } from './messages.js';
 
 export type { DtcMessage } from './messages.js';
@@ -35,26 +34,6 @@ function freshMemory(): WebAssembly.Memory {
   return memory;
 }
 
-// node:wasi prints an ExperimentalWarning on first use in Node 20; keep it off users' screens.
-let warningFiltered = false;
-let WASIClass: typeof import('node:wasi').WASI | null = null;
-/** node:wasi, loaded after the filter is in place (it warns when first loaded). */
-function wasiClass(): typeof import('node:wasi').WASI {
-  quietWasiWarning();
-  if (!WASIClass) WASIClass = (createRequire(import.meta.url)('node:wasi') as typeof import('node:wasi')).WASI;
-  return WASIClass;
-}
-function quietWasiWarning(): void {
-  if (warningFiltered) return;
-  warningFiltered = true;
-  const orig = process.emitWarning.bind(process);
-  process.emitWarning = ((w: string | Error, ...rest: unknown[]) => {
-    const text = typeof w === 'string' ? w : w.message;
-    if (/WASI/.test(text)) return;
-    return (orig as (...a: unknown[]) => void)(w, ...rest);
-  }) as typeof process.emitWarning;
-}
-
 export interface DtcRun {
   exitCode: number;
   stdout: string;
@@ -64,66 +43,37 @@ export interface DtcRun {
   outputs: Map<string, Uint8Array>;
 }
 
-/**
- * Run dtc with `args`. `inputs` are written into the work directory (referred to in args as
- * `@WORK@/<name>`); `outputs` are read back from it; `readDirs` are host directories dtc may read.
- */
-let workDir: string | null = null;
-/** One private work directory per process (runs are synchronous), removed at exit. */
-function workDirectory(): string {
-  if (!workDir) {
-    workDir = mkdtempSync(join(tmpdir(), 'dtc-wasm-'));
-    const dir = workDir;
-    process.on('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return workDir;
-}
+/** Where inputs and outputs live inside the guest's in-memory file system. */
+const WORK = '/work';
 
+/**
+ * Run dtc with `args`. `inputs` are in-memory files (referred to in args as `@WORK@/<name>`);
+ * `outputs` are read back from memory; `readDirs` are host directories dtc may read.
+ */
 export function runDtc(args: string[], opts: { inputs?: Record<string, string | Uint8Array>; outputs?: string[]; readDirs?: string[] } = {}): DtcRun {
-  const WASI = wasiClass();
-  const work = workDirectory();
-  for (const f of readdirSync(work)) rmSync(join(work, f), { force: true });
-  {
-    for (const [name, data] of Object.entries(opts.inputs ?? {})) writeFileSync(join(work, name), data);
-    const preopens: Record<string, string> = { [work]: work };
-    for (const d of opts.readDirs ?? []) {
-      const abs = resolve(d);
-      if (existsSync(abs)) preopens[abs] = abs;
-    }
-    const outFd = openSync(join(work, '.stdout'), 'w');
-    const errFd = openSync(join(work, '.stderr'), 'w');
-    let exitCode: number;
-    try {
-      const wasi = new WASI({
-        version: 'preview1',
-        args: ['dtc', ...args.map((a) => a.split('@WORK@').join(work))],
-        env: {},
-        preopens,
-        stdin: 0,
-        stdout: outFd,
-        stderr: errFd,
-        returnOnExit: true,
-      });
-      const mem = freshMemory();
-      const imports = { ...(wasi.getImportObject() as WebAssembly.Imports), env: { memory: mem } };
-      const instance = new WebAssembly.Instance(module(), imports);
-      try {
-        exitCode = wasi.start({ exports: { ...instance.exports, memory: mem } } as unknown as WebAssembly.Instance);
-      } finally {
-        highWater = mem.buffer.byteLength;
-      }
-    } finally {
-      closeSync(outFd);
-      closeSync(errFd);
-    }
-    const stderr = readFileSync(join(work, '.stderr'), 'utf8');
-    const outputs = new Map<string, Uint8Array>();
-    for (const name of opts.outputs ?? []) {
-      const f = join(work, name);
-      if (existsSync(f)) outputs.set(name, new Uint8Array(readFileSync(f)));
-    }
-    return { exitCode, stdout: readFileSync(join(work, '.stdout'), 'utf8'), stderr, messages: parseDtcMessages(stderr.split(work + '/').join('')), outputs };
+  const files = new Map<string, Uint8Array>();
+  for (const [name, data] of Object.entries(opts.inputs ?? {})) files.set(`${WORK}/${name}`, typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  const shim = new WasiShim({ args: ['dtc', ...args.map((a) => a.split('@WORK@').join(WORK))], files, readDirs: (opts.readDirs ?? []).map((d) => resolve(d)) });
+  const mem = freshMemory();
+  shim.bind(mem);
+  const instance = new WebAssembly.Instance(module(), { env: { memory: mem }, wasi_snapshot_preview1: shim.imports() } as unknown as WebAssembly.Imports);
+  let exitCode = 0;
+  try {
+    (instance.exports._start as () => void)();
+  } catch (e) {
+    if (e instanceof ProcExit) exitCode = e.code;
+    else throw e;
+  } finally {
+    highWater = mem.buffer.byteLength;
   }
+  const dec = new TextDecoder();
+  const stderr = dec.decode(new Uint8Array(shim.stderr));
+  const outputs = new Map<string, Uint8Array>();
+  for (const name of opts.outputs ?? []) {
+    const f = files.get(`${WORK}/${name}`);
+    if (f) outputs.set(name, f);
+  }
+  return { exitCode, stdout: dec.decode(new Uint8Array(shim.stdout)), stderr, messages: parseDtcMessages(stderr.split(`${WORK}/`).join('')), outputs };
 }
 
 export interface CompileResult {

@@ -6,6 +6,7 @@ import { InputError, kernels, type KernelId } from '@probelab/sim-core';
 import { DtError } from '@probelab/dt-compiler';
 import { HarnessError, installSignalHandlers } from '@probelab/harness';
 import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdPredict } from './commands.js';
+import { cmdDt, parseDtArgs } from './dt-commands.js';
 
 const usage = `probelab: how a kernel orders device probing when IOMMU drivers are modules
 
@@ -17,6 +18,11 @@ usage:
   probelab kernel discover KERNEL        read driver names, built-in matches and boot timing
                                          from discovery boots; writes qemu/kernels/KERNEL.json
                                          (KERNEL: ${kernels.join(' | ')})
+  probelab dt compile FILE.dts [-o OUT.dtb] [--kernel-tree DIR | -I DIR...] [--dtc-flag F]
+                                         DTS to DTB as the kernel builds it (cpp + dtc)
+  probelab dt decompile FILE.dtb [-o OUT.dts]
+  probelab dt deps FILE [--format text|json|dot] [--kernel 6.1|6.12]
+                                         the supplier/consumer graph fw_devlink would build
   probelab --help
 
 Results and console logs go to ./out/<scenario>/ (PROBELAB_OUT), downloads to
@@ -33,13 +39,18 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage);
       return cmd ? 0 : 2;
     }
-    const unknownFlag = args.find((a) => a.startsWith('-'));
+    const unknownFlag = cmd === 'dt' ? undefined : args.find((a) => a.startsWith('-'));
     if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);
     if (cmd === 'predict' || cmd === 'boot' || cmd === 'check') {
       if (!a1) return fail(`${cmd}: missing SCENARIO (a .yaml or .json scenario file)`);
       return await (cmd === 'predict' ? cmdPredict : cmd === 'boot' ? cmdBoot : cmdCheck)(a1, json);
     }
     if (cmd === 'board' && a1 === 'dump') return await cmdBoardDump();
+    if (cmd === 'dt') {
+      const parsed = parseDtArgs(argv.slice(2));
+      if (typeof parsed === 'string') return fail(`dt ${a1 ?? ''}: ${parsed}`);
+      return cmdDt(a1 ?? '', parsed);
+    }
     if (cmd === 'kernel' && a1 === 'discover') {
       if (!a2 || !(kernels as readonly string[]).includes(a2)) return fail(`kernel discover: expected one of ${kernels.join(', ')}`);
       return await cmdDiscover(a2 as KernelId);

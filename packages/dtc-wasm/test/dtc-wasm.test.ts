@@ -1,0 +1,58 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { compileDts, decompileDtb, runDtc } from '@probelab/dtc-wasm';
+
+const src = `/dts-v1/;
+/ {
+  #address-cells = <1>; #size-cells = <1>;
+  compatible = "test,board";
+  intc: interrupt-controller@1000 { compatible = "x,intc"; reg = <0x1000 0x100>; interrupt-controller; #interrupt-cells = <1>; };
+  dev@2000 { compatible = "x,dev"; reg = <0x2000 0x10>; interrupt-parent = <&intc>; interrupts = <5>; str = "a", "b"; bytes = [01 02]; };
+};
+`;
+
+describe('dtc.wasm', () => {
+  it('compiles to the same DTB as native dtc, and back', () => {
+    const r = compileDts(src);
+    expect(r.exitCode).toBe(0);
+    const native = execFileSync('dtc', ['-q', '-I', 'dts', '-O', 'dtb', '-b', '0'], { input: src });
+    expect(Buffer.from(r.dtb!).equals(native)).toBe(true);
+    const back = decompileDtb(r.dtb!);
+    expect(back.dts).toContain('compatible = "x,dev";');
+    expect(back.dts).toContain('interrupts = <0x05>;');
+  });
+
+  it('returns dtc errors as data, with file, line and column', () => {
+    const r = compileDts('/dts-v1/;\n/ {\n  x = <&nolabel>;\n};\n', { fileName: 'bad.dts' });
+    expect(r.exitCode).not.toBe(0);
+    expect(r.dtb).toBeNull();
+    const e = r.messages.find((m) => m.severity === 'error')!;
+    // dtc itself places this check at the node ("bad.dts:2.3-4.3"), as native dtc does
+    expect(e).toMatchObject({ file: 'bad.dts', line: 2, column: 3, check: 'phandle_references' });
+    expect(e.text).toMatch(/Reference to non-existent node or label "nolabel"/);
+    const s = compileDts('/dts-v1/;\n/ { x = ; };\n', { fileName: 's.dts' });
+    expect(s.messages[0]).toMatchObject({ severity: 'error', file: 's.dts', line: 2, column: 9, text: 'syntax error' });
+  });
+
+  it('runs thousands of compilations in one process without growing', () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    for (let i = 0; i < 3000; i++) compileDts(src); // warm up to the collector's steady state
+    const before = process.memoryUsage().rss;
+    const fdsBefore = fds();
+    for (let i = 0; i < 6000; i++) expect(compileDts(src).exitCode).toBe(0);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    expect(fds()).toBeLessThanOrEqual(fdsBefore + 2);
+  }, 120_000);
+
+  it('reports dtc usage errors', () => {
+    const r = runDtc(['-I', 'nonsense', '@WORK@/x'], { inputs: { x: '' } });
+    expect(r.exitCode).not.toBe(0);
+  });
+
+  it('the committed dtc.wasm is what scripts/build-wasm.sh builds from linux-source-6.12', () => {
+    const out = execFileSync('bash', [join(import.meta.dirname, '..', 'scripts', 'build-wasm.sh'), '--check'], { encoding: 'utf8' });
+    expect(out).toMatch(/dtc\.wasm reproduced/);
+  }, 300_000);
+});
