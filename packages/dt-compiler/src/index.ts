@@ -11,3 +11,5 @@ export { linksOfNode, supplierGraph, renderGraph, type DtLink } from './deps.js'
 export { preprocess, type PreprocessOptions, type PreprocessResult } from './cpp/preprocess.js';
 export { compileDtsFile, dtbToDts, kernelDtcFlags, includeDirsFor, type CompileOptions, type CompileOutput } from './compile.js';
 export { readTreeFile, findKernelTree } from './load.js';
+export { kernelTree as provisionKernelTree } from './tools/conformance.js';
+export { listKernelDts, type KernelDts } from './tools/kernel-dts.js';
