@@ -8,6 +8,7 @@ import { dirname, join, resolve } from 'node:path';
 import { compileDts, decompileDtb, type DtcMessage } from '@probelab/dtc-wasm';
 import { DtError } from './errors.js';
 import { preprocess } from './cpp/preprocess.js';
+import { kernelFlagsFor } from './tools/kernel-dts.js';
 
 /** scripts/Makefile.dtbs: the warnings every kernel DTB build turns off (no effect on the DTB). */
 export const kernelDtcFlags = ['-Wno-unique_unit_address', '-Wno-unit_address_vs_reg', '-Wno-avoid_unnecessary_addr_size', '-Wno-alias_paths', '-Wno-graph_child_address', '-Wno-simple_bus_reg'];
@@ -16,7 +17,8 @@ export interface CompileOptions {
   /** The kernel tree (for scripts/dtc/include-prefixes); or give includeDirs yourself. */
   kernelTree?: string;
   includeDirs?: string[];
-  /** Extra dtc flags (e.g. `-@`, from DTC_FLAGS_<board>). */
+  /** Extra dtc flags (e.g. `-@`). Default, for a file inside `kernelTree`: the flags its
+   *  directory's Makefile gives it (DTC_FLAGS_<board>, `-@` for an overlay's base). */
   flags?: string[];
 }
 
@@ -34,7 +36,8 @@ export function includeDirsFor(opts: CompileOptions): string[] {
 export function compileDtsFile(file: string, opts: CompileOptions = {}): CompileOutput {
   const inc = includeDirsFor(opts);
   const pre = preprocess(file, { includeDirs: inc });
-  const r = compileDts(pre.text, { fileName: 'preprocessed.dts', includeDirs: [dirname(resolve(file)), ...inc], flags: [...kernelDtcFlags, ...(opts.flags ?? [])] });
+  const extra = opts.flags ?? (opts.kernelTree ? kernelFlagsFor(resolve(file)) : []);
+  const r = compileDts(pre.text, { fileName: 'preprocessed.dts', includeDirs: [dirname(resolve(file)), ...inc], flags: [...kernelDtcFlags, ...extra] });
   const errors = r.messages.filter((m) => m.severity !== 'warning');
   if (!r.dtb || errors.length) {
     const e = errors.find((x) => x.file) ?? errors[0];

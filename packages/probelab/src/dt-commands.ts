@@ -35,7 +35,7 @@ export function parseDtArgs(args: string[]): DtArgs | string {
 }
 
 export function cmdDt(sub: string, a: DtArgs): number {
-  const opts = { ...(a.includeDirs.length ? { includeDirs: a.includeDirs } : {}), ...(a.kernelTree ? { kernelTree: a.kernelTree } : {}), flags: a.flags };
+  const opts = { ...(a.includeDirs.length ? { includeDirs: a.includeDirs } : {}), ...(a.kernelTree ? { kernelTree: a.kernelTree } : {}), ...(a.flags.length ? { flags: a.flags } : {}) };
   if (sub === 'compile') {
     const kernelTree = a.kernelTree ?? (a.includeDirs.length ? undefined : findKernelTree(a.file));
     const r = compileDtsFile(a.file, { ...opts, ...(kernelTree ? { kernelTree } : {}) });

@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compatible, provisionKernelTree, readDtb, readTreeFile } from '@probelab/dt-compiler';
+import { compatible, compileDtsFile, listKernelDts, provisionKernelTree, readDtb, readTreeFile } from '@probelab/dt-compiler';
 import { buildBoard } from '@probelab/sim-core';
 import { runCli } from './cli.js';
 
@@ -47,6 +47,16 @@ describe('probelab dt', () => {
     const f = await runCli(['dt', 'deps', tm2e, '--format', 'svg']);
     expect(f.code).toBe(2);
     expect(f.stderr).toMatch(/--format: expected text, json or dot/);
+  }, 60_000);
+});
+
+describe('the flags the kernel build gives each board', () => {
+  it('a base DTB that an overlay applies onto gets -@, so its labels are in /__symbols__', () => {
+    const base = listKernelDts(tree).find((d) => d.flags.includes('-@'))!;
+    const t = readDtb(compileDtsFile(base.file, { kernelTree: tree }).dtb);
+    expect(t.byPath('/__symbols__')).toBeDefined();
+    const plain = listKernelDts(tree).find((d) => d.flags.length === 0)!;
+    expect(readDtb(compileDtsFile(plain.file, { kernelTree: tree }).dtb).byPath('/__symbols__')).toBeUndefined();
   }, 60_000);
 });
 

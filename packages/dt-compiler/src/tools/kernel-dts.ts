@@ -4,7 +4,7 @@
  * applied onto (a first `.dtb` in a `<name>-dtbs :=` composition).
  */
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 export interface KernelDts { file: string; stem: string; flags: string[] }
 
@@ -25,6 +25,13 @@ export function listKernelDts(tree: string, arch = 'arm64'): KernelDts[] {
   };
   walk(root);
   return out;
+}
+
+/** The dtc flags the kernel's build gives one .dts (from its directory's Makefile). */
+export function kernelFlagsFor(file: string): string[] {
+  const stem = basename(file, '.dts');
+  const f = makefileFlags(join(dirname(file), 'Makefile'));
+  return [...(f.perStem.get(stem) ?? []), ...(f.bases.has(stem) ? ['-@'] : [])];
 }
 
 function makefileFlags(makefile: string): { perStem: Map<string, string[]>; bases: Set<string> } {
