@@ -13,7 +13,7 @@ import {
   buildBoard, matchKey, modulesFor, ofModalias, pciModalias, virtioModalias,
   type BootTiming, type Bus, type BuiltinMatch, type DriverInfo, type IommuKind, type KernelId, type Scenario,
 } from '@probelab/sim-core';
-import { provisionKernel, staticProfile, kernelDefs } from './kernels.js';
+import { provisionKernel, staticProfile } from './kernels.js';
 import { loadMachine, pciFunctions } from './machine.js';
 import { machineTree } from './boards.js';
 import { bootScenario } from './real-boot.js';
@@ -85,7 +85,7 @@ export async function discover(kernelId: KernelId, log: (s: string) => void = ()
   }
   return {
     kernel: kernelId, release: k.release, packageVersion: k.packageVersion, packageSha256: k.packageSha256,
-    generatedBy: `probelab kernel discover ${kernelId} (discovery boots of ${kernelDefs[kernelId].package})`,
+    generatedBy: `probelab kernel discover ${kernelId} (discovery boots of ${k.def.package}, ${k.release})`,
     drivers: [...drivers.values()].sort((a, b) => (a.bus + a.name < b.bus + b.name ? -1 : 1)),
     builtinMatches: [...matches.values()].sort((a, b) => (a.bus + a.key + a.driver < b.bus + b.key + b.driver ? -1 : 1)),
     ofDeclared: [...declared].sort(),

@@ -9,16 +9,36 @@ import { execa } from 'execa';
 import type { KernelId, KernelProfile } from '@probelab/sim-core';
 import { provisionPackage } from './debian.js';
 import { HarnessError } from './errors.js';
+import { buildKernel } from './kernel-build.js';
+import { repoRoot } from './paths.js';
 
 export interface KernelDef { id: KernelId; package: string; series: '6.1' | '6.12' }
 
-export const kernelDefs: Record<KernelId, KernelDef> = {
+export const kernelDefs: Record<'debian-6.12' | 'debian-6.1', KernelDef> = {
   'debian-6.12': { id: 'debian-6.12', package: 'linux-image-6.12.100+deb12-arm64:arm64', series: '6.12' },
   'debian-6.1': { id: 'debian-6.1', package: 'linux-image-6.1.0-50-arm64:arm64', series: '6.1' },
 };
 
+/** `source-6.12`, `source-6.1+name+name`: Debian's linux-source-X built with qemu/patches/<name>.patch. */
+export function parseSourceKernel(id: string): { series: '6.12' | '6.1'; patches: string[] } | null {
+  const m = /^source-(6\.12|6\.1)((?:\+[A-Za-z0-9_.-]+)*)$/.exec(id);
+  if (!m) return null;
+  const names = m[2] ? m[2].slice(1).split('+') : [];
+  return { series: m[1] as '6.12' | '6.1', patches: names.map((n) => registeredPatches.get(n) ?? join(repoRoot(), 'qemu', 'patches', `${n}.patch`)) };
+}
+
+/** Patches outside qemu/patches (e.g. `probelab validate --patch ~/x.patch`), by the name used in kernel ids. */
+const registeredPatches = new Map<string, string>();
+export function registerPatch(file: string): string {
+  const name = `${file.split('/').pop()!.replace(/\.(patch|diff)$/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  registeredPatches.set(name, file);
+  return name;
+}
+
 export interface KernelArtefacts {
   def: KernelDef;
+  /** For kernels built from source: the (patched) tree, whose source the profile reads. */
+  tree?: string;
   release: string;
   packageVersion: string;
   packageSha256: string;
@@ -27,8 +47,18 @@ export interface KernelArtefacts {
   config: Map<string, string>;
 }
 
-export async function provisionKernel(id: KernelId): Promise<KernelArtefacts> {
-  const def = kernelDefs[id];
+export async function provisionKernel(id: KernelId, log: (l: string) => void = () => {}): Promise<KernelArtefacts> {
+  const src = parseSourceKernel(id);
+  if (src) {
+    const b = await buildKernel({ source: src.series, patches: src.patches }, log);
+    const modulesDir = join(b.modulesRoot, b.release);
+    return {
+      def: { id, package: `linux-source-${src.series}`, series: src.series }, release: b.release,
+      packageVersion: `build ${b.hash}`, packageSha256: b.hash, image: b.image, modulesDir, config: readConfig(b.configFile), tree: b.tree,
+    };
+  }
+  const def = kernelDefs[id as keyof typeof kernelDefs];
+  if (!def) throw new HarnessError(`unknown kernel ${id}`);
   const pkg = await provisionPackage(def.package);
   const modRoot = join(pkg.root, 'lib', 'modules');
   const release = readdirSync(modRoot)[0];
@@ -39,12 +69,16 @@ export async function provisionKernel(id: KernelId): Promise<KernelArtefacts> {
     if (r.exitCode !== 0) throw new HarnessError(`depmod failed for ${release}: ${r.stderr || 'is kmod installed?'}`);
   }
   const image = join(pkg.root, 'boot', `vmlinuz-${release}`);
+  return { def, release, packageVersion: pkg.version, packageSha256: pkg.sha256, image, modulesDir, config: readConfig(join(pkg.root, 'boot', `config-${release}`)) };
+}
+
+function readConfig(file: string): Map<string, string> {
   const config = new Map<string, string>();
-  for (const line of readFileSync(join(pkg.root, 'boot', `config-${release}`), 'utf8').split('\n')) {
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
     const m = /^(CONFIG_\w+)=(.*)$/.exec(line);
     if (m) config.set(m[1]!, m[2]!.replace(/^"(.*)"$/, '$1'));
   }
-  return { def, release, packageVersion: pkg.version, packageSha256: pkg.sha256, image, modulesDir, config };
+  return config;
 }
 
 const norm = (s: string): string => s.replace(/-/g, '_');
@@ -72,5 +106,28 @@ export function staticProfile(k: KernelArtefacts): Pick<KernelProfile, 'id' | 's
     id: k.def.id, series: k.def.series, release: k.release, hz,
     modules: k.config.get('CONFIG_MODULES') === 'y',
     builtinModules, moduleDeps, moduleAliases, moduleFiles,
+    ...(k.tree ? sourceFacts(k.tree) : {}),
   };
+}
+
+/**
+ * What the simulator takes from a kernel's own source when it has one: the default
+ * deferred_probe_timeout (drivers/base/dd.c) and which supplier bindings are `.optional`
+ * (drivers/of/property.c:of_supplier_bindings[]), so that a patch to either shows in predictions.
+ */
+export function sourceFacts(tree: string): { deferredProbeTimeoutDefault?: number; optionalBindings?: Record<string, boolean> } {
+  const out: { deferredProbeTimeoutDefault?: number; optionalBindings?: Record<string, boolean> } = {};
+  const dd = readFileSync(join(tree, 'drivers', 'base', 'dd.c'), 'utf8');
+  const t = /^(?:static )?int driver_deferred_probe_timeout = (-?\d+);/m.exec(dd);
+  if (t) out.deferredProbeTimeoutDefault = Number(t[1]);
+  const prop = readFileSync(join(tree, 'drivers', 'of', 'property.c'), 'utf8');
+  const table = /of_supplier_bindings\[\] = \{([\s\S]*?)\n\};/.exec(prop)?.[1] ?? '';
+  const parsers: Record<string, string> = { parse_iommus: 'iommus', parse_iommu_maps: 'iommu-map', parse_dmas: 'dmas', parse_clocks: 'clocks' };
+  const optional: Record<string, boolean> = {};
+  for (const m of table.matchAll(/\{\s*\.parse_prop = (\w+)([^}]*)\}/g)) {
+    const name = parsers[m[1]!];
+    if (name) optional[name] = /\.optional = true/.test(m[2]!);
+  }
+  if (Object.keys(optional).length) out.optionalBindings = optional;
+  return out;
 }

@@ -32,13 +32,13 @@ export interface RealBoot {
   kernel: KernelArtefacts;
 }
 
-export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdline?: string } = {}): Promise<RealBoot> {
+export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdline?: string; log?: (l: string) => void } = {}): Promise<RealBoot> {
   const dir = opts.out ?? join(outDir(), s.name);
   mkdirSync(dir, { recursive: true });
   const m = loadMachine();
   requireQemu(m.binary);
   await checkBoardMatchesQemu(s, dir);
-  const kernel = await provisionKernel(s.kernel);
+  const kernel = await provisionKernel(s.kernel, opts.log);
   const prof = staticProfile(kernel);
   const initrd = join(dir, 'initramfs.cpio.gz');
   writeFileSync(initrd, await buildInitramfs(s, kernel, { ...prof, drivers: [], builtinMatches: [], ofDeclared: [], timing: {} }));

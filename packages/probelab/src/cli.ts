@@ -2,11 +2,12 @@
  * probelab's command line. Exit status: 0 success/agreement, 1 disagreement, 2 bad input or
  * infrastructure failure. Errors are one clear message, never a stack trace.
  */
-import { InputError, kernels, type KernelId } from '@probelab/sim-core';
+import { InputError, kernelIdPattern, kernels, type KernelId } from '@probelab/sim-core';
 import { DtError } from '@probelab/dt-compiler';
 import { HarnessError, installSignalHandlers } from '@probelab/harness';
 import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdPredict } from './commands.js';
 import { cmdDt, parseDtArgs } from './dt-commands.js';
+import { cmdKernelBuild, cmdValidate } from './kernel-commands.js';
 
 const usage = `probelab: how a kernel orders device probing when IOMMU drivers are modules
 
@@ -15,6 +16,11 @@ usage:
   probelab boot SCENARIO [--json]        boot the real kernel under QEMU and read the outcome
   probelab check SCENARIO [--json]       both, and a diff; exit 0 agree, 1 differ, 2 error
   probelab board dump                    write QEMU's virt device trees to boards/qemu-virt/dtb/
+  probelab kernel build [--source 6.12|6.1|PATH] [--patch FILE]... [--series DIR] [--config FRAGMENT]
+                                         cross-build an arm64 kernel for virt (cached by inputs)
+  probelab validate --patch FILE... [--matrix FILE] [--json]
+                                         baseline vs patched kernel on the same scenarios, real
+                                         and simulated; exit 1 if the patch changed an outcome
   probelab kernel discover KERNEL        read driver names, built-in matches and boot timing
                                          from discovery boots; writes qemu/kernels/KERNEL.json
                                          (KERNEL: ${kernels.join(' | ')})
@@ -39,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage);
       return cmd ? 0 : 2;
     }
-    const unknownFlag = cmd === 'dt' ? undefined : args.find((a) => a.startsWith('-'));
+    const unknownFlag = cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build') ? undefined : args.find((a) => a.startsWith('-'));
     if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);
     if (cmd === 'predict' || cmd === 'boot' || cmd === 'check') {
       if (!a1) return fail(`${cmd}: missing SCENARIO (a .yaml or .json scenario file)`);
@@ -51,8 +57,10 @@ export async function main(argv: string[]): Promise<number> {
       if (typeof parsed === 'string') return fail(`dt ${a1 ?? ''}: ${parsed}`);
       return cmdDt(a1 ?? '', parsed);
     }
+    if (cmd === 'kernel' && a1 === 'build') return await cmdKernelBuild(argv.slice(2));
+    if (cmd === 'validate') return await cmdValidate(argv.slice(1).filter((a) => a !== '--json'), json);
     if (cmd === 'kernel' && a1 === 'discover') {
-      if (!a2 || !(kernels as readonly string[]).includes(a2)) return fail(`kernel discover: expected one of ${kernels.join(', ')}`);
+      if (!a2 || !kernelIdPattern.test(a2)) return fail(`kernel discover: expected one of ${kernels.join(', ')}`);
       return await cmdDiscover(a2 as KernelId);
     }
     return fail(`unknown command ${cmd}\n\n${usage}`);

@@ -7,8 +7,8 @@ import { iommuKinds } from '@probelab/sim-core';
 import type { KernelId } from '@probelab/sim-core';
 import { renderDiff, renderOutcome } from './report.js';
 
-export async function predictScenario(s: Scenario): Promise<Outcome> {
-  const profile = await loadProfile(s.kernel);
+export async function predictScenario(s: Scenario, log: (l: string) => void = () => {}): Promise<Outcome> {
+  const profile = await loadProfile(s.kernel, log);
   const tree = machineTree(s);
   return predict({ scenario: s, profile, tree, pciFunctions: pciFunctions(loadMachine(), s), baseCmdline }).outcome;
 }

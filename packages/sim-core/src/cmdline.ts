@@ -44,10 +44,10 @@ function kstrtobool(s: string): boolean | undefined {
   return undefined;
 }
 
-export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', modules: boolean): DriverCoreParams {
+export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', modules: boolean, timeoutDefault = 10): DriverCoreParams {
   const p: DriverCoreParams = {
     // dd.c: driver_deferred_probe_timeout = 10 under CONFIG_MODULES, else 0.
-    deferredProbeTimeout: modules ? 10 : 0,
+    deferredProbeTimeout: modules ? timeoutDefault : 0,
     // core.c: fw_devlink_flags defaults to FW_DEVLINK_FLAGS_ON in 6.1, FW_DEVLINK_FLAGS_RPM in 6.12.
     fwDevlink: series === '6.1' ? 'on' : 'rpm',
     fwDevlinkStrict: false,

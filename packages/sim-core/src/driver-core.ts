@@ -79,7 +79,7 @@ export class DriverCore {
       order: this.devOrder++,
     };
     this.devices.push(dev);
-    this.links.push(...linksFor(dev, this.tree, this.profile.series, this.params, this.ofDeclared));
+    this.links.push(...linksFor(dev, this.tree, this.profile.series, this.params, this.ofDeclared, this.profile.optionalBindings));
     this.deviceAttach(dev);
     return dev;
   }

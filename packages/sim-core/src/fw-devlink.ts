@@ -13,12 +13,13 @@ import type { Device, SupplierLink } from './model.js';
  * (= strict && !permissive); nothing is parsed with fw_devlink=off (core.c:fw_devlink_link_device
  * returns early); post-init-providers links (6.12, FWLINK_FLAG_IGNORE) never block.
  */
-export function supplierNodes(tree: DeviceTree, node: DtNode, series: KernelSeries, params: DriverCoreParams): Array<{ node: DtNode; binding: string; optional: boolean }> {
+export function supplierNodes(tree: DeviceTree, node: DtNode, series: KernelSeries, params: DriverCoreParams, optionalOverride: Record<string, boolean> = {}): Array<{ node: DtNode; binding: string; optional: boolean }> {
   if (params.fwDevlink === 'off') return [];
   const strict = params.fwDevlinkStrict && params.fwDevlink !== 'permissive';
+  const optional = (b: { property: string; optional: boolean }): boolean => optionalOverride[b.property] ?? b.optional;
   return linksOfNode(tree, node, series)
-    .filter((l) => l.consumer === node && !l.binding.ignore && (!l.binding.optional || strict))
-    .map((l) => ({ node: l.supplier, binding: l.property, optional: l.binding.optional }));
+    .filter((l) => l.consumer === node && !l.binding.ignore && (!optional(l.binding) || strict))
+    .map((l) => ({ node: l.supplier, binding: l.property, optional: optional(l.binding) }));
 }
 
 /**
@@ -27,10 +28,10 @@ export function supplierNodes(tree: DeviceTree, node: DtNode, series: KernelSeri
  * without a device ("Not linking %pfwf - might never become dev"), none to a descendant of the
  * consumer (of_link_to_phandle refuses a consumer that is an ancestor of its supplier).
  */
-export function linksFor(dev: Device, tree: DeviceTree, series: KernelSeries, params: DriverCoreParams, ofDeclared: ReadonlySet<string>): SupplierLink[] {
+export function linksFor(dev: Device, tree: DeviceTree, series: KernelSeries, params: DriverCoreParams, ofDeclared: ReadonlySet<string>, optionalOverride: Record<string, boolean> = {}): SupplierLink[] {
   if (!dev.node) return [];
   const links: SupplierLink[] = [];
-  for (const s of supplierNodes(tree, dev.node, series, params)) {
+  for (const s of supplierNodes(tree, dev.node, series, params, optionalOverride)) {
     if (isAncestor(dev.node, s.node)) continue;
     if (!availablePath(s.node)) continue;
     if (claimedEarly(s.node, ofDeclared)) continue;

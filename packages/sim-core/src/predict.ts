@@ -35,7 +35,7 @@ export function predict(input: PredictInput): Prediction {
   const { scenario, profile } = input;
   const timing = profile.timing[scenario.machine.iommu];
   if (!timing) throw new InputError(`kernel profile ${profile.id} has no boot timing for machine.iommu=${scenario.machine.iommu}; run \`probelab kernel discover ${profile.id}\``, scenario.file);
-  const params = parseDriverCoreParams(`${input.baseCmdline ?? ''} ${scenario.cmdline}`, profile.series, profile.modules);
+  const params = parseDriverCoreParams(`${input.baseCmdline ?? ''} ${scenario.cmdline}`, profile.series, profile.modules, profile.deferredProbeTimeoutDefault);
   const ofDeclared = new Set(profile.ofDeclared);
   const board = buildBoard(input.tree, input.pciFunctions, ofDeclared);
   const behaviours = { ...probeBehaviours, ...input.behaviours };

@@ -57,6 +57,10 @@ export interface KernelProfile {
   /** Compatibles of DT nodes that early init claims without a device (OF_DECLARE). */
   ofDeclared: string[];
   timing: Partial<Record<IommuKind, BootTiming>>;
+  /** From the kernel's source when it has one: dd.c's default deferred_probe_timeout. */
+  deferredProbeTimeoutDefault?: number;
+  /** From the kernel's source: property.c's `.optional` flag per binding, where it differs. */
+  optionalBindings?: Record<string, boolean>;
 }
 
 /** fnmatch as used by modprobe on modules.alias (only `*`, `?` and `[...]` occur there). */

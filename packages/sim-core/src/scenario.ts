@@ -10,8 +10,10 @@ export type IommuKind = 'none' | 'smmuv3' | 'virtio-iommu';
 export const iommuKinds: ReadonlyArray<IommuKind> = ['none', 'smmuv3', 'virtio-iommu'];
 export const pciEndpoints = ['virtio-blk-pci', 'virtio-rng-pci'] as const;
 export type PciEndpoint = (typeof pciEndpoints)[number];
-export const kernels = ['debian-6.12', 'debian-6.1'] as const;
-export type KernelId = (typeof kernels)[number];
+export const kernels = ['debian-6.12', 'debian-6.1', 'source-6.12', 'source-6.1'] as const;
+/** Debian's kernels, or one built from Debian's source, optionally with qemu/patches/<name>.patch. */
+export type KernelId = (typeof kernels)[number] | `source-${string}`;
+export const kernelIdPattern = /^(debian-6\.12|debian-6\.1|source-(6\.12|6\.1)(\+[A-Za-z0-9_.-]+)*)$/;
 
 export interface ModuleLoad { name: string; at: number }
 
@@ -71,7 +73,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
 
   const kernelNode = get(top, 'kernel');
   const kernel = scalar(kernelNode);
-  if (typeof kernel !== 'string' || !(kernels as readonly string[]).includes(kernel)) fail('kernel', `one of ${kernels.join(' | ')}`, kernelNode ?? root);
+  if (typeof kernel !== 'string' || !kernelIdPattern.test(kernel)) fail('kernel', `one of ${kernels.join(' | ')} (source-X may add +<patch name>)`, kernelNode ?? root);
 
   const machineNode = get(top, 'machine');
   if (!isMap(machineNode)) fail('machine', 'a mapping with iommu and devices', machineNode ?? root);

@@ -1,0 +1,197 @@
+/**
+ * `probelab kernel build`: an arm64 kernel for QEMU virt from Debian's linux-source-6.12 or
+ * linux-source-6.1 (or a kernel tree of the user's), cross-compiled with gcc-aarch64-linux-gnu
+ * from allnoconfig plus a fragment (qemu/configs/virt-minimal.config), every fragment line
+ * checked after Kconfig had its say. Patches are applied in order on a hard-linked copy of the
+ * tree; artefacts are cached by a hash of source, fragment and patches; ccache makes rebuilds
+ * after a small patch take seconds (CCACHE_BASEDIR makes its hits independent of the tree's path).
+ */
+import { createHash } from 'node:crypto';
+import { createWriteStream, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { basename, join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { HarnessError } from './errors.js';
+import { cacheDir, repoRoot } from './paths.js';
+
+export interface BuildRequest {
+  /** '6.12' or '6.1' (Debian's linux-source-X) or a path to a kernel tree. */
+  source: string;
+  /** Config fragment; default qemu/configs/virt-minimal.config. */
+  fragment?: string;
+  /** Patches, applied in order with `patch -p1`. */
+  patches?: string[];
+}
+
+export interface BuiltKernel {
+  hash: string;
+  dir: string;
+  image: string;
+  systemMap: string;
+  configFile: string;
+  modulesRoot: string;
+  release: string;
+  /** The tree the build used (patched copy if patches were given). */
+  tree: string;
+  buildSeconds: number;
+  fromCache: boolean;
+}
+
+const CROSS = 'aarch64-linux-gnu-';
+
+async function need(cmd: string, pkg: string): Promise<void> {
+  const r = await execa('sh', ['-c', `command -v ${cmd}`], { reject: false });
+  if (r.exitCode !== 0) throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
+}
+
+/** Debian's source package unpacked once into the cache. */
+async function pristineTree(source: string): Promise<{ tree: string; id: string }> {
+  if (source !== '6.12' && source !== '6.1') {
+    const tree = resolve(source);
+    if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'drivers', 'base', 'dd.c'))) throw new HarnessError(`${source}: not a kernel tree (no Makefile or drivers/base/dd.c)`);
+    const git = await execa('git', ['-C', tree, 'rev-parse', 'HEAD'], { reject: false });
+    const dirty = git.exitCode === 0 ? (await execa('git', ['-C', tree, 'diff', 'HEAD'], { reject: false })).stdout : '';
+    return { tree, id: `${tree}@${git.exitCode === 0 ? git.stdout.trim() : statSync(join(tree, 'Makefile')).mtimeMs}:${sha(dirty)}` };
+  }
+  const tarball = `/usr/src/linux-source-${source}.tar.xz`;
+  if (!existsSync(tarball)) throw new HarnessError(`${tarball} not found: apt-get install linux-source-${source}`);
+  const id = `linux-source-${source}@${statSync(tarball).size}-${statSync(tarball).mtimeMs}`;
+  const root = join(cacheDir(), 'src');
+  const tree = join(root, `linux-source-${source}`);
+  const stamp = join(root, `linux-source-${source}.unpacked`);
+  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== id) {
+    rmSync(tree, { recursive: true, force: true });
+    mkdirSync(root, { recursive: true });
+    const r = await execa('tar', ['xJf', tarball, '-C', root], { reject: false });
+    if (r.exitCode !== 0) throw new HarnessError(`cannot unpack ${tarball}: ${r.stderr.trim()}`);
+    writeFileSync(stamp, id);
+  }
+  return { tree, id };
+}
+
+const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
+
+/** Apply patches in order; on failure name the patch and the hunk that did not apply. */
+async function applyPatches(tree: string, patches: string[]): Promise<void> {
+  for (const p of patches) {
+    const dry = await execa('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], { reject: false });
+    if (dry.exitCode !== 0) {
+      const hunk = dry.stdout.split('\n').filter((l) => /FAILED|can't find file|Reversed|malformed/.test(l)).slice(0, 3).join('; ');
+      throw new HarnessError(`patch ${p} does not apply to ${basename(tree)}: ${hunk || dry.stdout.trim().split('\n').pop()}`);
+    }
+    await execa('patch', ['-p1', '--forward', '-s', '-d', tree, '-i', resolve(p)]);
+  }
+}
+
+function fragmentLines(fragment: string): string[] {
+  return readFileSync(fragment, 'utf8').split('\n').map((l) => l.trim()).filter((l) => /^CONFIG_\w+=/.test(l) || /^# CONFIG_\w+ is not set$/.test(l));
+}
+
+export async function buildKernel(req: BuildRequest, log: (line: string) => void = () => {}): Promise<BuiltKernel> {
+  await need(`${CROSS}gcc`, 'gcc-aarch64-linux-gnu');
+  await need('make', 'make');
+  await need('patch', 'patch');
+  const fragment = resolve(req.fragment ?? join(repoRoot(), 'qemu', 'configs', 'virt-minimal.config'));
+  if (!existsSync(fragment)) throw new HarnessError(`${fragment}: config fragment not found`);
+  const patches = (req.patches ?? []).map((p) => resolve(p));
+  for (const p of patches) if (!existsSync(p)) throw new HarnessError(`${p}: patch not found`);
+  const { tree: pristine, id } = await pristineTree(req.source);
+  const hash = sha(JSON.stringify({ id, fragment: readFileSync(fragment, 'utf8'), patches: patches.map((p) => sha(readFileSync(p))) })).slice(0, 16);
+  const dir = join(cacheDir(), 'kernels', hash);
+  const done = join(dir, 'artefacts.json');
+  if (existsSync(done)) return { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true };
+
+  mkdirSync(dir, { recursive: true });
+  let tree = pristine;
+  if (patches.length) {
+    tree = join(dir, 'tree');
+    rmSync(tree, { recursive: true, force: true });
+    log(`copying ${basename(pristine)} (hard links) and applying ${patches.length} patch(es)`);
+    await execa('cp', ['-al', pristine, tree]);
+    await applyPatches(tree, patches);
+  }
+  const obj = join(dir, 'build');
+  mkdirSync(obj, { recursive: true });
+  const env = {
+    ARCH: 'arm64', CROSS_COMPILE: CROSS, KBUILD_BUILD_TIMESTAMP: '2026-01-01', KBUILD_BUILD_USER: 'probelab', KBUILD_BUILD_HOST: 'probelab',
+    CCACHE_BASEDIR: cacheDir(), CCACHE_NOHASHDIR: '1',
+  };
+  const haveCcache = (await execa('sh', ['-c', 'command -v ccache'], { reject: false })).exitCode === 0;
+  const make = ['-C', tree, `O=${obj}`, ...(haveCcache ? [`CC=ccache ${CROSS}gcc`] : [])];
+  const logFile = join(dir, 'build.log');
+  const logStream = createWriteStream(logFile);
+  const started = process.hrtime.bigint();
+  const run = async (args: string[], extraEnv: Record<string, string> = {}): Promise<void> => {
+    const child = execa('make', [...make, ...args], { env: { ...env, ...extraEnv }, reject: false, all: true, buffer: false, cleanup: true });
+    let steps = 0;
+    let last = Date.now();
+    child.all?.on('data', (b: Buffer) => {
+      logStream.write(b);
+      for (const line of b.toString().split('\n')) {
+        if (/^\s{2}[A-Z]{2,}/.test(line)) {
+          steps++;
+          if (Date.now() - last > 2000) {
+            last = Date.now();
+            log(`building: ${steps} steps, ${Math.round(Number(process.hrtime.bigint() - started) / 1e9)} s — ${line.trim()}`);
+          }
+        }
+      }
+    });
+    const r = await child;
+    if (r.exitCode !== 0) {
+      await new Promise<void>((res) => logStream.end(res));
+      const text = readFileSync(logFile, 'utf8');
+      const first = text.split('\n').find((l) => /\berror:|Error \d|\*\*\* /.test(l)) ?? `make exited with status ${r.exitCode}`;
+      throw new HarnessError(`kernel build failed: ${first.trim()}; build log kept in ${logFile}`);
+    }
+  };
+  log(`configuring: allnoconfig + ${basename(fragment)}`);
+  await run(['allnoconfig'], { KCONFIG_ALLCONFIG: fragment });
+  const config = readFileSync(join(obj, '.config'), 'utf8').split('\n');
+  const dropped = fragmentLines(fragment).filter((l) => !config.includes(l));
+  if (dropped.length) {
+    const why = dropped.map((l) => `${l} (got: ${config.find((c) => c.startsWith(l.split('=')[0]! + '=') || c === `# ${l.split('=')[0]} is not set`) ?? 'absent'})`);
+    logStream.end();
+    throw new HarnessError(`Kconfig dropped ${dropped.length} option(s) of ${basename(fragment)}: ${why.join(', ')}`);
+  }
+  await run([`-j${cpus().length}`, 'Image', 'modules']);
+  const staging = join(dir, 'install');
+  rmSync(staging, { recursive: true, force: true });
+  await run(['modules_install', `INSTALL_MOD_PATH=${staging}`]);
+  await new Promise<void>((res) => logStream.end(res));
+  const release = (await execa('make', [...make, '-s', 'kernelrelease'], { env })).stdout.trim();
+  const art = join(dir, 'artefacts');
+  rmSync(art, { recursive: true, force: true });
+  mkdirSync(join(art, 'inputs'), { recursive: true });
+  cpSync(join(obj, 'arch', 'arm64', 'boot', 'Image'), join(art, 'Image'));
+  cpSync(join(obj, 'System.map'), join(art, 'System.map'));
+  cpSync(join(obj, '.config'), join(art, 'config'));
+  cpSync(fragment, join(art, 'inputs', basename(fragment)));
+  patches.forEach((p, i) => cpSync(p, join(art, 'inputs', `${String(i + 1).padStart(2, '0')}-${basename(p)}`)));
+  mkdirSync(join(art, 'lib'), { recursive: true });
+  renameSync(join(staging, 'lib', 'modules'), join(art, 'lib', 'modules'));
+  if (!existsSync(join(art, 'lib', 'modules', release, 'modules.dep'))) {
+    const r = await execa('depmod', ['-b', art, release], { reject: false });
+    if (r.exitCode !== 0) throw new HarnessError(`depmod failed for ${release}: ${r.stderr || 'is kmod installed?'}`);
+  }
+  const out: BuiltKernel = {
+    hash, dir, image: join(art, 'Image'), systemMap: join(art, 'System.map'), configFile: join(art, 'config'),
+    modulesRoot: join(art, 'lib', 'modules'), release, tree, buildSeconds: Number(process.hrtime.bigint() - started) / 1e9, fromCache: false,
+  };
+  writeFileSync(done, JSON.stringify(out, null, 2));
+  return out;
+}
+
+/** Files under the built modules tree, for tests and reports. */
+export function listModules(k: BuiltKernel): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of readdirSync(d)) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (e.endsWith('.ko')) out.push(p);
+    }
+  };
+  walk(join(k.modulesRoot, k.release));
+  return out;
+}

@@ -1,0 +1,108 @@
+/** `probelab kernel build` and `probelab validate`. */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { diffOutcomes, loadScenario, InputError, type Outcome, type OutcomeDiff, type Scenario } from '@probelab/sim-core';
+import { bootScenario, buildKernel, outDir, registerPatch, repoRoot, writeAtomic, HarnessError } from '@probelab/harness';
+import { parse as parseYaml } from 'yaml';
+import { predictScenario } from './commands.js';
+import { renderDiff } from './report.js';
+
+const progress = (l: string): void => {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[2K${l.slice(0, (process.stderr.columns ?? 100) - 1)}`);
+  else process.stderr.write(`${l}\n`);
+};
+const endProgress = (): void => {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
+};
+
+export async function cmdKernelBuild(args: string[]): Promise<number> {
+  let source = '6.12';
+  let fragment: string | undefined;
+  const patches: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const v = (): string => {
+      const x = args[++i];
+      if (x === undefined) throw new InputError(`kernel build: ${a} needs a value`);
+      return x;
+    };
+    if (a === '--source') source = v();
+    else if (a === '--config') fragment = v();
+    else if (a === '--patch') patches.push(v());
+    else if (a === '--series') patches.push(...seriesDir(v()));
+    else throw new InputError(`kernel build: unknown argument ${a}`);
+  }
+  const b = await buildKernel({ source, ...(fragment ? { fragment } : {}), patches }, progress);
+  endProgress();
+  process.stdout.write(`${b.fromCache ? 'cached' : `built in ${b.buildSeconds.toFixed(0)} s`}: ${b.release} (${b.hash})\n  Image ${b.image}\n  modules ${join(b.modulesRoot, b.release)}\n  System.map ${b.systemMap}\n  .config ${b.configFile}\n`);
+  return 0;
+}
+
+/** A series directory: its `series` file's order if there is one, else the *.patch files sorted. */
+function seriesDir(dir: string): string[] {
+  try {
+    const s = readFileSync(join(dir, 'series'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    return s.map((f) => join(dir, f));
+  } catch {
+    return readdirSync(dir).filter((f) => f.endsWith('.patch')).sort().map((f) => join(dir, f));
+  }
+}
+
+interface SideResult { real: Outcome; predicted: Outcome; simAgrees: boolean }
+interface ValidateRow { scenario: string; baseline: SideResult; patched: SideResult; realChange: OutcomeDiff; predictedChange: OutcomeDiff }
+
+function matrixScenarios(file: string | undefined): string[] {
+  if (!file) {
+    const dir = join(repoRoot(), 'boards', 'qemu-virt');
+    return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)).filter((f) => loadScenario(f).kernel.startsWith('source-')).sort();
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new InputError(`cannot read the matrix: ${(e as Error).message.split('\n')[0]}`, file);
+  }
+  const list = (doc as { scenarios?: unknown })?.scenarios;
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new InputError('field `scenarios`: expected a list of scenario files', file);
+  return list.map((f) => join(file, '..', f as string));
+}
+
+export async function cmdValidate(args: string[], json: boolean): Promise<number> {
+  const patches: string[] = [];
+  let matrix: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--patch' && args[i + 1]) patches.push(args[++i]!);
+    else if (a === '--series' && args[i + 1]) patches.push(...seriesDir(args[++i]!));
+    else if (a === '--matrix' && args[i + 1]) matrix = args[++i]!;
+    else throw new InputError(`validate: unknown or incomplete argument ${a}`);
+  }
+  if (!patches.length) throw new InputError('validate: give at least one --patch FILE (or --series DIR)');
+  const names = patches.map(registerPatch);
+  const rows: ValidateRow[] = [];
+  for (const file of matrixScenarios(matrix)) {
+    const base = loadScenario(file);
+    if (!base.kernel.startsWith('source-')) throw new HarnessError(`${file}: validate needs scenarios on kernels built from source (kernel: source-6.12 or source-6.1), not ${base.kernel}`);
+    const patched: Scenario = { ...base, name: `${base.name}+patched`, kernel: `${base.kernel}+${names.join('+')}` as Scenario['kernel'] };
+    const side = async (s: Scenario): Promise<SideResult> => {
+      const predicted = await predictScenario(s, progress);
+      const real = (await bootScenario(s, { log: progress })).outcome;
+      endProgress();
+      return { real, predicted, simAgrees: diffOutcomes(predicted, real).agree };
+    };
+    const b = await side(base);
+    const p = await side(patched);
+    rows.push({ scenario: relative(process.cwd(), file), baseline: b, patched: p, realChange: diffOutcomes(b.real, p.real), predictedChange: diffOutcomes(b.predicted, p.predicted) });
+  }
+  const changed = rows.filter((r) => !r.realChange.agree);
+  writeAtomic(join(outDir(), 'validate.json'), JSON.stringify({ patches, rows }, null, 2) + '\n');
+  if (json) process.stdout.write(JSON.stringify({ patches, changed: changed.map((r) => r.scenario), rows }, null, 2) + '\n');
+  else {
+    for (const r of rows) {
+      process.stdout.write(`\n== ${r.scenario}: ${r.realChange.agree ? 'unchanged' : 'CHANGED'} by the patch (real); simulator ${r.predictedChange.agree ? 'predicts no change' : 'predicts a change'}; sim vs real: baseline ${r.baseline.simAgrees ? 'agree' : 'DIFFER'}, patched ${r.patched.simAgrees ? 'agree' : 'DIFFER'}\n`);
+      if (!r.realChange.agree) process.stdout.write(renderDiff(r.realChange, 'baseline', 'patched').split('\n').filter((l) => !/timing|Δ/.test(l)).join('\n') + '\n');
+    }
+    process.stdout.write(`\n${changed.length} of ${rows.length} scenario(s) changed by ${patches.join(', ')}\n`);
+  }
+  return changed.length ? 1 : 0;
+}

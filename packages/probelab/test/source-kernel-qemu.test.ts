@@ -1,0 +1,74 @@
+// Kernels built from Debian's linux-source-6.12 with SMMUv3 as a module (cached after the first
+// build), booted for real: the seed-000 case on SMMUv3, and a patch validated against it.
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { buildKernel, listModules, HarnessError } from '@probelab/harness';
+import { root, runCli } from './cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'src-kernel-'));
+
+describe('probelab kernel build', () => {
+  it('builds (or finds cached) the virt kernel with SMMUv3 and virtio-iommu as modules', async () => {
+    const b = await buildKernel({ source: '6.12' });
+    const config = readFileSync(b.configFile, 'utf8');
+    expect(config).toMatch(/^CONFIG_ARM_SMMU_V3=m$/m);
+    expect(config).toMatch(/^CONFIG_VIRTIO_IOMMU=m$/m);
+    const mods = listModules(b).map((m) => m.split('/').pop());
+    expect(mods).toEqual(expect.arrayContaining(['arm_smmu_v3.ko', 'virtio-iommu.ko', 'virtio_blk.ko', 'virtio-rng.ko']));
+    expect(readFileSync(b.systemMap, 'utf8')).toMatch(/ deferred_probe_initcall$/m);
+  }, 3_600_000);
+
+  it('fails loudly when Kconfig drops a requested option', async () => {
+    const frag = join(tmp, 'bad.config');
+    writeFileSync(frag, readFileSync(join(root, 'qemu/configs/virt-minimal.config'), 'utf8').replace('CONFIG_BLK_DEV=y\n', ''));
+    await expect(buildKernel({ source: '6.12', fragment: frag })).rejects.toThrow(/Kconfig dropped 1 option\(s\) of bad\.config: CONFIG_VIRTIO_BLK=m \(got: absent\)/);
+  }, 600_000);
+
+  it('names the patch and hunk that do not apply', async () => {
+    const p = join(tmp, 'stale.patch');
+    writeFileSync(p, '--- a/drivers/base/dd.c\n+++ b/drivers/base/dd.c\n@@ -1,3 +1,3 @@\n-this line is not there\n+nor is this\n context\n context\n');
+    const e = await buildKernel({ source: '6.12', patches: [p] }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(HarnessError);
+    expect(String((e as Error).message)).toMatch(/patch .*stale\.patch does not apply to .*: .*FAILED/);
+  }, 600_000);
+});
+
+interface Check { agree: boolean; real: { devices: Array<{ id: string; driver: string | null; iommuGroup: number | null; ignoredDependency: boolean }> } }
+const check = async (name: string): Promise<Check> => {
+  const r = await runCli(['check', `boards/qemu-virt/${name}.yaml`, '--json'], { PROBELAB_OUT: join(tmp, 'out') });
+  if (r.code !== 0) throw new Error(`check ${name}: exit ${r.code}\n${r.stderr}\n${r.stdout.slice(0, 3000)}`);
+  return JSON.parse(r.stdout) as Check;
+};
+
+describe('SMMUv3 as a module on QEMU virt,iommu=smmuv3', () => {
+  it('loaded before the timeout: masters wait and are translated', async () => {
+    const c = await check('smmuv3-module-early');
+    expect(c.agree).toBe(true);
+    expect(c.real.devices.find((d) => d.id === '0000:00:01.0')).toMatchObject({ driver: 'virtio-pci', iommuGroup: 0, ignoredDependency: false });
+  }, 3_600_000);
+
+  it('loaded after the timeout: masters bound untranslated, the SMMU comes too late', async () => {
+    const c = await check('smmuv3-module-late');
+    expect(c.agree).toBe(true);
+    expect(c.real.devices.find((d) => d.id === '0000:00:01.0')).toMatchObject({ driver: 'virtio-pci', iommuGroup: null, ignoredDependency: true });
+    expect(c.real.devices.find((d) => d.id === '9050000.smmuv3')).toMatchObject({ driver: 'arm-smmu-v3' });
+  }, 3_600_000);
+});
+
+describe('probelab validate', () => {
+  it('the 30 s timeout of seed 000 changes the late-SMMU case: real and predicted agree on it', async () => {
+    const matrix = join(tmp, 'matrix.yaml');
+    writeFileSync(matrix, `scenarios: [${join(root, 'boards/qemu-virt/smmuv3-module-late.yaml')}]\n`);
+    const r = await runCli(['validate', '--patch', 'qemu/patches/deferred-probe-timeout-30.patch', '--matrix', matrix, '--json'], { PROBELAB_OUT: join(tmp, 'validate') });
+    expect(r.code).toBe(1); // changed
+    const v = JSON.parse(r.stdout) as { changed: string[]; rows: Array<{ baseline: { simAgrees: boolean; real: Check['real'] }; patched: { simAgrees: boolean; real: Check['real'] }; predictedChange: { agree: boolean } }> };
+    const row = v.rows[0]!;
+    expect(row.baseline.simAgrees).toBe(true);
+    expect(row.patched.simAgrees).toBe(true);
+    expect(row.predictedChange.agree).toBe(false);
+    expect(row.baseline.real.devices.find((d) => d.id === '0000:00:02.0')!.iommuGroup).toBeNull();
+    expect(row.patched.real.devices.find((d) => d.id === '0000:00:02.0')!.iommuGroup).not.toBeNull();
+  }, 3_600_000);
+});
