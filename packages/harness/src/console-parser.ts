@@ -93,7 +93,16 @@ function ridToBdf(rid: number): string {
 
 export function dmesgEvents(lines: DmesgLine[]): ProbeEvent[] {
   const events: ProbeEvent[] = [];
-  for (const l of lines) {
+  for (let i = 0; i < lines.length; i++) {
+    const l = lines[i]!;
+    // arm-smmu-v3.c:arm_smmu_evtq_thread: "event 0x%02x received:", then the event's dwords;
+    // the StreamID (the PCI requester ID on virt) is dword 0 bits [63:32].
+    const ev = /^arm-smmu-v3 \S+: event 0x([0-9a-f]{2}) received:$/.exec(l.text);
+    if (ev) {
+      const d0 = /^arm-smmu-v3 \S+: \t0x([0-9a-f]{16})$/.exec(lines[i + 1]?.text ?? '');
+      if (d0) events.push({ t: l.t, kind: 'iommu-fault', device: ridToBdf(Number(BigInt('0x' + d0[1]) >> 32n)), value: Number.parseInt(ev[1]!, 16) });
+      continue;
+    }
     for (const r of rules) {
       const m = r.re.exec(l.text);
       if (!m) continue;

@@ -35,7 +35,7 @@ describe('probelab kernel build', () => {
   }, 600_000);
 });
 
-interface Check { agree: boolean; real: { devices: Array<{ id: string; driver: string | null; iommuGroup: number | null; ignoredDependency: boolean }> } }
+interface Check { agree: boolean; real: { devices: Array<{ id: string; driver: string | null; iommuGroup: number | null; ignoredDependency: boolean }>; events: Array<{ kind: string; device: string | null; t: number }> } }
 const check = async (name: string): Promise<Check> => {
   const r = await runCli(['check', `boards/qemu-virt/${name}.yaml`, '--json'], { PROBELAB_OUT: join(tmp, 'out') });
   if (r.code !== 0) throw new Error(`check ${name}: exit ${r.code}\n${r.stderr}\n${r.stdout.slice(0, 3000)}`);
@@ -54,6 +54,13 @@ describe('SMMUv3 as a module on QEMU virt,iommu=smmuv3', () => {
     expect(c.agree).toBe(true);
     expect(c.real.devices.find((d) => d.id === '0000:00:01.0')).toMatchObject({ driver: 'virtio-pci', iommuGroup: null, ignoredDependency: true });
     expect(c.real.devices.find((d) => d.id === '9050000.smmuv3')).toMatchObject({ driver: 'arm-smmu-v3' });
+    // seed 000's "nasty things": the SMMU, now on, rejects DMA from a master it never attached
+    const faults = c.real.events.filter((e) => e.kind === 'iommu-fault');
+    expect(faults.length).toBeGreaterThan(0);
+    for (const f of faults) {
+      expect(f.t).toBeGreaterThan(15);
+      expect(c.real.devices.find((d) => d.id === f.device)!.iommuGroup).toBeNull();
+    }
   }, 3_600_000);
 });
 

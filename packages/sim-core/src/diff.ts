@@ -4,7 +4,7 @@
  * device re-deferred depends on how many binds happened meanwhile, which is noise, while
  * "deferred, then bound" vs "deferred forever" is the signal). Times are reported, not judged.
  */
-import type { EventKind, Outcome, OutcomeDevice, ProbeEvent } from './outcome.js';
+import { observedOnlyKinds, type EventKind, type Outcome, type OutcomeDevice, type ProbeEvent } from './outcome.js';
 
 export interface DeviceDiff { id: string; field: keyof OutcomeDevice | 'present'; left: unknown; right: unknown }
 export interface SequenceDiff { device: string; left: string[]; right: string[] }
@@ -22,7 +22,7 @@ export interface OutcomeDiff {
 export function collapseKinds(events: ProbeEvent[], device: string | null): string[] {
   const out: string[] = [];
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
-    if (e.device !== device) continue;
+    if (e.device !== device || observedOnlyKinds.has(e.kind)) continue;
     const label = e.kind === 'module-loaded' ? `module-loaded:${e.module}` : e.kind === 'bound' ? `bound:${e.driver}` : e.kind === 'iommu-group' ? `iommu-group:${e.value}` : e.kind;
     if (out[out.length - 1] !== label) out.push(label);
   }
