@@ -4,7 +4,7 @@
  * from allnoconfig plus a fragment (qemu/configs/virt-minimal.config), every fragment line
  * checked after Kconfig had its say. Patches are applied in order on a hard-linked copy of the
  * tree; artefacts are cached by a hash of source, fragment and patches; ccache makes rebuilds
- * after a small patch take seconds (CCACHE_BASEDIR makes its hits independent of the tree's path).
+ * after a small patch fast (every build's tree and objects sit at the same relative paths).
  */
 import { createHash } from 'node:crypto';
 import { createWriteStream, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -102,19 +102,19 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   if (existsSync(done)) return { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true };
 
   mkdirSync(dir, { recursive: true });
-  let tree = pristine;
-  if (patches.length) {
-    tree = join(dir, 'tree');
-    rmSync(tree, { recursive: true, force: true });
-    log(`copying ${basename(pristine)} (hard links) and applying ${patches.length} patch(es)`);
-    await execa('cp', ['-al', pristine, tree]);
-    await applyPatches(tree, patches);
-  }
+  // Every build gets its own tree at <dir>/tree (hard links to the pristine one, patched files
+  // replaced) beside <dir>/build, and ccache's base is <dir>: paths in compile commands are then
+  // the same for every build, so a patched build hits the cache for every file it did not touch.
+  const tree = join(dir, 'tree');
+  rmSync(tree, { recursive: true, force: true });
+  log(`linking ${basename(pristine)} into the build's tree${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`);
+  await execa('cp', ['-al', pristine, tree]);
+  await applyPatches(tree, patches);
   const obj = join(dir, 'build');
   mkdirSync(obj, { recursive: true });
   const env = {
     ARCH: 'arm64', CROSS_COMPILE: CROSS, KBUILD_BUILD_TIMESTAMP: '2026-01-01', KBUILD_BUILD_USER: 'probelab', KBUILD_BUILD_HOST: 'probelab',
-    CCACHE_BASEDIR: cacheDir(), CCACHE_NOHASHDIR: '1',
+    CCACHE_BASEDIR: dir, CCACHE_NOHASHDIR: '1',
   };
   const haveCcache = (await execa('sh', ['-c', 'command -v ccache'], { reject: false })).exitCode === 0;
   const make = ['-C', tree, `O=${obj}`, ...(haveCcache ? [`CC=ccache ${CROSS}gcc`] : [])];

@@ -1,6 +1,6 @@
 /** `probelab kernel build` and `probelab validate`. */
 import { readFileSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { diffOutcomes, loadScenario, InputError, type Outcome, type OutcomeDiff, type Scenario } from '@probelab/sim-core';
 import { bootScenario, buildKernel, outDir, registerPatch, repoRoot, writeAtomic, HarnessError } from '@probelab/harness';
 import { parse as parseYaml } from 'yaml';
@@ -64,7 +64,7 @@ function matrixScenarios(file: string | undefined): string[] {
   }
   const list = (doc as { scenarios?: unknown })?.scenarios;
   if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new InputError('field `scenarios`: expected a list of scenario files', file);
-  return list.map((f) => join(file, '..', f as string));
+  return list.map((f) => resolve(dirname(file), f as string));
 }
 
 export async function cmdValidate(args: string[], json: boolean): Promise<number> {

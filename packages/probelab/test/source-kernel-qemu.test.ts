@@ -26,6 +26,17 @@ describe('probelab kernel build', () => {
     await expect(buildKernel({ source: '6.12', fragment: frag })).rejects.toThrow(/Kconfig dropped 1 option\(s\) of bad\.config: CONFIG_VIRTIO_BLK=m \(got: absent\)/);
   }, 600_000);
 
+  it('a build that fails keeps its log and names the first error', async () => {
+    const p = join(tmp, 'break-dd.patch');
+    const dd = readFileSync(join((await buildKernel({ source: '6.12' })).tree, 'drivers/base/dd.c'), 'utf8').split('\n');
+    writeFileSync(p, `--- a/drivers/base/dd.c\n+++ b/drivers/base/dd.c\n@@ -1,3 +1,4 @@\n+#error probelab-broke-this\n ${dd[0]}\n ${dd[1]}\n ${dd[2]}\n`);
+    const e = await buildKernel({ source: '6.12', patches: [p] }).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(HarnessError);
+    const msg = String((e as Error).message);
+    expect(msg).toMatch(/^kernel build failed: .*drivers\/base\/dd\.c:1:2: error: #error probelab-broke-this; build log kept in (\S+build\.log)$/);
+    expect(readFileSync(/build log kept in (\S+)$/.exec(msg)![1]!, 'utf8')).toMatch(/probelab-broke-this/);
+  }, 3_600_000);
+
   it('names the patch and hunk that do not apply', async () => {
     const p = join(tmp, 'stale.patch');
     writeFileSync(p, '--- a/drivers/base/dd.c\n+++ b/drivers/base/dd.c\n@@ -1,3 +1,3 @@\n-this line is not there\n+nor is this\n context\n context\n');
