@@ -56,10 +56,10 @@ export async function discover(kernelId: KernelId, log: (s: string) => void = ()
     // Every module whose alias matches a device of this board, as udev would load them.
     const wanted = new Set<string>();
     const board = buildBoard(tree, [], new Set());
-    for (const p of board.platform) modulesFor(st as never, ofModalias(p.node)).forEach((x) => wanted.add(x));
+    for (const p of board.platform) modulesFor(st, ofModalias(p.node)).forEach((x) => wanted.add(x));
     for (const f of pciFunctions(m, base)) {
-      modulesFor(st as never, pciModalias(f)).forEach((x) => wanted.add(x));
-      if (f.virtioId !== undefined) modulesFor(st as never, virtioModalias(f.virtioId, f.subvendor)).forEach((x) => wanted.add(x));
+      modulesFor(st, pciModalias(f)).forEach((x) => wanted.add(x));
+      if (f.virtioId !== undefined) modulesFor(st, virtioModalias(f.virtioId, f.subvendor)).forEach((x) => wanted.add(x));
     }
     const scenario: Scenario = { ...base, modules: [...wanted].filter((x) => !st.builtinModules.has(x)).sort().map((name) => ({ name, at: 0 })) };
     log(`discovery boot: ${kernelId} on virt/${iommu}, loading ${scenario.modules.map((x) => x.name).join(', ') || 'no modules'}`);

@@ -22,7 +22,7 @@ async function moduleBytes(path: string): Promise<Uint8Array> {
   return r.stdout as Uint8Array;
 }
 
-export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: KernelProfile & { moduleFiles: Map<string, string> }): Promise<Buffer> {
+export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: Pick<KernelProfile, 'builtinModules' | 'moduleDeps'> & { moduleFiles: Map<string, string> }): Promise<Buffer> {
   const bb = await provisionPackage('busybox-static:arm64');
   const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'probelab', 'lib', 'lib/modules'].map((p) => ({ path: p, type: 'dir' as const }));
   entries.push({ path: 'bin/busybox', type: 'file', data: readFileSync(join(bb.root, 'bin', 'busybox')), mode: 0o755 });

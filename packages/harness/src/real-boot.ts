@@ -41,7 +41,7 @@ export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdli
   const kernel = await provisionKernel(s.kernel, opts.log);
   const prof = staticProfile(kernel);
   const initrd = join(dir, 'initramfs.cpio.gz');
-  writeFileSync(initrd, await buildInitramfs(s, kernel, { ...prof, drivers: [], builtinMatches: [], ofDeclared: [], timing: {} }));
+  writeFileSync(initrd, await buildInitramfs(s, kernel, prof));
   const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`.replace(/\s+/g, ' ').trim();
   const args = [...machineArgs(m, s), '-no-reboot', '-icount', m.icount, '-kernel', kernel.image, '-initrd', initrd, '-append', cmdline];
   writeFileSync(join(dir, 'qemu-command.txt'), [m.binary, ...args].map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ') + '\n');

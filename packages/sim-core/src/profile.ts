@@ -83,14 +83,14 @@ export function aliasMatches(pattern: string, modalias: string): boolean {
 }
 
 /** Modules whose aliases match a modalias (what udev's modprobe would load). */
-export function modulesFor(profile: KernelProfile, modalias: string): string[] {
+export function modulesFor(profile: Pick<KernelProfile, 'moduleAliases'>, modalias: string): string[] {
   const out = new Set<string>();
   for (const a of profile.moduleAliases) if (aliasMatches(a.pattern, modalias)) out.add(a.module);
   return [...out];
 }
 
 /** A module and its dependencies, dependencies first (modules.dep order, depth first). */
-export function moduleClosure(profile: KernelProfile, module: string): string[] {
+export function moduleClosure(profile: Pick<KernelProfile, 'moduleDeps'>, module: string): string[] {
   const out: string[] = [];
   const visit = (m: string): void => {
     if (out.includes(m)) return;

@@ -11,7 +11,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compileDtsFile } from '../compile.js';
+import { compileDtsFile, kernelDtcFlags } from '../compile.js';
 import { DtError } from '../errors.js';
 import { listKernelDts, type KernelDts } from './kernel-dts.js';
 
@@ -41,8 +41,7 @@ export function nativeCompile(tree: string, d: KernelDts, work: string): Uint8Ar
   const out = join(work, 'x.dtb');
   const pre = spawnSync('cpp', ['-nostdinc', '-I', inc, '-undef', '-D__DTS__', '-x', 'assembler-with-cpp', '-o', tmp, d.file], { encoding: 'utf8' });
   if (pre.status !== 0) return `cpp: ${pre.stderr.split('\n')[0]}`;
-  const flags = ['-Wno-unique_unit_address', '-Wno-unit_address_vs_reg', '-Wno-avoid_unnecessary_addr_size', '-Wno-alias_paths', '-Wno-graph_child_address', '-Wno-simple_bus_reg'];
-  const dtc = spawnSync(join(tree, 'scripts', 'dtc', 'dtc'), ['-o', out, '-b', '0', '-i', dirname(d.file), '-i', inc, ...flags, ...d.flags, tmp], { encoding: 'utf8' });
+  const dtc = spawnSync(join(tree, 'scripts', 'dtc', 'dtc'), ['-o', out, '-b', '0', '-i', dirname(d.file), '-i', inc, ...kernelDtcFlags, ...d.flags, tmp], { encoding: 'utf8' });
   if (dtc.status !== 0) return `dtc: ${dtc.stderr.split('\n').filter((l) => /ERROR|Error/.test(l))[0] ?? dtc.status}`;
   return new Uint8Array(readFileSync(out));
 }
