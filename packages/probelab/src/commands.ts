@@ -5,18 +5,24 @@ import { diffOutcomes, loadScenario, predict, type Outcome, type Scenario } from
 import { baseCmdline, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
 import { iommuKinds } from '@probelab/sim-core';
 import type { KernelId } from '@probelab/sim-core';
-import { renderDiff, renderOutcome } from './report.js';
+import { renderDiff, renderHazards, renderOutcome } from './report.js';
+import type { Hazard } from '@probelab/sim-core';
 
-export async function predictScenario(s: Scenario, log: (l: string) => void = () => {}): Promise<Outcome> {
+export async function predictFull(s: Scenario, log: (l: string) => void = () => {}): Promise<{ outcome: Outcome; hazards: Hazard[] }> {
   const profile = await loadProfile(s.kernel, log);
   const tree = machineTree(s);
-  return predict({ scenario: s, profile, tree, pciFunctions: pciFunctions(loadMachine(), s), baseCmdline }).outcome;
+  const p = predict({ scenario: s, profile, tree, pciFunctions: pciFunctions(loadMachine(), s), baseCmdline });
+  return { outcome: p.outcome, hazards: p.hazards };
+}
+
+export async function predictScenario(s: Scenario, log: (l: string) => void = () => {}): Promise<Outcome> {
+  return (await predictFull(s, log)).outcome;
 }
 
 export async function cmdPredict(file: string, json: boolean): Promise<number> {
   const s = loadScenario(file);
-  const o = await predictScenario(s);
-  process.stdout.write(json ? JSON.stringify(o, null, 2) + '\n' : renderOutcome(`${s.name}: predicted`, o) + '\n');
+  const { outcome, hazards } = await predictFull(s);
+  process.stdout.write(json ? JSON.stringify({ ...outcome, hazards }, null, 2) + '\n' : `${renderOutcome(`${s.name}: predicted`, outcome)}\n${renderHazards(hazards)}`);
   return 0;
 }
 
@@ -31,15 +37,15 @@ export async function cmdBoot(file: string, json: boolean): Promise<number> {
 
 export async function cmdCheck(file: string, json: boolean): Promise<number> {
   const s = loadScenario(file);
-  const predicted = await predictScenario(s);
+  const { outcome: predicted, hazards } = await predictFull(s);
   const real = await bootScenario(s);
   const d = diffOutcomes(predicted, real.outcome);
   const dir = join(outDir(), s.name);
   mkdirSync(dir, { recursive: true });
-  const result = { scenario: s.name, agree: d.agree, predicted, real: real.outcome, diff: d, consoleLog: real.consoleLog, wallSeconds: real.wallSeconds };
+  const result = { scenario: s.name, agree: d.agree, predicted, hazards, real: real.outcome, diff: d, consoleLog: real.consoleLog, wallSeconds: real.wallSeconds };
   writeAtomic(join(dir, 'check.json'), JSON.stringify(result, null, 2) + '\n');
   if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else process.stdout.write(`${s.name} (${real.kernel.release}, virt/${s.machine.iommu}; ${real.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest)\n${renderDiff(d)}\nconsole log: ${real.consoleLog}\n`);
+  else process.stdout.write(`${s.name} (${real.kernel.release}, virt/${s.machine.iommu}; ${real.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest)\n${renderDiff(d)}\n${renderHazards(hazards)}console log: ${real.consoleLog}\n`);
   return d.agree ? 0 : 1;
 }
 

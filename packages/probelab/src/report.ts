@@ -1,5 +1,5 @@
 /** Human-readable renderings of outcomes and diffs. */
-import type { Outcome, OutcomeDiff } from '@probelab/sim-core';
+import type { Hazard, Outcome, OutcomeDiff } from '@probelab/sim-core';
 
 export function renderOutcome(title: string, o: Outcome): string {
   const lines = [`${title}`, '  device              bus       driver              group  ignored-dep  deferred'];
@@ -33,4 +33,9 @@ export function renderDiff(d: OutcomeDiff, left = 'predicted', right = 'real'): 
     for (const x of t) lines.push(`    ${(x.device ?? '(global)').padEnd(16)} ${x.kind.padEnd(18)} ${left} ${x.left.toFixed(3).padStart(8)}  ${right} ${x.right.toFixed(3).padStart(8)}  Δ ${(x.left - x.right).toFixed(3)}`);
   }
   return lines.join('\n');
+}
+
+export function renderHazards(h: Hazard[]): string {
+  if (!h.length) return '';
+  return ['hazards (predicted):', ...h.map((x) => `  ${x.device}: ${x.kind} at ${x.t.toFixed(3)} s — ${x.detail}\n    rule: ${x.rule}`)].join('\n') + '\n';
 }

@@ -62,6 +62,8 @@ describe('SMMUv3 as a module on QEMU virt,iommu=smmuv3', () => {
 
   it('loaded after the timeout: masters bound untranslated, the SMMU comes too late', async () => {
     const c = await check('smmuv3-module-late');
+    const hazards = (c as unknown as { hazards: Array<{ kind: string; device: string }> }).hazards;
+    expect(hazards.filter((h) => h.kind === 'bound-before-iommu').map((h) => h.device).sort()).toEqual(['0000:00:01.0', '0000:00:02.0']);
     expect(c.agree).toBe(true);
     expect(c.real.devices.find((d) => d.id === '0000:00:01.0')).toMatchObject({ driver: 'virtio-pci', iommuGroup: null, ignoredDependency: true });
     expect(c.real.devices.find((d) => d.id === '9050000.smmuv3')).toMatchObject({ driver: 'arm-smmu-v3' });

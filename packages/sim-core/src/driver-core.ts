@@ -13,6 +13,7 @@ import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import { linksFor } from './fw-devlink.js';
 import { matchKey, pciModalias, virtioModalias, type Board } from './board.js';
 import { timerFireTime } from './timer-wheel.js';
+import type { Hazard } from './hazards.js';
 
 export interface CoreTiming {
   probeDuration: Record<string, number>;
@@ -27,6 +28,9 @@ export class DriverCore {
   readonly iommus: IommuInstance[] = [];
   readonly links: SupplierLink[] = [];
   readonly events: ProbeEvent[] = [];
+  readonly hazards: Hazard[] = [];
+  /** Masters that gave up on an IOMMU node, to flag when that IOMMU registers after all. */
+  private gaveUpOn = new Map<Device, DtNode>();
   now = 0;
 
   // dd.c globals
@@ -247,6 +251,7 @@ export class DriverCore {
     // dd.c:driver_deferred_probe_check_state warns (prefix = driver name, dev->driver is set),
     // of_dma_configure_id swallows the error: the master probes without its IOMMU.
     dev.ignoredDependency = true;
+    this.gaveUpOn.set(dev, target);
     this.emit({ kind: 'ignored-dependency', device: dev.id, driver: drv.info.name });
     return 'ok';
   }
@@ -275,6 +280,14 @@ export class DriverCore {
    */
   private registerIommu(inst: IommuInstance): void {
     this.iommus.push(inst);
+    for (const [dev, node] of this.gaveUpOn) {
+      if (node !== inst.fwnode || !dev.driver) continue;
+      this.hazards.push({
+        kind: 'bound-before-iommu', device: dev.id, t: round6(this.now),
+        rule: 'drivers/iommu/iommu.c:iommu_device_register -> bus_iommu_probe (no fwspec: DT masters are not replayed)',
+        detail: `bound untranslated by ${dev.driver} after the deferred-probe timeout; ${inst.driver} registered its IOMMU at ${round6(this.now)} s and did not attach it (DMA from it now faults or bypasses)`,
+      });
+    }
   }
 
   // ---------------------------------------------------------------- deferred probing
@@ -353,6 +366,28 @@ export class DriverCore {
   loadModule(module: string): void {
     this.emit({ kind: 'module-loaded', device: null, module });
     for (const info of this.profile.drivers.filter((d) => d.module === module && !d.builtin)) this.registerDriver(info);
+  }
+
+  /** Hazards that only the state at capture shows. */
+  captureHazards(): void {
+    for (const dev of this.devices) {
+      if (!this.deferredNow(dev)) continue;
+      const timerLeft = this.timeoutTimerAt !== null;
+      if (!timerLeft) {
+        this.hazards.push({
+          kind: 'deferred-forever', device: dev.id, t: round6(this.now),
+          rule: this.timeout < 0 ? 'drivers/base/dd.c:deferred_probe_initcall (timeout < 0: the timer is never armed)' : 'drivers/base/dd.c:driver_deferred_probe_check_state (no timeout ends this wait)',
+          detail: `still on the deferred list at capture, and nothing scheduled will end the wait`,
+        });
+      }
+      for (const l of this.links.filter((x) => x.consumer === dev && !x.relaxed && !this.deviceOf(x.supplierNode))) {
+        this.hazards.push({
+          kind: 'missing-supplier', device: dev.id, t: round6(this.now),
+          rule: 'drivers/base/core.c:fw_devlink_create_devlink (-EAGAIN: no supplier device, the fwnode link stays)',
+          detail: `waits on ${l.supplierNode.path} (${l.binding}), which no device provides`,
+        });
+      }
+    }
   }
 
   deferredNow(dev: Device): boolean {

@@ -11,3 +11,4 @@ export { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 export { timerFireTime, jiffiesAt } from './timer-wheel.js';
 export { predict, type PredictInput, type Prediction } from './predict.js';
 export { diffOutcomes, collapseKinds, type OutcomeDiff } from './diff.js';
+export type { Hazard, HazardKind } from './hazards.js';

@@ -12,6 +12,7 @@ import { InputError } from './errors.js';
 import { keepDevice, sortOutcome, type Outcome } from './outcome.js';
 import { moduleClosure, type KernelProfile } from './profile.js';
 import { moduleKey, type Scenario } from './scenario.js';
+import type { Hazard } from './hazards.js';
 
 export interface PredictInput {
   scenario: Scenario;
@@ -27,6 +28,8 @@ export interface PredictInput {
 
 export interface Prediction {
   outcome: Outcome;
+  /** What the developer needs told, per device, with the rule behind it. */
+  hazards: Hazard[];
   /** The simulated state, for `explain`. */
   core: DriverCore;
 }
@@ -99,11 +102,13 @@ export function predict(input: PredictInput): Prediction {
     core.runDeferredWork();
   }
 
+  core.now = Math.max(core.now, scenario.capture);
+  core.captureHazards();
   const scenarioModules = new Set(scenario.modules.map((m) => moduleKey(m.name)));
   const devices = core.devices
     .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.iommuGroup, ignoredDependency: d.ignoredDependency, deferred: core.deferredNow(d), fromDt: d.node !== null }))
     .filter(keepDevice)
     .map(({ fromDt: _f, ...d }) => d);
   const events = core.events.filter((e) => e.kind !== 'module-loaded' || scenarioModules.has(e.module ?? ''));
-  return { outcome: sortOutcome({ devices, events }), core };
+  return { outcome: sortOutcome({ devices, events }), hazards: core.hazards, core };
 }

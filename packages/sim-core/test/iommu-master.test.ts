@@ -126,3 +126,29 @@ describe('fw_devlink and the optional iommus binding', () => {
     expect(gpu(r)).toMatchObject({ driver: 'master-drv', ignoredDependency: true });
   });
 });
+
+describe('hazards, each with the rule that produced it', () => {
+  it('a master bound without translation whose IOMMU registers later', () => {
+    const r = run('deferred_probe_timeout=2', [{ name: 'test_iommu', at: 8 }]);
+    expect(r.hazards).toEqual([expect.objectContaining({ kind: 'bound-before-iommu', device: '2000.gpu', rule: expect.stringMatching(/^drivers\/iommu\/iommu\.c:iommu_device_register/) })]);
+    expect(r.hazards[0]!.t).toBeGreaterThanOrEqual(8);
+  });
+  it('no hazard when the IOMMU comes in time', () => {
+    expect(run('deferred_probe_timeout=10', [{ name: 'test_iommu', at: 3 }]).hazards).toEqual([]);
+  });
+  it('deferred forever with the timeout off', () => {
+    const r = run('deferred_probe_timeout=-1');
+    expect(r.hazards).toEqual([expect.objectContaining({ kind: 'deferred-forever', device: '2000.gpu', rule: expect.stringMatching(/timer is never armed/) })]);
+  });
+  it('a mandatory supplier that never appears (strict link to a node that is no device)', () => {
+    const t = dts(`/ {
+      #address-cells = <1>; #size-cells = <1>;
+      smmu: iommu@1000 { reg = <0x1000 0x100>; #iommu-cells = <1>; };
+      gpu@2000 { compatible = "test,master"; reg = <0x2000 0x100>; iommus = <&smmu 7>; };
+    };`);
+    const r = run('fw_devlink.strict=1 deferred_probe_timeout=3', [], t);
+    expect(gpu(r).deferred).toBe(true);
+    expect(r.hazards.map((h) => h.kind).sort()).toEqual(['deferred-forever', 'missing-supplier']);
+    expect(r.hazards.find((h) => h.kind === 'missing-supplier')!.detail).toMatch(/\/iommu@1000 \(iommus\)/);
+  });
+});
