@@ -10,12 +10,19 @@ top=$(basename "$src" .tar.xz)
 cache=${PROBELAB_CACHE:-$HOME/.cache/probelab}/kernel-trees
 tree="$cache/$top"
 if [ ! -x "$tree/scripts/dtc/dtc" ] || [ ! -f "$tree/include/uapi/linux/input-event-codes.h" ]; then
-  rm -rf "$tree.tmp" && mkdir -p "$tree.tmp"
-  tar xJf "$src" -C "$tree.tmp" "$top/scripts/dtc" "$top/arch/arm64/boot/dts" "$top/arch/arm/boot/dts" "$top/include/dt-bindings" "$top/include/uapi/linux/input-event-codes.h"
-  ( cd "$tree.tmp/$top/scripts/dtc"
+  # Build in a private directory and move it into place, so that parallel callers never see
+  # each other's half-unpacked tree; the loser of the race throws its copy away.
+  mkdir -p "$cache"
+  tmp=$(mktemp -d "$cache/.$top.XXXXXX")
+  trap 'rm -rf "$tmp"' EXIT
+  tar xJf "$src" -C "$tmp" "$top/scripts/dtc" "$top/arch/arm64/boot/dts" "$top/arch/arm/boot/dts" "$top/include/dt-bindings" "$top/include/uapi/linux/input-event-codes.h"
+  ( cd "$tmp/$top/scripts/dtc"
     flex -odtc-lexer.lex.c -L dtc-lexer.l
     bison -o dtc-parser.tab.c --defines=dtc-parser.tab.h -t -l dtc-parser.y
     gcc -O2 -DNO_YAML -I libfdt -I . -o dtc dtc.c flattree.c fstree.c data.c livetree.c treesource.c srcpos.c checks.c util.c dtc-lexer.lex.c dtc-parser.tab.c )
-  rm -rf "$tree" && mv "$tree.tmp/$top" "$tree" && rmdir "$tree.tmp"
+  if [ ! -x "$tree/scripts/dtc/dtc" ] || [ ! -f "$tree/include/uapi/linux/input-event-codes.h" ]; then
+    rm -rf "$tree"
+    mv "$tmp/$top" "$tree" 2>/dev/null || [ -x "$tree/scripts/dtc/dtc" ]
+  fi
 fi
 echo "$tree"

@@ -3,7 +3,7 @@
  * index), check the .deb's SHA256 against the index once more, unpack with dpkg-deb, cache.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import { HarnessError } from './errors.js';
@@ -52,23 +52,34 @@ export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
       return s;
     }
   }
-  rmSync(dir, { recursive: true, force: true });
-  const dl = join(dir, 'download');
-  mkdirSync(dl, { recursive: true });
-  const r = await execa('apt-get', ['download', `${pkg}=${idx.version}`], { cwd: dl, reject: false });
-  if (r.exitCode !== 0) throw new HarnessError(`apt-get download ${pkg} failed: ${r.stderr.trim().split('\n').pop()}`);
-  const deb = readdirSync(dl).find((f) => f.endsWith('.deb'));
-  if (!deb) throw new HarnessError(`apt-get download ${pkg} produced no .deb`);
-  const sha256 = createHash('sha256').update(readFileSync(join(dl, deb))).digest('hex');
-  if (idx.sha256 && sha256 !== idx.sha256) throw new HarnessError(`${deb}: SHA256 ${sha256} does not match the archive index (${idx.sha256})`);
-  const tmp = join(dir, 'root.tmp');
-  await execa('dpkg-deb', ['-x', join(dl, deb), tmp]);
-  renameSync(tmp, join(dir, 'root'));
-  rmSync(dl, { recursive: true, force: true });
-  const out: UnpackedPackage = { name, version: idx.version, sha256, root: join(dir, 'root') };
-  writeFileSync(stamp, JSON.stringify(out, null, 2));
-  writeFileSync(current, JSON.stringify(out, null, 2));
-  return out;
+  // Work in a private directory and move it into place at the end, so that two processes
+  // provisioning the same package at once (parallel tests) never see each other's half-work.
+  mkdirSync(join(cacheDir(), 'debs'), { recursive: true });
+  const work = mkdtempSync(join(cacheDir(), 'debs', `.${name}-`));
+  try {
+    const dl = join(work, 'download');
+    mkdirSync(dl);
+    const r = await execa('apt-get', ['download', `${pkg}=${idx.version}`], { cwd: dl, reject: false });
+    if (r.exitCode !== 0) throw new HarnessError(`apt-get download ${pkg} failed: ${r.stderr.trim().split('\n').pop()}`);
+    const deb = readdirSync(dl).find((f) => f.endsWith('.deb'));
+    if (!deb) throw new HarnessError(`apt-get download ${pkg} produced no .deb`);
+    const sha256 = createHash('sha256').update(readFileSync(join(dl, deb))).digest('hex');
+    if (idx.sha256 && sha256 !== idx.sha256) throw new HarnessError(`${deb}: SHA256 ${sha256} does not match the archive index (${idx.sha256})`);
+    await execa('dpkg-deb', ['-x', join(dl, deb), join(work, 'root')]);
+    rmSync(dl, { recursive: true, force: true });
+    const out: UnpackedPackage = { name, version: idx.version, sha256, root: join(dir, 'root') };
+    writeFileSync(join(work, 'probelab-verified.json'), JSON.stringify(out, null, 2));
+    if (existsSync(dir) && !existsSync(stamp)) rmSync(dir, { recursive: true, force: true }); // a crashed attempt
+    try {
+      renameSync(work, dir);
+    } catch {
+      if (!existsSync(stamp)) throw new HarnessError(`cannot move the unpacked ${name} into ${dir}`);
+    }
+    writeFileSync(current, JSON.stringify(out, null, 2));
+    return out;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
 }
 
 /** When apt's package lists last changed (`apt-get update`); 0 if there are none. */

@@ -5,7 +5,7 @@
 import { InputError, kernelIdPattern, kernels, type KernelId } from '@probelab/sim-core';
 import { DtError } from '@probelab/dt-compiler';
 import { HarnessError, installSignalHandlers } from '@probelab/harness';
-import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdPredict } from './commands.js';
+import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdExplain, cmdPredict } from './commands.js';
 import { cmdDt, parseDtArgs } from './dt-commands.js';
 import { cmdKernelBuild, cmdValidate } from './kernel-commands.js';
 
@@ -15,6 +15,7 @@ usage:
   probelab predict SCENARIO [--json]     the simulator's outcome (no QEMU boot)
   probelab boot SCENARIO [--json]        boot the real kernel under QEMU and read the outcome
   probelab check SCENARIO [--json]       both, and a diff; exit 0 agree, 1 differ, 2 error
+  probelab explain SCENARIO DEVICE       the events and kernel rules behind one device's outcome
   probelab board dump                    write QEMU's virt device trees to boards/qemu-virt/dtb/
   probelab kernel build [--source 6.12|6.1|PATH] [--patch FILE]... [--series DIR] [--config FRAGMENT]
                                          cross-build an arm64 kernel for virt (cached by inputs)
@@ -52,6 +53,10 @@ export async function main(argv: string[]): Promise<number> {
       return await (cmd === 'predict' ? cmdPredict : cmd === 'boot' ? cmdBoot : cmdCheck)(a1, json);
     }
     if (cmd === 'board' && a1 === 'dump') return await cmdBoardDump();
+    if (cmd === 'explain') {
+      if (!a1 || !a2) return fail('explain: usage: probelab explain SCENARIO DEVICE');
+      return await cmdExplain(a1, a2);
+    }
     if (cmd === 'dt') {
       const parsed = parseDtArgs(argv.slice(2));
       if (typeof parsed === 'string') return fail(`dt ${a1 ?? ''}: ${parsed}`);

@@ -1,7 +1,7 @@
 /** The commands: predict, boot, check, kernel discover. Each returns an exit status. */
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { diffOutcomes, loadScenario, predict, type Outcome, type Scenario } from '@probelab/sim-core';
+import { diffOutcomes, explainDevice, loadScenario, predict, type Outcome, type Scenario } from '@probelab/sim-core';
 import { baseCmdline, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
 import { iommuKinds } from '@probelab/sim-core';
 import type { KernelId } from '@probelab/sim-core';
@@ -13,6 +13,15 @@ export async function predictFull(s: Scenario, log: (l: string) => void = () => 
   const tree = machineTree(s);
   const p = predict({ scenario: s, profile, tree, pciFunctions: pciFunctions(loadMachine(), s), baseCmdline });
   return { outcome: p.outcome, hazards: p.hazards };
+}
+
+export async function cmdExplain(file: string, device: string): Promise<number> {
+  const s = loadScenario(file);
+  const profile = await loadProfile(s.kernel);
+  const p = predict({ scenario: s, profile, tree: machineTree(s), pciFunctions: pciFunctions(loadMachine(), s), baseCmdline });
+  const text = explainDevice(p, device);
+  process.stdout.write(text);
+  return p.core.devices.some((d) => d.id === device) ? 0 : 2;
 }
 
 export async function predictScenario(s: Scenario, log: (l: string) => void = () => {}): Promise<Outcome> {

@@ -70,3 +70,14 @@ describe('the simulator reads kernel boards through dt-compiler', () => {
     expect(board.platform.find((p) => p.id === '13800000.decon')!.node.properties.has('iommus')).toBe(true);
   }, 60_000);
 });
+
+describe('probelab explain', () => {
+  it('on a qemu-virt scenario: the chain for a master that gave up on its IOMMU', async () => {
+    const r = await runCli(['explain', 'boards/qemu-virt/virtio-iommu-late.yaml', '0000:00:02.0']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/its DMA goes through \/pcie@10000000\/virtio_iommu@1,0/);
+    expect(r.stdout).toMatch(/timeout-fired[\s\S]*ignored-dependency virtio-pci[\s\S]*bound virtio_iommu[\s\S]*bound-before-iommu/);
+    const bad = await runCli(['explain', 'boards/qemu-virt/virtio-iommu-late.yaml', 'nope']);
+    expect(bad.code).toBe(2);
+  }, 120_000);
+});

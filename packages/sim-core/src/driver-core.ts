@@ -32,6 +32,7 @@ export class DriverCore {
   /** Masters that gave up on an IOMMU node, to flag when that IOMMU registers after all. */
   private gaveUpOn = new Map<Device, DtNode>();
   now = 0;
+  private lastDeferRule = '';
 
   // dd.c globals
   private deferredProbeEnable = false; // driver_deferred_probe_enable
@@ -130,7 +131,7 @@ export class DriverCore {
     dev.canMatch = true; // dd.c:__driver_probe_device
     const r = this.reallyProbe(drv, dev);
     if (r === 'defer') {
-      this.emit({ kind: 'probe-deferred', device: dev.id, driver: drv.info.name });
+      this.emit({ kind: 'probe-deferred', device: dev.id, driver: drv.info.name, rule: this.lastDeferRule });
       this.deferredAdd(dev);
       // A bind happened while this device probed: retry at once (the race re-trigger).
       if (tc !== this.triggerCount) this.trigger();
@@ -143,6 +144,7 @@ export class DriverCore {
     // core.c:device_links_check_suppliers, first thing in really_probe.
     if (this.blockedBySupplier(dev)) {
       this.now += this.timing.deferCost;
+      this.lastDeferRule = 'drivers/base/core.c:device_links_check_suppliers (a supplier link is not available)';
       return 'defer';
     }
     // bus->dma_configure: platform/amba -> of_dma_configure(dev->of_node); pci -> the host
@@ -150,6 +152,7 @@ export class DriverCore {
     const dma = this.dmaConfigure(dev, drv);
     if (dma === 'defer') {
       this.now += this.timing.deferCost;
+      this.lastDeferRule = 'drivers/iommu/of_iommu.c:of_iommu_configure -> dd.c:driver_deferred_probe_check_state (-EPROBE_DEFER: IOMMU not registered yet)';
       return 'defer';
     }
     this.now += this.timing.probeDuration[drv.info.name] ?? 0.0002;
@@ -161,7 +164,7 @@ export class DriverCore {
   /** dd.c:driver_bound: links, deferred_del, then driver_deferred_probe_trigger(). */
   private driverBound(dev: Device, drv: Driver): void {
     dev.driver = drv.info.name;
-    this.emit({ kind: 'bound', device: dev.id, driver: drv.info.name });
+    this.emit({ kind: 'bound', device: dev.id, driver: drv.info.name, rule: 'drivers/base/dd.c:driver_bound (then driver_deferred_probe_trigger)' });
     this.deferredDel(dev);
     this.trigger();
   }
@@ -226,7 +229,7 @@ export class DriverCore {
       const m = mapId(this.tree, host, 'iommu-map', dev.pci.rid);
       if (!m) {
         // of/base.c:of_map_id: "no iommu-map translation for id 0x%x on (null)"; no IOMMU.
-        if (!dev.driver && !this.events.some((e) => e.kind === 'iommu-map-miss' && e.device === dev.id)) this.emit({ kind: 'iommu-map-miss', device: dev.id, value: dev.pci.rid });
+        if (!dev.driver && !this.events.some((e) => e.kind === 'iommu-map-miss' && e.device === dev.id)) this.emit({ kind: 'iommu-map-miss', device: dev.id, value: dev.pci.rid, rule: 'drivers/of/base.c:of_map_id (no iommu-map entry covers the RID: no IOMMU)' });
         return 'ok';
       }
       target = m.target;
@@ -252,7 +255,7 @@ export class DriverCore {
     // of_dma_configure_id swallows the error: the master probes without its IOMMU.
     dev.ignoredDependency = true;
     this.gaveUpOn.set(dev, target);
-    this.emit({ kind: 'ignored-dependency', device: dev.id, driver: drv.info.name });
+    this.emit({ kind: 'ignored-dependency', device: dev.id, driver: drv.info.name, rule: `drivers/base/dd.c:driver_deferred_probe_check_state (${st === 'enodev' ? '-ENODEV: !CONFIG_MODULES and initcalls done' : '-ETIMEDOUT: timeout is 0 and initcalls done'}); of_dma_configure_id goes on without the IOMMU` });
     return 'ok';
   }
 
@@ -270,7 +273,7 @@ export class DriverCore {
     while (this.groupIds.has(id)) id++;
     this.groupIds.add(id);
     dev.iommuGroup = id;
-    this.emit({ kind: 'iommu-group', device: dev.id, value: id });
+    this.emit({ kind: 'iommu-group', device: dev.id, value: id, rule: 'drivers/iommu/iommu.c:iommu_group_alloc_device (IDA, lowest free id)' });
   }
 
   /**
@@ -329,7 +332,7 @@ export class DriverCore {
 
   /** dd.c:deferred_probe_initcall, the late_initcall. */
   lateInitcall(): void {
-    this.emit({ kind: 'late-initcall', device: null });
+    this.emit({ kind: 'late-initcall', device: null, rule: 'drivers/base/dd.c:deferred_probe_initcall (enable, two passes, arm the timer)' });
     this.deferredProbeEnable = true;
     this.trigger();
     this.runDeferredWork();
@@ -354,17 +357,17 @@ export class DriverCore {
   /** dd.c:deferred_probe_timeout_work_func. */
   timeoutFire(): void {
     this.timeoutTimerAt = null;
-    this.emit({ kind: 'timeout-fired', device: null });
+    this.emit({ kind: 'timeout-fired', device: null, rule: 'drivers/base/dd.c:deferred_probe_timeout_work_func (timeout := 0, retry all)' });
     this.fwDevlinkDriversDoneNow();
     this.timeout = 0;
     this.trigger();
     this.runDeferredWork();
-    for (const dev of this.pending) this.emit({ kind: 'deferred-pending', device: dev.id });
+    for (const dev of this.pending) this.emit({ kind: 'deferred-pending', device: dev.id, rule: 'drivers/base/dd.c:deferred_probe_timeout_work_func ("deferred probe pending")' });
   }
 
   /** A module's init: register each of its drivers (kernel/module/main.c:do_init_module). */
   loadModule(module: string): void {
-    this.emit({ kind: 'module-loaded', device: null, module });
+    this.emit({ kind: 'module-loaded', device: null, module, rule: 'kernel/module/main.c:do_init_module -> driver_register (driver_attach, deferred_probe_extend_timeout)' });
     for (const info of this.profile.drivers.filter((d) => d.module === module && !d.builtin)) this.registerDriver(info);
   }
 

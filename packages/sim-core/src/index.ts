@@ -12,3 +12,4 @@ export { timerFireTime, jiffiesAt } from './timer-wheel.js';
 export { predict, type PredictInput, type Prediction } from './predict.js';
 export { diffOutcomes, collapseKinds, type OutcomeDiff } from './diff.js';
 export type { Hazard, HazardKind } from './hazards.js';
+export { explainDevice } from './explain.js';

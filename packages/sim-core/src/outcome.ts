@@ -34,6 +34,8 @@ export interface ProbeEvent {
   driver?: string;
   module?: string;
   value?: number;
+  /** Simulator only: the kernel file:function whose rule produced the event. */
+  rule?: string;
 }
 
 export interface OutcomeDevice {

@@ -1,7 +1,7 @@
 // One platform bus master behind one IOMMU: each case of of_iommu.c:of_iommu_configure and
 // dd.c:driver_deferred_probe_check_state, on a tree of its own.
 import { describe, expect, it } from 'vitest';
-import { predict, collapseKinds } from '@probelab/sim-core';
+import { predict, collapseKinds, explainDevice } from '@probelab/sim-core';
 import { dts, profile, scenario } from './helpers.js';
 
 const tree = (iommuStatus = 'okay', withIommus = true) => dts(`/ {
@@ -150,5 +150,19 @@ describe('hazards, each with the rule that produced it', () => {
     expect(gpu(r).deferred).toBe(true);
     expect(r.hazards.map((h) => h.kind).sort()).toEqual(['deferred-forever', 'missing-supplier']);
     expect(r.hazards.find((h) => h.kind === 'missing-supplier')!.detail).toMatch(/\/iommu@1000 \(iommus\)/);
+  });
+});
+
+describe('explain', () => {
+  it('names the events and the kernel rules behind a device outcome', () => {
+    const r = run('deferred_probe_timeout=2', [{ name: 'test_iommu', at: 8 }]);
+    const text = explainDevice(r, '2000.gpu');
+    expect(text).toMatch(/^2000\.gpu \(platform\): driver master-drv, iommu group -, ignored dependency true/);
+    expect(text).toMatch(/its DMA goes through \/iommu@1000 \(1000\.iommu\)/);
+    const order = ['probe-deferred', 'late-initcall', 'timeout-fired', 'ignored-dependency', 'bound master-drv', 'bound test-iommu', 'bound-before-iommu'].map((k) => text.indexOf(k));
+    expect(order.every((i) => i >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    expect(text).toMatch(/← drivers\/base\/dd\.c:driver_deferred_probe_check_state \(-ETIMEDOUT/);
+    expect(explainDevice(r, 'nope')).toMatch(/no such device/);
   });
 });
