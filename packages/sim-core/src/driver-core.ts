@@ -44,7 +44,6 @@ export class DriverCore {
   private workQueued = false;
   /** The deferred_probe_timeout_work timer: when it fires, or null when not pending. */
   timeoutTimerAt: number | null = null;
-  private fwDevlinkDriversDone = false;
   private groupIds = new Set<number>();
   private virtioIds = new Set<number>();
   private devOrder = 0;
@@ -211,7 +210,6 @@ export class DriverCore {
 
   /** core.c:fw_devlink_drivers_done: relax links whose supplier device exists but never matched. */
   private fwDevlinkDriversDoneNow(): void {
-    this.fwDevlinkDriversDone = true;
     for (const l of this.links) {
       const sup = this.deviceOf(l.supplierNode);
       if (sup && !sup.canMatch) l.relaxed = true;
@@ -395,10 +393,6 @@ export class DriverCore {
 
   deferredNow(dev: Device): boolean {
     return dev.list === 'pending' || dev.list === 'active';
-  }
-
-  get fwDevlinkDone(): boolean {
-    return this.fwDevlinkDriversDone;
   }
 }
 
