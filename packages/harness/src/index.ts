@@ -12,3 +12,6 @@ export { machineTree, boardDtbPath, dumpMachineTree, treeDifferences, checkBoard
 export { loadProfile, discoveredPath } from './profiles.js';
 export { writeAtomic } from './atomic.js';
 export { repoRoot, cacheDir, outDir } from './paths.js';
+export { sourceProfile, type SourceProfile, type SourceProfileRequest } from './source-profile.js';
+export { kbuildIndex, readConfig, parseKbuildMakefile, type ObjectPlace, type Tristate } from './kbuild.js';
+export { scanDriverFile, type ScannedDriver, type ScannedFile } from './driver-scan.js';

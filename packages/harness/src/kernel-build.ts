@@ -45,7 +45,7 @@ async function need(cmd: string, pkg: string): Promise<void> {
 }
 
 /** Debian's source package unpacked once into the cache. */
-async function pristineTree(source: string): Promise<{ tree: string; id: string }> {
+export async function pristineTree(source: string): Promise<{ tree: string; id: string }> {
   if (source !== '6.12' && source !== '6.1') {
     const tree = resolve(source);
     if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'drivers', 'base', 'dd.c'))) throw new HarnessError(`${source}: not a kernel tree (no Makefile or drivers/base/dd.c)`);
@@ -72,7 +72,7 @@ async function pristineTree(source: string): Promise<{ tree: string; id: string 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 
 /** Apply patches in order; on failure name the patch and the hunk that did not apply. */
-async function applyPatches(tree: string, patches: string[]): Promise<void> {
+export async function applyPatches(tree: string, patches: string[]): Promise<void> {
   for (const p of patches) {
     const dry = await execa('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], { reject: false });
     if (dry.exitCode !== 0) {
@@ -83,8 +83,17 @@ async function applyPatches(tree: string, patches: string[]): Promise<void> {
   }
 }
 
-function fragmentLines(fragment: string): string[] {
+export function fragmentLines(fragment: string): string[] {
   return readFileSync(fragment, 'utf8').split('\n').map((l) => l.trim()).filter((l) => /^CONFIG_\w+=/.test(l) || /^# CONFIG_\w+ is not set$/.test(l));
+}
+
+/** Every line of the fragment must survive Kconfig (a dependency can silently drop it). */
+export function checkFragment(configText: string, fragment: string): void {
+  const config = configText.split('\n');
+  const dropped = fragmentLines(fragment).filter((l) => !config.includes(l));
+  if (!dropped.length) return;
+  const why = dropped.map((l) => `${l} (got: ${config.find((c) => c.startsWith(l.split('=')[0]! + '=') || c === `# ${l.split('=')[0]} is not set`) ?? 'absent'})`);
+  throw new HarnessError(`Kconfig dropped ${dropped.length} option(s) of ${basename(fragment)}: ${why.join(', ')}`);
 }
 
 export async function buildKernel(req: BuildRequest, log: (line: string) => void = () => {}): Promise<BuiltKernel> {
@@ -147,12 +156,11 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   };
   log(`configuring: allnoconfig + ${basename(fragment)}`);
   await run(['allnoconfig'], { KCONFIG_ALLCONFIG: fragment });
-  const config = readFileSync(join(obj, '.config'), 'utf8').split('\n');
-  const dropped = fragmentLines(fragment).filter((l) => !config.includes(l));
-  if (dropped.length) {
-    const why = dropped.map((l) => `${l} (got: ${config.find((c) => c.startsWith(l.split('=')[0]! + '=') || c === `# ${l.split('=')[0]} is not set`) ?? 'absent'})`);
+  try {
+    checkFragment(readFileSync(join(obj, '.config'), 'utf8'), fragment);
+  } catch (e) {
     logStream.end();
-    throw new HarnessError(`Kconfig dropped ${dropped.length} option(s) of ${basename(fragment)}: ${why.join(', ')}`);
+    throw e;
   }
   await run([`-j${cpus().length}`, 'Image', 'modules']);
   const staging = join(dir, 'install');

@@ -31,6 +31,9 @@ export interface Board {
   /** The PCI host controller's node, and the functions enumeration will find, in slot order. */
   pciHost: DtNode | null;
   pciFunctions: PciFunctionSpec[];
+  /** Every available node with a compatible that early init did not claim: the nodes that can
+   *  become devices (at populate or when a parent's probe creates them). */
+  deviceNodes: Set<DtNode>;
 }
 
 /** of/platform.c:of_default_bus_match_table. */
@@ -54,11 +57,19 @@ export function buildBoard(tree: DeviceTree, pciFunctions: PciFunctionSpec[], of
     if (string(node, 'device_type') === 'pci') pciHost = node;
     if (bus === 'platform' && compat.some((c) => simpleBuses.includes(c))) node.children.forEach(create);
   };
+  const deviceNodes = new Set<DtNode>();
+  const collect = (node: DtNode): void => {
+    if (!isAvailable(node)) return;
+    const compat = compatible(node);
+    if (compat.length && !compat.some((c) => ofDeclared.has(c))) deviceNodes.add(node);
+    node.children.forEach(collect);
+  };
   for (const child of tree.root.children) {
     if (['chosen', 'aliases', 'memory', 'cpus', '__symbols__'].includes(child.name.split('@')[0]!)) continue;
     create(child);
+    collect(child);
   }
-  return { tree, platform, pciHost, pciFunctions };
+  return { tree, platform, pciHost, pciFunctions, deviceNodes };
 }
 
 /**

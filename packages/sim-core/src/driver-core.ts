@@ -3,24 +3,28 @@
  * drivers/base/core.c (fw_devlink blocking), drivers/iommu/of_iommu.c (IOMMU configuration of
  * bus masters), drivers/iommu/iommu.c (registration, groups). Rules cite the function mirrored.
  */
-import { mapId, cells, isAvailable, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
+import { mapId, cells, compatible, isAvailable, phandleList, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
 import type { DriverCoreParams } from './cmdline.js';
 import type { Device, Driver, IommuInstance, SupplierLink } from './model.js';
 import type { Bus, DriverInfo, KernelProfile } from './profile.js';
-import { aliasMatches } from './profile.js';
+import { aliasRegExp } from './profile.js';
 import type { ProbeEvent } from './outcome.js';
 import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
-import { linksFor } from './fw-devlink.js';
-import { matchKey, pciModalias, virtioModalias, type Board } from './board.js';
+import { linksFor, cycleEdges } from './fw-devlink.js';
+import { busId, matchKey, ofModalias, pciModalias, virtioModalias, type Board } from './board.js';
 import { timerFireTime } from './timer-wheel.js';
 import type { Hazard } from './hazards.js';
 
 export interface CoreTiming {
   probeDuration: Record<string, number>;
   deferCost: number;
+  defaultProbeDuration?: number;
 }
 
 type ProbeResult = 'bound' | 'defer' | 'failed';
+
+/** A probe result the scenario imposes on a device's driver (after DMA configuration). */
+export interface ProbeFault { device: string; result: 'defer' | 'error'; times: number }
 
 export class DriverCore {
   readonly devices: Device[] = [];
@@ -31,6 +35,8 @@ export class DriverCore {
   readonly hazards: Hazard[] = [];
   /** Masters that gave up on an IOMMU node, to flag when that IOMMU registers after all. */
   private gaveUpOn = new Map<Device, DtNode>();
+  /** Which IOMMU instance each attached master went to (each holds a reference on its module). */
+  private attachedTo = new Map<Device, IommuInstance>();
   now = 0;
   private lastDeferRule = '';
 
@@ -48,6 +54,22 @@ export class DriverCore {
   private virtioIds = new Set<number>();
   private devOrder = 0;
   private drvOrder = 0;
+  // Indices (the model must stay near-linear on 100k devices).
+  private byNode = new Map<DtNode, Device>();
+  private byBus = new Map<Bus, Device[]>();
+  private byCompat = new Map<string, Device[]>();
+  private driversByBus = new Map<Bus, Driver[]>();
+  private driverCompat = new Map<Driver, Set<string>>();
+  private linksOf = new Map<Device, SupplierLink[]>();
+  private consumersOf = new Map<DtNode, SupplierLink[]>();
+  private aliasRe = new Map<string, RegExp>();
+  /** fw_devlink cycles, found once over the board (core.c:__fw_devlink_relax_cycles). */
+  private cycles: Map<DtNode, Set<DtNode>>;
+  /** platform_bus_type's iommu_ops owner when a driver claimed them at init (seed 002). */
+  private platformBusOps: string | null = null;
+  private faults = new Map<string, ProbeFault>();
+  private i2cAdapters = 0;
+  private lastDeferred = new Map<Device, string>();
 
   constructor(
     readonly board: Board,
@@ -58,6 +80,21 @@ export class DriverCore {
     private readonly behaviours: Record<string, ProbeBehaviour> = probeBehaviours,
   ) {
     this.timeout = params.deferredProbeTimeout;
+    this.cycles = cycleEdges(board, profile.series, params, ofDeclared, profile.optionalBindings);
+    for (const [con, sups] of this.cycles) {
+      for (const sup of sups) {
+        this.hazards.push({
+          kind: 'cycle-broken', device: busId(con), t: 0,
+          rule: profile.series === '6.12' ? 'drivers/base/core.c:fw_devlink_create_devlink -> __fw_devlink_relax_cycles ("Fixed dependency cycle(s) with")' : 'drivers/base/core.c:fw_devlink_relax_cycle (device_link_add found a cycle: links made SYNC_STATE_ONLY)',
+          detail: `${con.path} and ${sup.path} depend on each other; the link from ${con.path} to ${sup.path} no longer orders probing`,
+        });
+      }
+    }
+  }
+
+  /** Scenario-imposed probe results (a master whose probe fails and is retried; an IOMMU that fails for good). */
+  setFaults(faults: ProbeFault[]): void {
+    for (const f of faults) this.faults.set(f.device, { ...f });
   }
 
   private get tree(): DeviceTree {
@@ -83,9 +120,26 @@ export class DriverCore {
       order: this.devOrder++,
     };
     this.devices.push(dev);
-    this.links.push(...linksFor(dev, this.tree, this.profile.series, this.params, this.ofDeclared, this.profile.optionalBindings));
+    if (dev.node) this.byNode.set(dev.node, dev);
+    push(this.byBus, dev.bus, dev);
+    if (dev.node) for (const c of compatible(dev.node)) push(this.byCompat, c, dev);
+    const links = linksFor(dev, this.tree, this.profile.series, this.params, this.ofDeclared, this.profile.optionalBindings);
+    for (const l of links) {
+      if (this.cycles.get(dev.node!)?.has(this.deviceNodeOf(l.supplierNode))) l.relaxed = true;
+      this.links.push(l);
+      push(this.linksOf, dev, l);
+      push(this.consumersOf, l.supplierNode, l);
+    }
+    // Before 4.12 (seeds 001, 004): of_platform_device_create -> of_dma_configure at device add.
+    if (this.profile.iommuSetup === 'device-add') this.iommuAtDeviceAdd(dev);
     this.deviceAttach(dev);
     return dev;
+  }
+
+  /** The node whose device a supplier node's device link points at (itself or its device ancestor). */
+  private deviceNodeOf(node: DtNode): DtNode {
+    for (let n: DtNode | null = node; n; n = n.parent) if (this.board.deviceNodes.has(n)) return n;
+    return node;
   }
 
   /** driver.c:driver_register: bus_add_driver -> driver_attach, then deferred_probe_extend_timeout. */
@@ -93,30 +147,54 @@ export class DriverCore {
     if (this.drivers.some((d) => d.info.name === info.name && d.info.bus === info.bus)) return;
     const drv: Driver = { info, order: this.drvOrder++ };
     this.drivers.push(drv);
+    push(this.driversByBus, info.bus, drv);
+    if (info.ofCompatibles) this.driverCompat.set(drv, new Set(info.ofCompatibles));
+    // ipmmu-vmsa before the 2017 fix: ipmmu_init() -> bus_set_iommu(&platform_bus_type) right
+    // after platform_driver_register, hardware or not (seed 002).
+    if (this.profile.busOpsAtInit?.includes(info.name) && !this.platformBusOps) this.platformBusOps = info.name;
     // dd.c:driver_attach -> __driver_attach for every device on the bus, in registration order.
-    for (const dev of this.devicesOn(info.bus)) {
+    for (const dev of this.candidatesFor(drv)) {
       if (dev.driver || !this.matches(drv, dev)) continue;
       this.driverProbeDevice(drv, dev);
     }
     this.extendTimeout();
   }
 
-  private devicesOn(bus: Bus): Device[] {
-    return this.devices.filter((d) => d.bus === bus).sort((a, b) => a.order - b.order);
+  /** Devices driver_attach walks that could match: by compatible when the driver matches by OF. */
+  private candidatesFor(drv: Driver): Device[] {
+    const compat = this.driverCompat.get(drv);
+    if (!compat) return [...(this.byBus.get(drv.info.bus) ?? [])];
+    const out = new Set<Device>();
+    for (const c of compat) for (const d of this.byCompat.get(c) ?? []) if (d.bus === drv.info.bus) out.add(d);
+    return [...out].sort((a, b) => a.order - b.order);
   }
 
-  /** The bus's match(): built-in drivers by the discovered match table, modules by modules.alias. */
+  /**
+   * The bus's match(). Drivers read from source match by OF (of/device.c:of_driver_match_device:
+   * any of the device's compatibles in the driver's table); otherwise built-in drivers by the
+   * discovered match table and modules by modules.alias.
+   */
   matches(drv: Driver, dev: Device): boolean {
     if (drv.info.bus !== dev.bus) return false;
+    const compat = this.driverCompat.get(drv);
+    if (compat) return dev.node !== null && compatible(dev.node).some((c) => compat.has(c));
     if (drv.info.builtin) return this.profile.builtinMatches.some((m) => m.bus === dev.bus && m.driver === drv.info.name && m.key === dev.matchKey);
     if (!dev.modalias || !drv.info.module) return false;
-    return this.profile.moduleAliases.some((a) => a.module === drv.info.module && aliasMatches(a.pattern, dev.modalias!));
+    return this.profile.moduleAliases.some((a) => a.module === drv.info.module && this.alias(a.pattern).test(dev.modalias!));
+  }
+
+  private alias(pattern: string): RegExp {
+    let re = this.aliasRe.get(pattern);
+    if (!re) {
+      re = aliasRegExp(pattern);
+      this.aliasRe.set(pattern, re);
+    }
+    return re;
   }
 
   /** dd.c:__device_attach: try each driver of the bus in registration order; stop on bind or defer. */
   private deviceAttach(dev: Device): void {
-    const drivers = this.drivers.filter((d) => d.info.bus === dev.bus).sort((a, b) => a.order - b.order);
-    for (const drv of drivers) {
+    for (const drv of this.driversByBus.get(dev.bus) ?? []) {
       if (dev.driver) return;
       if (!this.matches(drv, dev)) continue;
       const r = this.driverProbeDevice(drv, dev);
@@ -130,7 +208,9 @@ export class DriverCore {
     dev.canMatch = true; // dd.c:__driver_probe_device
     const r = this.reallyProbe(drv, dev);
     if (r === 'defer') {
-      this.emit({ kind: 'probe-deferred', device: dev.id, driver: drv.info.name, rule: this.lastDeferRule });
+      // Repeated identical deferrals are one event (the diff collapses repeats anyway).
+      if (this.lastDeferred.get(dev) !== this.lastDeferRule) this.emit({ kind: 'probe-deferred', device: dev.id, driver: drv.info.name, rule: this.lastDeferRule });
+      this.lastDeferred.set(dev, this.lastDeferRule);
       this.deferredAdd(dev);
       // A bind happened while this device probed: retry at once (the race re-trigger).
       if (tc !== this.triggerCount) this.trigger();
@@ -148,13 +228,32 @@ export class DriverCore {
     }
     // bus->dma_configure: platform/amba -> of_dma_configure(dev->of_node); pci -> the host
     // bridge's node (pci-driver.c:pci_dma_configure). The virtio bus has none.
-    const dma = this.dmaConfigure(dev, drv);
+    const dma = this.profile.iommuSetup === 'device-add' ? 'ok' : this.dmaConfigure(dev, drv);
     if (dma === 'defer') {
       this.now += this.timing.deferCost;
       this.lastDeferRule = 'drivers/iommu/of_iommu.c:of_iommu_configure -> dd.c:driver_deferred_probe_check_state (-EPROBE_DEFER: IOMMU not registered yet)';
       return 'defer';
     }
-    this.now += this.timing.probeDuration[drv.info.name] ?? 0.0002;
+    this.now += this.timing.probeDuration[drv.info.name] ?? this.timing.defaultProbeDuration ?? 0.0002;
+    const fault = this.faults.get(dev.id);
+    if (fault && fault.times > 0) {
+      fault.times--;
+      // dd.c:really_probe, probe_failed: the bus's dma_cleanup runs, but the IOMMU group the
+      // device joined in of_iommu_configure stays until the device is removed (seed 004).
+      if (fault.result === 'defer') {
+        this.lastDeferRule = `${drv.info.name}'s probe returned -EPROBE_DEFER (scenario fault); dd.c:really_probe keeps its IOMMU group`;
+        return 'defer';
+      }
+      this.emit({ kind: 'probe-failed', device: dev.id, driver: drv.info.name, value: -19, rule: 'drivers/base/dd.c:really_probe (probe failed: not on the deferred list, not retried until a new driver matches)' });
+      if (dev.iommuGroup !== null) {
+        this.hazards.push({
+          kind: 'group-after-failed-probe', device: dev.id, t: round6(this.now),
+          rule: 'drivers/base/dd.c:really_probe (probe_failed: bus dma_cleanup only) ; drivers/iommu/iommu.c:iommu_init_device (module reference until iommu_release_device)',
+          detail: `probe failed for good but the device stays in IOMMU group ${dev.iommuGroup} and pins its IOMMU driver's module`,
+        });
+      }
+      return 'failed';
+    }
     this.runBehaviour(drv, dev);
     this.driverBound(dev, drv);
     return 'bound';
@@ -188,8 +287,46 @@ export class DriverCore {
       this.addDevice({ id: `virtio${idx}`, bus: 'virtio', node: null, parent: dev, modalias: virtioModalias(dev.virtioId, dev.virtioVendor ?? 0x1af4), virtioId: dev.virtioId });
     } else if (b.kind === 'iommu') {
       const fwnode = b.fwnode === 'self' ? dev.node : dev.parent?.node ?? null;
-      if (fwnode) this.registerIommu({ fwnode, driver: drv.info.name, device: dev });
+      if (fwnode) this.registerIommu({ fwnode, driver: drv.info.name, device: dev }, b.afterRegister);
+    } else if (b.kind === 'children' && dev.node) {
+      this.addChildren(dev, b.bus);
     }
+  }
+
+  /**
+   * Child devices a probe creates: of_platform_populate (platform; of/platform.c, same rules as at
+   * boot), of_i2c_register_devices ("<adapter nr>-<addr %04x>", i2c-core-base.c:i2c_dev_set_name;
+   * the adapter number is its `i2cN` alias, else the next free), of_register_spi_devices
+   * ("spi<bus>.<cs>", spi.c:spi_dev_set_name).
+   */
+  private addChildren(dev: Device, bus: 'platform' | 'i2c' | 'spi'): void {
+    const node = dev.node!;
+    if (bus === 'platform') {
+      for (const child of node.children) {
+        if (!compatible(child).length || !isAvailable(child) || this.byNode.has(child)) continue;
+        if (compatible(child).some((c) => this.ofDeclared.has(c))) continue;
+        this.addDevice({ id: busId(child), bus: 'platform', node: child, parent: dev, modalias: ofModalias(child) });
+      }
+      return;
+    }
+    const alias = this.aliasIndex(node, bus === 'i2c' ? 'i2c' : 'spi');
+    const nr = alias ?? (bus === 'i2c' ? 100 + this.i2cAdapters++ : 100 + this.i2cAdapters++);
+    for (const child of node.children) {
+      if (!compatible(child).length || !isAvailable(child) || this.byNode.has(child)) continue;
+      const r = cells(child, 'reg')?.[0] ?? 0;
+      const id = bus === 'i2c' ? `${nr}-${r.toString(16).padStart(4, '0')}` : `spi${nr}.${r}`;
+      this.addDevice({ id, bus, node: child, parent: dev, modalias: ofModalias(child) });
+    }
+  }
+
+  private aliasIndex(node: DtNode, stem: string): number | null {
+    const aliases = this.tree.root.children.find((c) => c.name === 'aliases');
+    if (!aliases) return null;
+    for (const [name, p] of aliases.properties) {
+      const m = new RegExp(`^${stem}(\\d+)$`).exec(name);
+      if (m && new TextDecoder().decode(p.value).replace(/\0.*$/s, '') === node.path) return Number(m[1]);
+    }
+    return null;
   }
 
   // ---------------------------------------------------------------- fw_devlink
@@ -197,12 +334,12 @@ export class DriverCore {
   /** core.c:device_links_check_suppliers: a managed, non-relaxed link to an unbound supplier blocks. */
   private blockedBySupplier(dev: Device): boolean {
     if (this.params.fwDevlink === 'permissive' || this.params.fwDevlink === 'off') return false;
-    return this.links.some((l) => l.consumer === dev && !l.relaxed && !this.deviceOf(l.supplierNode)?.driver);
+    return (this.linksOf.get(dev) ?? []).some((l) => !l.relaxed && !this.deviceOf(l.supplierNode)?.driver);
   }
 
-  private deviceOf(node: DtNode): Device | undefined {
+  deviceOf(node: DtNode): Device | undefined {
     for (let n: DtNode | null = node; n; n = n.parent) {
-      const d = this.devices.find((x) => x.node === n);
+      const d = this.byNode.get(n);
       if (d) return d;
     }
     return undefined;
@@ -218,31 +355,43 @@ export class DriverCore {
 
   // ---------------------------------------------------------------- IOMMU
 
-  /** of/device.c:of_dma_configure_id -> of_iommu.c:of_iommu_configure. */
-  private dmaConfigure(dev: Device, drv: Driver): 'ok' | 'defer' {
-    let target: DtNode | null = null;
+  /**
+   * The IOMMU nodes a master's DMA goes through, or null when none is declared (case 1 of seed
+   * 001). DT masters: every `iommus` entry (of_iommu.c:of_iommu_configure_device iterates them
+   * all: a master behind several Exynos SYSMMUs needs each). PCI: the host's `iommu-map` for
+   * the RID (pci_for_each_dma_alias -> of_pci_iommu_init -> of_map_id).
+   */
+  iommuTargets(dev: Device): DtNode[] | null {
     if (dev.bus === 'pci' && dev.pci) {
       const host = dev.pci.host;
-      if (!host.properties.has('iommu-map')) return 'ok';
+      if (!host.properties.has('iommu-map')) return null;
       const m = mapId(this.tree, host, 'iommu-map', dev.pci.rid);
       if (!m) {
         // of/base.c:of_map_id: "no iommu-map translation for id 0x%x on (null)"; no IOMMU.
         if (!dev.driver && !this.events.some((e) => e.kind === 'iommu-map-miss' && e.device === dev.id)) this.emit({ kind: 'iommu-map-miss', device: dev.id, value: dev.pci.rid, rule: 'drivers/of/base.c:of_map_id (no iommu-map entry covers the RID: no IOMMU)' });
-        return 'ok';
+        return null;
       }
-      target = m.target;
-    } else if ((dev.bus === 'platform' || dev.bus === 'amba') && dev.node) {
-      const iommus = cells(dev.node, 'iommus');
-      if (!iommus) return 'ok';
-      target = this.tree.byPhandle(iommus[0]!) ?? null;
-      if (!target) return 'ok';
-    } else {
-      return 'ok';
+      return [m.target];
     }
-    if (!isAvailable(target)) return 'ok';
-    const inst = this.iommus.find((i) => i.fwnode === target);
-    if (inst) {
-      this.attachToGroup(dev);
+    if ((dev.bus === 'platform' || dev.bus === 'amba') && dev.node && dev.node.properties.has('iommus')) {
+      const list = phandleList(this.tree, dev.node, 'iommus', '#iommu-cells').map((p) => p.node);
+      // of_iommu_xlate: an unavailable IOMMU node is -ENODEV, and the master runs without one.
+      return list.length && list.every(isAvailable) ? list : null;
+    }
+    return null;
+  }
+
+  private instanceFor(node: DtNode): IommuInstance | undefined {
+    return this.iommus.find((i) => i.fwnode === node);
+  }
+
+  /** of/device.c:of_dma_configure_id -> of_iommu.c:of_iommu_configure. */
+  private dmaConfigure(dev: Device, drv: Driver): 'ok' | 'defer' {
+    const targets = this.iommuTargets(dev);
+    if (!targets) return 'ok';
+    const missing = targets.filter((t) => !this.instanceFor(t));
+    if (!missing.length) {
+      this.attach(dev, targets);
       return 'ok';
     }
     // of_iommu.c:of_iommu_xlate: no iommu_device registered for the fwnode ->
@@ -252,9 +401,47 @@ export class DriverCore {
     // dd.c:driver_deferred_probe_check_state warns (prefix = driver name, dev->driver is set),
     // of_dma_configure_id swallows the error: the master probes without its IOMMU.
     dev.ignoredDependency = true;
-    this.gaveUpOn.set(dev, target);
+    this.gaveUpOn.set(dev, missing[0]!);
     this.emit({ kind: 'ignored-dependency', device: dev.id, driver: drv.info.name, rule: `drivers/base/dd.c:driver_deferred_probe_check_state (${st === 'enodev' ? '-ENODEV: !CONFIG_MODULES and initcalls done' : '-ETIMEDOUT: timeout is 0 and initcalls done'}); of_dma_configure_id goes on without the IOMMU` });
+    for (const t of missing) {
+      const iommuDev = this.deviceOf(t);
+      const failed = iommuDev && this.events.some((e) => e.kind === 'probe-failed' && e.device === iommuDev.id);
+      if (failed) {
+        this.hazards.push({
+          kind: 'iommu-probe-failed', device: dev.id, t: round6(this.now),
+          rule: 'drivers/iommu/of_iommu.c:of_iommu_xlate -> dd.c:driver_deferred_probe_check_state (case 3c of seed 001: a failed IOMMU looks like one not probed yet)',
+          detail: `its IOMMU ${iommuDev!.id} failed to probe for good; the master waited for it until the deferred-probe timeout, then ran untranslated`,
+        });
+      }
+    }
     return 'ok';
+  }
+
+  /** The master joins its IOMMU (iommu.c:iommu_probe_device), through the bus's ops when a driver owns them. */
+  private attach(dev: Device, targets: DtNode[]): void {
+    const inst = this.instanceFor(targets[0]!)!;
+    if (this.platformBusOps && (dev.bus === 'platform' || dev.bus === 'amba') && inst.driver !== this.platformBusOps) {
+      // 4.14: of_iommu_configure took arm-smmu's ops from the fwnode, but adding the device went
+      // through platform_bus_type->iommu_ops, which ipmmu_init() had claimed (seed 002).
+      if (!this.hazards.some((h) => h.kind === 'foreign-bus-ops' && h.device === dev.id)) {
+        this.hazards.push({
+          kind: 'foreign-bus-ops', device: dev.id, t: round6(this.now),
+          rule: 'drivers/iommu/iommu.c:bus_set_iommu (first caller owns a bus; ipmmu_init claimed platform_bus_type at init, seed 002)',
+          detail: `its IOMMU ${inst.device.id} is driven by ${inst.driver}, but platform devices are added through ${this.platformBusOps}'s ops: no group, no translation (crashes on 4.14)`,
+        });
+      }
+      return;
+    }
+    this.attachToGroup(dev, inst);
+  }
+
+  /** Before 4.12: of_dma_configure when the device is created; an IOMMU not there yet is never used. */
+  private iommuAtDeviceAdd(dev: Device): void {
+    const targets = this.iommuTargets(dev);
+    if (!targets) return;
+    const missing = targets.filter((t) => !this.instanceFor(t));
+    if (!missing.length) this.attach(dev, targets);
+    else this.gaveUpOn.set(dev, missing[0]!);
   }
 
   /** dd.c:driver_deferred_probe_check_state. */
@@ -265,8 +452,9 @@ export class DriverCore {
   }
 
   /** iommu.c:iommu_group_alloc_device: groups from an IDA, lowest free; "Adding to iommu group %d". */
-  private attachToGroup(dev: Device): void {
+  private attachToGroup(dev: Device, inst: IommuInstance): void {
     if (dev.iommuGroup !== null) return;
+    this.attachedTo.set(dev, inst);
     let id = 0;
     while (this.groupIds.has(id)) id++;
     this.groupIds.add(id);
@@ -279,14 +467,39 @@ export class DriverCore {
    * their own of_iommu_configure, so masters already bound without the IOMMU are not replayed;
    * deferred masters attach on their next probe, which the IOMMU's own driver_bound triggers.
    */
-  private registerIommu(inst: IommuInstance): void {
+  private registerIommu(inst: IommuInstance, afterRegister: string[] = []): void {
     this.iommus.push(inst);
+    if (afterRegister.length) this.raceWindow(inst, afterRegister);
+    this.boundBeforeIommu(inst);
+  }
+
+  /**
+   * The instance is visible to of_iommu_xlate from iommu_device_register, but its probe still
+   * runs `afterRegister`: on a real kernel the deferred-probe work (another CPU) can configure a
+   * waiting master against it now (seed 000). A device link (`iommus` mandatory) makes the
+   * master wait for the IOMMU's bind instead.
+   */
+  private raceWindow(inst: IommuInstance, afterRegister: string[]): void {
+    for (const dev of [...this.pending, ...this.active]) {
+      if (!this.iommuTargets(dev)?.includes(inst.fwnode)) continue;
+      const linked = (this.linksOf.get(dev) ?? []).some((l) => !l.relaxed && this.deviceOf(l.supplierNode) === inst.device);
+      if (linked) continue;
+      this.hazards.push({
+        kind: 'iommu-race-window', device: dev.id, t: round6(this.now),
+        rule: 'drivers/iommu/iommu.c:iommu_device_register (inside the IOMMU driver\'s probe) ; dd.c:deferred_probe_work_func runs concurrently; no device link orders them (`iommus` is an optional fw_devlink binding)',
+        detail: `waits for ${inst.device.id}; may be configured against it while ${inst.driver}'s probe still runs: ${afterRegister.join('; ')}`,
+      });
+    }
+  }
+
+  /** Masters that gave up on this IOMMU and bound without it are not attached now (no replay). */
+  private boundBeforeIommu(inst: IommuInstance): void {
     for (const [dev, node] of this.gaveUpOn) {
       if (node !== inst.fwnode || !dev.driver) continue;
       this.hazards.push({
         kind: 'bound-before-iommu', device: dev.id, t: round6(this.now),
         rule: 'drivers/iommu/iommu.c:iommu_device_register -> bus_iommu_probe (no fwspec: DT masters are not replayed)',
-        detail: `bound untranslated by ${dev.driver} after the deferred-probe timeout; ${inst.driver} registered its IOMMU at ${round6(this.now)} s and did not attach it (DMA from it now faults or bypasses)`,
+        detail: `bound untranslated by ${dev.driver}${this.profile.iommuSetup === 'device-add' ? ' (its DMA was set up when it was created)' : ' after the deferred-probe timeout'}; ${inst.driver} registered its IOMMU at ${round6(this.now)} s and did not attach it (DMA from it now faults or bypasses)`,
       });
     }
   }
@@ -369,6 +582,51 @@ export class DriverCore {
     for (const info of this.profile.drivers.filter((d) => d.module === module && !d.builtin)) this.registerDriver(info);
   }
 
+  /**
+   * rmmod: kernel/module/main.c:delete_module refuses a module whose reference count is not zero;
+   * every master attached to one of its IOMMU instances holds one (iommu.c:iommu_init_device ->
+   * try_module_get(ops->owner)). Otherwise driver_unregister unbinds its devices, each after its
+   * consumers (core.c:device_links_unbind_consumers: managed links that are not SYNC_STATE_ONLY).
+   */
+  unloadModule(module: string): void {
+    const holders = [...this.attachedTo].filter(([, inst]) => this.driverModule(inst.driver) === module).map(([d]) => d.id);
+    if (holders.length) {
+      this.emit({ kind: 'module-unload-refused', device: null, module, rule: `kernel/module/main.c:delete_module (-EWOULDBLOCK: in use; drivers/iommu/iommu.c:iommu_init_device holds a reference for each of ${holders.join(', ')})` });
+      return;
+    }
+    for (const drv of this.drivers.filter((d) => d.info.module === module && !d.info.builtin)) {
+      for (const dev of this.devices.filter((d) => d.driver === drv.info.name && d.bus === drv.info.bus)) this.releaseDriver(dev, 'drivers/base/dd.c:driver_detach (driver_unregister)');
+      this.drivers.splice(this.drivers.indexOf(drv), 1);
+      const list = this.driversByBus.get(drv.info.bus)!;
+      list.splice(list.indexOf(drv), 1);
+    }
+    this.emit({ kind: 'module-unloaded', device: null, module, rule: 'kernel/module/main.c:delete_module -> the module\'s exit: driver_unregister' });
+  }
+
+  private driverModule(driver: string): string | null {
+    return this.profile.drivers.find((d) => d.name === driver)?.module ?? null;
+  }
+
+  /** dd.c:__device_release_driver: consumers first, then the device; an IOMMU unregisters. */
+  private releaseDriver(dev: Device, rule: string): void {
+    if (!dev.driver) return;
+    for (const l of this.consumersOfDevice(dev)) {
+      if (l.relaxed || !l.consumer.driver) continue;
+      this.releaseDriver(l.consumer, `drivers/base/core.c:device_links_unbind_consumers (supplier ${dev.id} is unbinding)`);
+    }
+    const driver = dev.driver;
+    dev.driver = null;
+    this.emit({ kind: 'unbound', device: dev.id, driver, rule });
+    const i = this.iommus.findIndex((x) => x.device === dev);
+    if (i >= 0) this.iommus.splice(i, 1); // iommu.c:iommu_device_unregister from the driver's remove
+  }
+
+  private consumersOfDevice(dev: Device): SupplierLink[] {
+    const out: SupplierLink[] = [];
+    for (const [node, links] of this.consumersOf) if (this.deviceOf(node) === dev) out.push(...links);
+    return out;
+  }
+
   /** Hazards that only the state at capture shows. */
   captureHazards(): void {
     for (const dev of this.devices) {
@@ -381,7 +639,7 @@ export class DriverCore {
           detail: `still on the deferred list at capture, and nothing scheduled will end the wait`,
         });
       }
-      for (const l of this.links.filter((x) => x.consumer === dev && !x.relaxed && !this.deviceOf(x.supplierNode))) {
+      for (const l of (this.linksOf.get(dev) ?? []).filter((x) => !x.relaxed && !this.deviceOf(x.supplierNode))) {
         this.hazards.push({
           kind: 'missing-supplier', device: dev.id, t: round6(this.now),
           rule: 'drivers/base/core.c:fw_devlink_create_devlink (-EAGAIN: no supplier device, the fwnode link stays)',
@@ -399,6 +657,12 @@ export class DriverCore {
 function pciDevfn(node: DtNode): number | undefined {
   const r = cells(node, 'reg');
   return r ? (r[0]! >> 8) & 0xff : undefined;
+}
+
+function push<K, V>(m: Map<K, V[]>, k: K, v: V): void {
+  const l = m.get(k);
+  if (l) l.push(v);
+  else m.set(k, [v]);
 }
 
 const hex2 = (n: number): string => n.toString(16).padStart(2, '0');

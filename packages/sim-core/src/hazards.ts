@@ -8,7 +8,17 @@ export type HazardKind =
   /** Still waiting at capture, with no timeout left to end the wait. */
   | 'deferred-forever'
   /** Waits on a supplier that no device provides. */
-  | 'missing-supplier';
+  | 'missing-supplier'
+  /** fw_devlink found a dependency cycle and stopped one of its links ordering probes. */
+  | 'cycle-broken'
+  /** Deferred-probe work may configure it against an IOMMU whose probe has not returned. */
+  | 'iommu-race-window'
+  /** Waited for an IOMMU whose probe failed for good, until the timeout; runs untranslated. */
+  | 'iommu-probe-failed'
+  /** Its IOMMU is driven by one driver but its bus's IOMMU ops belong to another (seed 002). */
+  | 'foreign-bus-ops'
+  /** Its probe failed for good, but it keeps its IOMMU group and pins the IOMMU module. */
+  | 'group-after-failed-probe';
 
 export interface Hazard {
   kind: HazardKind;

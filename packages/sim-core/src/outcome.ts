@@ -13,11 +13,15 @@ export type EventKind =
   | 'iommu-group'          // "Adding to iommu group N" (value: N)
   | 'iommu-map-miss'       // of/base.c:of_map_id found no translation for this RID
   | 'deferred-pending'     // listed by the timeout's "deferred probe pending" dump
-  | 'iommu-fault';         // the IOMMU reported a fault for this master (real boots only)
+  | 'iommu-fault'          // the IOMMU reported a fault for this master (real boots only)
+  | 'unbound'              // the driver let go of the device (driver: name)
+  | 'module-unloaded'      // rmmod succeeded (module: name)
+  | 'module-unload-refused'; // rmmod failed: the module is in use (module: name)
 
 export const eventKinds: ReadonlyArray<EventKind> = [
   'module-loaded', 'late-initcall', 'timeout-fired', 'probe-deferred', 'probe-failed', 'bound',
   'ignored-dependency', 'iommu-group', 'iommu-map-miss', 'deferred-pending', 'iommu-fault',
+  'unbound', 'module-unloaded', 'module-unload-refused',
 ];
 
 /**

@@ -7,11 +7,11 @@ import type { DeviceTree } from '@probelab/dt-compiler';
 import { buildBoard, ofModalias, type PciFunctionSpec } from './board.js';
 import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import { parseDriverCoreParams } from './cmdline.js';
-import { DriverCore } from './driver-core.js';
+import { DriverCore, type ProbeFault } from './driver-core.js';
 import { InputError } from './errors.js';
 import { keepDevice, sortOutcome, type Outcome } from './outcome.js';
-import { moduleClosure, type KernelProfile } from './profile.js';
-import { moduleKey, type Scenario } from './scenario.js';
+import { moduleClosure, type BootTiming, type KernelProfile } from './profile.js';
+import { moduleKey, type ModuleLoad, type Scenario } from './scenario.js';
 import type { Hazard } from './hazards.js';
 
 export interface PredictInput {
@@ -38,16 +38,45 @@ export function predict(input: PredictInput): Prediction {
   const { scenario, profile } = input;
   const timing = profile.timing[scenario.machine.iommu];
   if (!timing) throw new InputError(`kernel profile ${profile.id} has no boot timing for machine.iommu=${scenario.machine.iommu}; run \`probelab kernel discover ${profile.id}\``, scenario.file);
-  const params = parseDriverCoreParams(`${input.baseCmdline ?? ''} ${scenario.cmdline}`, profile.series, profile.modules, profile.deferredProbeTimeoutDefault);
+  return simulate({
+    file: scenario.file, profile, timing, tree: input.tree, pciFunctions: input.pciFunctions,
+    cmdline: `${input.baseCmdline ?? ''} ${scenario.cmdline}`, modules: scenario.modules, capture: scenario.capture,
+    ...(input.behaviours ? { behaviours: input.behaviours } : {}),
+  });
+}
+
+export interface SimulationInput {
+  /** The scenario file, for messages. */
+  file: string;
+  profile: KernelProfile;
+  timing: BootTiming;
+  tree: DeviceTree;
+  pciFunctions: PciFunctionSpec[];
+  cmdline: string;
+  modules: ModuleLoad[];
+  /** rmmod at a time, in the guest init's order with the loads. */
+  unloads?: ModuleLoad[];
+  faults?: ProbeFault[];
+  capture: number;
+  behaviours?: Record<string, ProbeBehaviour>;
+  defaultProbeDuration?: number;
+}
+
+/** The boot replayed as timed events; any board, any kernel profile. */
+export function simulate(input: SimulationInput): Prediction {
+  const { profile, timing } = input;
+  const params = parseDriverCoreParams(input.cmdline, profile.series, profile.modules, profile.deferredProbeTimeoutDefault);
   const ofDeclared = new Set(profile.ofDeclared);
   const board = buildBoard(input.tree, input.pciFunctions, ofDeclared);
-  const behaviours = { ...probeBehaviours, ...input.behaviours };
-  const core = new DriverCore(board, profile, params, { probeDuration: timing.probeDuration, deferCost: timing.deferCost }, ofDeclared, behaviours);
+  const behaviours = { ...probeBehaviours, ...profile.behaviours, ...input.behaviours };
+  const core = new DriverCore(board, profile, params, { probeDuration: timing.probeDuration, deferCost: timing.deferCost, ...(input.defaultProbeDuration !== undefined ? { defaultProbeDuration: input.defaultProbeDuration } : {}) }, ofDeclared, behaviours);
+  core.setFaults(input.faults ?? []);
 
-  for (const mod of scenario.modules) {
+  const actions = [...input.modules.map((m) => ({ ...m, unload: false })), ...(input.unloads ?? []).map((m) => ({ ...m, unload: true }))].sort((a, b) => a.at - b.at);
+  for (const mod of actions) {
     const key = moduleKey(mod.name);
     if (!profile.moduleDeps.has(key) && !profile.builtinModules.has(key)) {
-      throw new InputError(`field \`modules\`: ${mod.name} is not a module of ${profile.id} (not in modules.dep)`, scenario.file);
+      throw new InputError(`field \`${mod.unload ? 'unload' : 'modules'}\`: ${mod.name} is not a module of ${profile.id} (not in modules.dep)`, input.file);
     }
   }
 
@@ -58,8 +87,9 @@ export function predict(input: PredictInput): Prediction {
 
   type Ev = { t: number; run: () => void };
   const statics: Ev[] = [];
+  const byName = new Map(profile.drivers.map((d) => [`${d.bus}/${d.name}`, d]));
   for (const r of timing.builtinRegistrations) {
-    const info = profile.drivers.find((d) => d.name === r.driver && d.bus === r.bus);
+    const info = byName.get(`${r.bus}/${r.driver}`);
     if (info) statics.push({ t: r.t, run: () => core.registerDriver(info) });
   }
   statics.push({ t: timing.lateInitcall, run: () => core.lateInitcall() });
@@ -67,11 +97,11 @@ export function predict(input: PredictInput): Prediction {
   for (const t of timing.lateRegistrations) statics.push({ t, run: () => core.extendTimeout() });
   statics.sort((a, b) => a.t - b.t);
 
-  // The guest init loads modules in order, each not before its `at` and after the previous one.
+  // The guest init loads (and unloads) modules in order, each not before its `at` and after the previous one.
   let modIndex = 0;
   let initFree = timing.initStart;
   const nextModuleTime = (): number | null => {
-    const m = scenario.modules[modIndex];
+    const m = actions[modIndex];
     if (!m) return null;
     const key = moduleKey(m.name);
     const latency = timing.moduleLoadLatency[key] ?? timing.defaultModuleLoadLatency;
@@ -84,27 +114,30 @@ export function predict(input: PredictInput): Prediction {
     const tm = nextModuleTime() ?? Infinity;
     const tt = core.timeoutTimerAt ?? Infinity;
     const t = Math.min(ts, tm, tt);
-    if (t > scenario.capture || t === Infinity) break;
+    if (t > input.capture || t === Infinity) break;
     core.now = Math.max(core.now, t);
     if (t === ts) {
       statics[si++]!.run();
     } else if (t === tt) {
       core.timeoutFire();
     } else {
-      const m = scenario.modules[modIndex++]!;
+      const m = actions[modIndex++]!;
       const key = moduleKey(m.name);
-      for (const dep of moduleClosure(profile, key)) {
-        if (profile.builtinModules.has(dep)) continue;
-        core.loadModule(dep);
+      if (m.unload) core.unloadModule(key);
+      else {
+        for (const dep of moduleClosure(profile, key)) {
+          if (profile.builtinModules.has(dep)) continue;
+          core.loadModule(dep);
+        }
       }
       initFree = core.now + 0.001;
     }
     core.runDeferredWork();
   }
 
-  core.now = Math.max(core.now, scenario.capture);
+  core.now = Math.max(core.now, input.capture);
   core.captureHazards();
-  const scenarioModules = new Set(scenario.modules.map((m) => moduleKey(m.name)));
+  const scenarioModules = new Set(actions.map((m) => moduleKey(m.name)));
   const devices = core.devices
     .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.iommuGroup, ignoredDependency: d.ignoredDependency, deferred: core.deferredNow(d), fromDt: d.node !== null }))
     .filter(keepDevice)

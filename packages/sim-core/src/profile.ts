@@ -5,8 +5,9 @@
  * discovery boot of that very kernel), never typed by hand.
  */
 import type { IommuKind } from './scenario.js';
+import type { ProbeBehaviour } from './behaviours.js';
 
-export type Bus = 'platform' | 'amba' | 'pci' | 'virtio';
+export type Bus = 'platform' | 'amba' | 'pci' | 'virtio' | 'i2c' | 'spi';
 
 export interface DriverInfo {
   name: string;
@@ -14,6 +15,11 @@ export interface DriverInfo {
   /** The module that provides the driver (the `module` link in sysfs), normalised with '_'. */
   module: string | null;
   builtin: boolean;
+  /** Compatibles of its of_device_id table, when read from source (matching by OF). */
+  ofCompatibles?: string[];
+  /** Built-in drivers read from source: initcall level (include/linux/init.h) and link order. */
+  level?: number;
+  linkOrder?: number;
 }
 
 /** A built-in driver binding, seen in the discovery boot: the device's match key and the driver. */
@@ -61,10 +67,24 @@ export interface KernelProfile {
   deferredProbeTimeoutDefault?: number;
   /** From the kernel's source: property.c's `.optional` flag per binding, where it differs. */
   optionalBindings?: Record<string, boolean>;
+  /** What probes do beyond binding (behaviours.ts), by driver name, when read from source. */
+  behaviours?: Record<string, ProbeBehaviour>;
+  /**
+   * Where a DT device's IOMMU is set up. 'driver-bind' (4.12 and later, both 6.1 and 6.12):
+   * really_probe -> dma_configure -> of_iommu_configure, which can defer. 'device-add' (before
+   * 4.12, seeds 001 and 004): of_platform_device_create -> of_dma_configure when the device is
+   * created; an IOMMU not registered then is never used, nothing defers.
+   */
+  iommuSetup?: 'driver-bind' | 'device-add';
+  /**
+   * IOMMU drivers whose init claims the platform bus's IOMMU ops whether or not their hardware
+   * exists (bus_set_iommu() in ipmmu_init() before the 2017 fix, seed 002).
+   */
+  busOpsAtInit?: string[];
 }
 
 /** fnmatch as used by modprobe on modules.alias (only `*`, `?` and `[...]` occur there). */
-export function aliasMatches(pattern: string, modalias: string): boolean {
+export function aliasRegExp(pattern: string): RegExp {
   let re = '^';
   for (let i = 0; i < pattern.length; i++) {
     const c = pattern[i]!;
@@ -79,7 +99,11 @@ export function aliasMatches(pattern: string, modalias: string): boolean {
       }
     } else re += c.replace(/[.+^${}()|\\]/g, '\\$&');
   }
-  return new RegExp(re + '$').test(modalias);
+  return new RegExp(re + '$');
+}
+
+export function aliasMatches(pattern: string, modalias: string): boolean {
+  return aliasRegExp(pattern).test(modalias);
 }
 
 /** Modules whose aliases match a modalias (what udev's modprobe would load). */
