@@ -30,6 +30,9 @@ export interface ScannedFile {
   drivers: ScannedDriver[];
   /** OF_DECLARE compatibles (IRQCHIP_DECLARE, TIMER_OF_DECLARE, CLK_OF_DECLARE, ...). */
   ofDeclared: string[];
+  /** Compatibles an early_initcall provider marks FWNODE_FLAG_INITIALIZED without a driver
+   *  (fwnode_dev_initialized(.., true), e.g. renesas rcar-sysc power domains). */
+  initializedEarly: string[];
 }
 
 /** include/linux/init.h initcall levels. */
@@ -102,7 +105,8 @@ export function scanDriverFile(text: string, path: string): ScannedFile {
 
   const ofDeclared: string[] = [];
   for (const m of c.matchAll(new RegExp(`\\b(${declareMacros.join('|')})\\s*\\(\\s*\\w+\\s*,\\s*"([^"]+)"`, 'g'))) ofDeclared.push(m[2]!);
-  return { drivers, ofDeclared };
+  const initializedEarly = /\bfwnode_dev_initialized\s*\([^;]*,\s*true\s*\)/.test(c) && /\bearly_initcall\s*\(/.test(c) ? [...tables.values()].flat() : [];
+  return { drivers, ofDeclared, initializedEarly };
 }
 
 /**
@@ -154,7 +158,7 @@ export function workAfterIommuRegister(c: string): string[] {
   const out: string[] = [];
   for (const stmt of seg.split(';').map((x) => x.replace(/\s+/g, ' ').trim()).filter(Boolean)) {
     if (/^(dev_(info|dbg|notice|warn)|pr_(info|debug|notice))\b/.test(stmt) || stmt === '}') continue;
-    out.push(stmt.replace(/^\}\s*/, '').slice(0, 60));
+    out.push(stmt.replace(/^\}\s*/, '').replace(/^if \(.*\) \{ /, '').slice(0, 60));
   }
-  return out;
+  return out.slice(0, 3);
 }

@@ -15,3 +15,4 @@ export { repoRoot, cacheDir, outDir } from './paths.js';
 export { sourceProfile, type SourceProfile, type SourceProfileRequest } from './source-profile.js';
 export { kbuildIndex, readConfig, parseKbuildMakefile, type ObjectPlace, type Tristate } from './kbuild.js';
 export { scanDriverFile, type ScannedDriver, type ScannedFile } from './driver-scan.js';
+export { predictBoard, type BoardPrediction } from './board-predict.js';

@@ -34,7 +34,7 @@ export interface SourceProfile extends KernelProfile {
 }
 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
-const PROFILE_FORMAT = 3;
+const PROFILE_FORMAT = 5;
 
 export async function sourceProfile(req: SourceProfileRequest, log: (l: string) => void = () => {}): Promise<SourceProfile> {
   const fragment = req.fragment ? resolve(req.fragment) : null;
@@ -74,6 +74,7 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   const drivers: DriverInfo[] = [];
   const behaviours: Record<string, ProbeBehaviour> = {};
   const ofDeclared = new Set<string>();
+  const initializedEarly = new Set<string>();
   const moduleAliases: Array<{ pattern: string; module: string }> = [];
   const modules = new Set<string>();
   const builtinModules = new Set<string>();
@@ -82,6 +83,7 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
     if (!place || place.state === 'n') continue;
     const scan = scanDriverFile(readFileSync(join(tree, rel), 'utf8'), rel);
     if (place.state === 'y') for (const c of scan.ofDeclared) ofDeclared.add(c);
+    if (place.state === 'y') for (const c of scan.initializedEarly) initializedEarly.add(c);
     if (place.state === 'y') builtinModules.add(place.module);
     else modules.add(place.module);
     for (const d of scan.drivers) {
@@ -101,7 +103,7 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
     modules: config.get('CONFIG_MODULES') === 'y',
     builtinModules, moduleDeps: new Map([...modules].map((m) => [m, []])), moduleAliases,
     drivers, builtinMatches: [], ofDeclared: [...ofDeclared].sort(), timing: {},
-    ...sourceFacts(tree), behaviours, configFile: join(obj, '.config'), tree,
+    ...sourceFacts(tree), behaviours, fwnodeInitialized: [...initializedEarly].sort(), configFile: join(obj, '.config'), tree,
   };
   writeAtomic(done, JSON.stringify(toJson(profile)));
   return profile;

@@ -1,8 +1,9 @@
 /** The commands: predict, boot, check, kernel discover. Each returns an exit status. */
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { diffOutcomes, explainDevice, loadScenario, predict, type Outcome, type Scenario } from '@probelab/sim-core';
-import { baseCmdline, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
+import { diffOutcomes, explainDevice, isBoardScenarioText, loadBoardScenario, loadScenario, predict, type Outcome, type Prediction, type Scenario } from '@probelab/sim-core';
+import { readFileSync } from 'node:fs';
+import { predictBoard, baseCmdline, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
 import { iommuKinds } from '@probelab/sim-core';
 import type { KernelId } from '@probelab/sim-core';
 import { renderDiff, renderHazards, renderOutcome } from './report.js';
@@ -15,10 +16,30 @@ export async function predictFull(s: Scenario, log: (l: string) => void = () => 
   return { outcome: p.outcome, hazards: p.hazards };
 }
 
-export async function cmdExplain(file: string, device: string): Promise<number> {
+/** A board scenario (`board:`) or a QEMU one, by its content. */
+function isBoardFile(file: string): boolean {
+  try {
+    return isBoardScenarioText(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** Predict any scenario file: QEMU virt (discovered profile) or a board (profile from source). */
+export async function predictFile(file: string, log: (l: string) => void = () => {}): Promise<{ name: string; prediction: Prediction; title: string }> {
+  if (isBoardFile(file)) {
+    const s = loadBoardScenario(file);
+    const p = await predictBoard(s, log);
+    return { name: s.name, prediction: p, title: `${s.name}: predicted (${p.profile.id}, ${p.dts.split('/arch/arm64/boot/dts/').pop()}, ${p.core.devices.length} devices, ${p.profile.drivers.length} drivers in the profile)` };
+  }
   const s = loadScenario(file);
-  const profile = await loadProfile(s.kernel);
+  const profile = await loadProfile(s.kernel, log);
   const p = predict({ scenario: s, profile, tree: machineTree(s), pciFunctions: pciFunctions(loadMachine(), s), baseCmdline });
+  return { name: s.name, prediction: p, title: `${s.name}: predicted` };
+}
+
+export async function cmdExplain(file: string, device: string): Promise<number> {
+  const { prediction: p } = await predictFile(file, (l) => process.stderr.write(`${l}\n`));
   const text = explainDevice(p, device);
   process.stdout.write(text);
   return p.core.devices.some((d) => d.id === device) ? 0 : 2;
@@ -29,9 +50,8 @@ export async function predictScenario(s: Scenario, log: (l: string) => void = ()
 }
 
 export async function cmdPredict(file: string, json: boolean): Promise<number> {
-  const s = loadScenario(file);
-  const { outcome, hazards } = await predictFull(s);
-  process.stdout.write(json ? JSON.stringify({ ...outcome, hazards }, null, 2) + '\n' : `${renderOutcome(`${s.name}: predicted`, outcome)}\n${renderHazards(hazards)}`);
+  const { prediction: p, title } = await predictFile(file, (l) => process.stderr.write(`${l}\n`));
+  process.stdout.write(json ? JSON.stringify({ ...p.outcome, hazards: p.hazards }, null, 2) + '\n' : `${renderOutcome(title, p.outcome)}\n${renderHazards(p.hazards)}`);
   return 0;
 }
 

@@ -73,7 +73,7 @@ export function buildBoard(tree: DeviceTree, pciFunctions: PciFunctionSpec[], of
 }
 
 /**
- * of/platform.c:of_device_make_bus_id: "<translated reg address>.<node name>" for the nearest
+ * of/platform.c:of_device_make_bus_id: "<translated reg address>[.<ffs(mask)-1>].<node name>" for the nearest
  * node with a reg, with intermediate node names joined by ':'; just the node name otherwise.
  */
 export function busId(node: DtNode): string {
@@ -82,8 +82,11 @@ export function busId(node: DtNode): string {
     const r = reg(n)[0];
     const base = n.name.split('@')[0]!;
     if (r) {
-      const addr = translate(n, r.address);
-      return name ? `${addr.toString(16)}.${base}:${name}` : `${addr.toString(16)}.${base}`;
+      const addr = translate(n, r.address).toString(16);
+      // A `mask` property adds the index of its lowest set bit ("%llx.%x.%pOFn").
+      const mask = cellsOf(n, 'mask', 0);
+      const head = n.properties.has('mask') ? `${addr}.${(Math.clz32(mask & -mask) ^ 31).toString(16)}.${base}` : `${addr}.${base}`;
+      return name ? `${head}:${name}` : head;
     }
     name = name ? `${n.name}:${name}` : n.name;
   }

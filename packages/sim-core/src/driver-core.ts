@@ -70,6 +70,7 @@ export class DriverCore {
   private faults = new Map<string, ProbeFault>();
   private i2cAdapters = 0;
   private lastDeferred = new Map<Device, string>();
+  private initialized: ReadonlySet<string>;
 
   constructor(
     readonly board: Board,
@@ -80,6 +81,7 @@ export class DriverCore {
     private readonly behaviours: Record<string, ProbeBehaviour> = probeBehaviours,
   ) {
     this.timeout = params.deferredProbeTimeout;
+    this.initialized = new Set(profile.fwnodeInitialized ?? []);
     this.cycles = cycleEdges(board, profile.series, params, ofDeclared, profile.optionalBindings);
     for (const [con, sups] of this.cycles) {
       for (const sup of sups) {
@@ -125,6 +127,10 @@ export class DriverCore {
     if (dev.node) for (const c of compatible(dev.node)) push(this.byCompat, c, dev);
     const links = linksFor(dev, this.tree, this.profile.series, this.params, this.ofDeclared, this.profile.optionalBindings);
     for (const l of links) {
+      // core.c:fw_devlink_create_devlink: no link to a supplier that early init marked
+      // FWNODE_FLAG_INITIALIZED while its device has no driver ("dev might never probe").
+      const sup = this.deviceOf(l.supplierNode);
+      if (sup && !sup.driver && sup.node && compatible(sup.node).some((c) => this.initialized.has(c))) continue;
       if (this.cycles.get(dev.node!)?.has(this.deviceNodeOf(l.supplierNode))) l.relaxed = true;
       this.links.push(l);
       push(this.linksOf, dev, l);

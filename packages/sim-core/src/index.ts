@@ -13,3 +13,8 @@ export { predict, type PredictInput, type Prediction } from './predict.js';
 export { diffOutcomes, collapseKinds, type OutcomeDiff } from './diff.js';
 export type { Hazard, HazardKind } from './hazards.js';
 export { explainDevice } from './explain.js';
+export { simulate, type SimulationInput } from './predict.js';
+export { parseBoardScenario, loadBoardScenario, isBoardScenarioText, defaultBoardTiming, type BoardScenario, type BoardKernel, type BoardTimingParams } from './board-scenario.js';
+export { boardTiming } from './board-timing.js';
+export type { ProbeFault } from './driver-core.js';
+export { YamlInput } from './yaml-input.js';

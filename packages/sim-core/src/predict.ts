@@ -60,6 +60,8 @@ export interface SimulationInput {
   capture: number;
   behaviours?: Record<string, ProbeBehaviour>;
   defaultProbeDuration?: number;
+  /** List every DT device that was ever bound (board scenarios), not only those bound at capture. */
+  listEveryBoundDevice?: boolean;
 }
 
 /** The boot replayed as timed events; any board, any kernel profile. */
@@ -140,7 +142,7 @@ export function simulate(input: SimulationInput): Prediction {
   const scenarioModules = new Set(actions.map((m) => moduleKey(m.name)));
   const devices = core.devices
     .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.iommuGroup, ignoredDependency: d.ignoredDependency, deferred: core.deferredNow(d), fromDt: d.node !== null }))
-    .filter(keepDevice)
+    .filter((d) => keepDevice(d) || (input.listEveryBoundDevice === true && d.fromDt && core.events.some((e) => e.kind === 'bound' && e.device === d.id)))
     .map(({ fromDt: _f, ...d }) => d);
   const events = core.events.filter((e) => e.kind !== 'module-loaded' || scenarioModules.has(e.module ?? ''));
   return { outcome: sortOutcome({ devices, events }), hazards: core.hazards, core };

@@ -81,6 +81,9 @@ export interface KernelProfile {
    * exists (bus_set_iommu() in ipmmu_init() before the 2017 fix, seed 002).
    */
   busOpsAtInit?: string[];
+  /** Compatibles whose fwnode early init marks initialized without binding a driver to the
+   *  device (core.c:fw_devlink_create_devlink: "Not linking %pfwf - dev might never probe"). */
+  fwnodeInitialized?: string[];
 }
 
 /** fnmatch as used by modprobe on modules.alias (only `*`, `?` and `[...]` occur there). */
