@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Everything probelab needs on a fresh Debian 12 machine (run as root): QEMU for arm64, dtc,
 # kmod (depmod), xz and cpio, apt's arm64 index (kernels and busybox come from it); for
-# dt-compiler, linux-source-6.12 (its scripts/dtc and device trees), clang-14 with wasi-libc (to
+# dt-compiler and board profiles, linux-source-6.12 and -6.1 (scripts/dtc, device trees, drivers), clang-14 with wasi-libc (to
 # rebuild dtc.wasm), flex, bison and gcc's cpp (the kernel's own pipeline, for conformance); then
 # for kernels built from source, gcc-aarch64-linux-gnu, bc, patch and ccache; then the npm
 # packages and the build.
@@ -12,7 +12,7 @@ $SUDO dpkg --add-architecture arm64
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends \
   qemu-system-arm device-tree-compiler kmod xz-utils cpio ca-certificates \
-  linux-source-6.12 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 flex bison gcc cpp \
+  linux-source-6.12 linux-source-6.1 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32 flex bison gcc cpp \
   gcc-aarch64-linux-gnu make bc patch ccache libc6-dev >/dev/null
 cd "$(dirname "$0")/.."
 # `npm ci` refuses this lock file: rollup (under vitest) lists every platform's native build as an

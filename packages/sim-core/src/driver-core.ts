@@ -486,6 +486,9 @@ export class DriverCore {
    * master wait for the IOMMU's bind instead.
    */
   private raceWindow(inst: IommuInstance, afterRegister: string[]): void {
+    // Before deferred_probe_initcall the deferred work cannot run (driver_deferred_probe_trigger
+    // returns early while !driver_deferred_probe_enable): no concurrent retry, no window.
+    if (!this.deferredProbeEnable) return;
     for (const dev of [...this.pending, ...this.active]) {
       if (!this.iommuTargets(dev)?.includes(inst.fwnode)) continue;
       const linked = (this.linksOf.get(dev) ?? []).some((l) => !l.relaxed && this.deviceOf(l.supplierNode) === inst.device);
