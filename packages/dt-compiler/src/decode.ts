@@ -5,11 +5,20 @@
 import { DtError } from './errors.js';
 import { readU32, type DeviceTree, type DtNode } from './tree.js';
 
+const decoder = new TextDecoder();
+/** Decoded string lists by property value: the simulator asks for the same `compatible` often. */
+const stringCache = new WeakMap<Uint8Array, readonly string[]>();
+
+/** A string-list property; the array is shared, callers must not change it. */
 export function strings(node: DtNode, prop: string): string[] {
   const p = node.properties.get(prop);
   if (!p || p.value.length === 0) return [];
-  const text = new TextDecoder().decode(p.value);
-  return text.split('\0').slice(0, -1);
+  let out = stringCache.get(p.value);
+  if (!out) {
+    out = decoder.decode(p.value).split('\0').slice(0, -1);
+    stringCache.set(p.value, out);
+  }
+  return out as string[];
 }
 
 export function string(node: DtNode, prop: string): string | undefined {

@@ -1,4 +1,5 @@
 export type { DeviceTree, DtNode, DtProperty } from './tree.js';
+export { buildTree } from './tree.js';
 export { DtError } from './errors.js';
 export { readDtb } from './fdt.js';
 export {

@@ -8,14 +8,19 @@ import { HarnessError, installSignalHandlers } from '@probelab/harness';
 import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdExplain, cmdPredict } from './commands.js';
 import { cmdDt, parseDtArgs } from './dt-commands.js';
 import { cmdKernelBuild, cmdValidate } from './kernel-commands.js';
+import { cmdSweep } from './sweep.js';
 
 const usage = `probelab: how a kernel orders device probing when IOMMU drivers are modules
 
 usage:
-  probelab predict SCENARIO [--json]     the simulator's outcome (no QEMU boot)
+  probelab predict SCENARIO [--json]     the simulator's outcome (no QEMU boot); SCENARIO is a
+                                         QEMU virt scenario or a board scenario (boards/*/)
   probelab boot SCENARIO [--json]        boot the real kernel under QEMU and read the outcome
   probelab check SCENARIO [--json]       both, and a diff; exit 0 agree, 1 differ, 2 error
   probelab explain SCENARIO DEVICE       the events and kernel rules behind one device's outcome
+  probelab sweep SCENARIO --timeout LIST --load MODULE@LIST
+                                         the simulator over timeouts x load times: a table of
+                                         translated/bypassed/deferred masters and an SVG chart
   probelab board dump                    write QEMU's virt device trees to boards/qemu-virt/dtb/
   probelab kernel build [--source 6.12|6.1|PATH] [--patch FILE]... [--series DIR] [--config FRAGMENT]
                                          cross-build an arm64 kernel for virt (cached by inputs)
@@ -46,6 +51,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(usage);
       return cmd ? 0 : 2;
     }
+    if (cmd === 'sweep') return await cmdSweep(args.slice(1), json);
     const unknownFlag = cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build') ? undefined : args.find((a) => a.startsWith('-'));
     if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);
     if (cmd === 'predict' || cmd === 'boot' || cmd === 'check') {

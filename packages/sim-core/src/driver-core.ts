@@ -45,12 +45,18 @@ export class DriverCore {
   private initcallsDone = false;
   private timeout: number; // driver_deferred_probe_timeout
   private triggerCount = 0; // deferred_trigger_count
-  private pending: Device[] = [];
-  private active: Device[] = [];
+  /** dd.c's deferred_probe_pending_list and _active_list: insertion-ordered sets (list_add_tail, list_del_init). */
+  private pending = new Set<Device>();
+  /** The active list as a queue; an entry counts only while its sequence number is current. */
+  private active: Array<[Device, number]> = [];
+  private activeHead = 0;
+  private activeSeq = new Map<Device, number>();
+  private seq = 0;
   private workQueued = false;
   /** The deferred_probe_timeout_work timer: when it fires, or null when not pending. */
   timeoutTimerAt: number | null = null;
   private groupIds = new Set<number>();
+  private lowestFreeGroup = 0;
   private virtioIds = new Set<number>();
   private devOrder = 0;
   private drvOrder = 0;
@@ -367,14 +373,14 @@ export class DriverCore {
    * all: a master behind several Exynos SYSMMUs needs each). PCI: the host's `iommu-map` for
    * the RID (pci_for_each_dma_alias -> of_pci_iommu_init -> of_map_id).
    */
-  iommuTargets(dev: Device): DtNode[] | null {
+  iommuTargets(dev: Device, quiet = false): DtNode[] | null {
     if (dev.bus === 'pci' && dev.pci) {
       const host = dev.pci.host;
       if (!host.properties.has('iommu-map')) return null;
       const m = mapId(this.tree, host, 'iommu-map', dev.pci.rid);
       if (!m) {
         // of/base.c:of_map_id: "no iommu-map translation for id 0x%x on (null)"; no IOMMU.
-        if (!dev.driver && !this.events.some((e) => e.kind === 'iommu-map-miss' && e.device === dev.id)) this.emit({ kind: 'iommu-map-miss', device: dev.id, value: dev.pci.rid, rule: 'drivers/of/base.c:of_map_id (no iommu-map entry covers the RID: no IOMMU)' });
+        if (!quiet && !dev.driver && !this.events.some((e) => e.kind === 'iommu-map-miss' && e.device === dev.id)) this.emit({ kind: 'iommu-map-miss', device: dev.id, value: dev.pci.rid, rule: 'drivers/of/base.c:of_map_id (no iommu-map entry covers the RID: no IOMMU)' });
         return null;
       }
       return [m.target];
@@ -461,8 +467,9 @@ export class DriverCore {
   private attachToGroup(dev: Device, inst: IommuInstance): void {
     if (dev.iommuGroup !== null) return;
     this.attachedTo.set(dev, inst);
-    let id = 0;
-    while (this.groupIds.has(id)) id++;
+    // IDA: lowest free id. Groups are never freed here, so the lowest free only moves up.
+    while (this.groupIds.has(this.lowestFreeGroup)) this.lowestFreeGroup++;
+    const id = this.lowestFreeGroup;
     this.groupIds.add(id);
     dev.iommuGroup = id;
     this.emit({ kind: 'iommu-group', device: dev.id, value: id, rule: 'drivers/iommu/iommu.c:iommu_group_alloc_device (IDA, lowest free id)' });
@@ -489,7 +496,7 @@ export class DriverCore {
     // Before deferred_probe_initcall the deferred work cannot run (driver_deferred_probe_trigger
     // returns early while !driver_deferred_probe_enable): no concurrent retry, no window.
     if (!this.deferredProbeEnable) return;
-    for (const dev of [...this.pending, ...this.active]) {
+    for (const dev of [...this.pending, ...[...this.activeSeq.keys()]]) {
       if (!this.iommuTargets(dev)?.includes(inst.fwnode)) continue;
       const linked = (this.linksOf.get(dev) ?? []).some((l) => !l.relaxed && this.deviceOf(l.supplierNode) === inst.device);
       if (linked) continue;
@@ -519,12 +526,12 @@ export class DriverCore {
   private deferredAdd(dev: Device): void {
     if (!dev.canMatch || dev.list) return;
     dev.list = 'pending';
-    this.pending.push(dev);
+    this.pending.add(dev);
   }
 
   private deferredDel(dev: Device): void {
-    if (dev.list === 'pending') this.pending = this.pending.filter((d) => d !== dev);
-    if (dev.list === 'active') this.active = this.active.filter((d) => d !== dev);
+    if (dev.list === 'pending') this.pending.delete(dev);
+    if (dev.list === 'active') this.activeSeq.delete(dev);
     dev.list = null;
   }
 
@@ -532,9 +539,13 @@ export class DriverCore {
   private trigger(): void {
     if (!this.deferredProbeEnable) return;
     this.triggerCount++;
-    for (const d of this.pending) d.list = 'active';
-    this.active.push(...this.pending);
-    this.pending = [];
+    for (const d of this.pending) {
+      d.list = 'active';
+      const n = ++this.seq;
+      this.activeSeq.set(d, n);
+      this.active.push([d, n]);
+    }
+    this.pending.clear();
     this.workQueued = true;
   }
 
@@ -542,11 +553,15 @@ export class DriverCore {
   runDeferredWork(): void {
     while (this.workQueued) {
       this.workQueued = false;
-      while (this.active.length) {
-        const dev = this.active.shift()!;
+      while (this.activeHead < this.active.length) {
+        const [dev, n] = this.active[this.activeHead++]!;
+        if (this.activeSeq.get(dev) !== n) continue;
+        this.activeSeq.delete(dev);
         dev.list = null;
         this.deviceAttach(dev); // 6.1: bus_probe_device; 6.12: bus_probe_device_deferred
       }
+      this.active = [];
+      this.activeHead = 0;
     }
   }
 

@@ -3,7 +3,7 @@
  * drivers/base/core.c:fw_devlink_link_device), and whether a consumer may probe
  * (core.c:device_links_check_suppliers).
  */
-import { linksOfNode, type DeviceTree, type DtNode, type KernelSeries } from '@probelab/dt-compiler';
+import { compatible, isAvailable, linksOfNode, type DeviceTree, type DtNode, type KernelSeries } from '@probelab/dt-compiler';
 import type { DriverCoreParams } from './cmdline.js';
 import type { Device, SupplierLink } from './model.js';
 import type { Board } from './board.js';
@@ -14,8 +14,23 @@ import type { Board } from './board.js';
  * (= strict && !permissive); nothing is parsed with fw_devlink=off (core.c:fw_devlink_link_device
  * returns early); post-init-providers links (6.12, FWLINK_FLAG_IGNORE) never block.
  */
-export function supplierNodes(tree: DeviceTree, node: DtNode, series: KernelSeries, params: DriverCoreParams, optionalOverride: Record<string, boolean> = {}): Array<{ node: DtNode; binding: string; optional: boolean }> {
+type Supplier = { node: DtNode; binding: string; optional: boolean };
+/** Per node and per (series, fw_devlink, strict, overrides): cycle detection and device_add both ask. */
+const supplierCache = new WeakMap<DtNode, Map<string, Supplier[]>>();
+
+export function supplierNodes(tree: DeviceTree, node: DtNode, series: KernelSeries, params: DriverCoreParams, optionalOverride: Record<string, boolean> = {}): Supplier[] {
   if (params.fwDevlink === 'off') return [];
+  const key = `${series}/${params.fwDevlink}/${params.fwDevlinkStrict}/${JSON.stringify(optionalOverride)}`;
+  let perNode = supplierCache.get(node);
+  if (!perNode) supplierCache.set(node, (perNode = new Map()));
+  const hit = perNode.get(key);
+  if (hit) return hit;
+  const out = computeSuppliers(tree, node, series, params, optionalOverride);
+  perNode.set(key, out);
+  return out;
+}
+
+function computeSuppliers(tree: DeviceTree, node: DtNode, series: KernelSeries, params: DriverCoreParams, optionalOverride: Record<string, boolean>): Supplier[] {
   const strict = params.fwDevlinkStrict && params.fwDevlink !== 'permissive';
   const optional = (b: { property: string; optional: boolean }): boolean => optionalOverride[b.property] ?? b.optional;
   return linksOfNode(tree, node, series)
@@ -47,22 +62,14 @@ function isAncestor(a: DtNode, b: DtNode): boolean {
 }
 
 function availablePath(n: DtNode): boolean {
-  for (let x: DtNode | null = n; x; x = x.parent) {
-    const st = x.properties.get('status');
-    if (st) {
-      const v = new TextDecoder().decode(st.value).replace(/\0.*$/, '');
-      if (v !== 'okay' && v !== 'ok') return false;
-    }
-  }
+  for (let x: DtNode | null = n; x; x = x.parent) if (!isAvailable(x)) return false;
   return true;
 }
 
 /** The node or an ancestor was claimed by early init (OF_DECLARE: fwnode_dev_initialized). */
 function claimedEarly(n: DtNode, ofDeclared: ReadonlySet<string>): boolean {
-  for (let x: DtNode | null = n; x; x = x.parent) {
-    const compat = x.properties.get('compatible');
-    if (compat && new TextDecoder().decode(compat.value).split('\0').some((c) => ofDeclared.has(c))) return true;
-  }
+  if (!ofDeclared.size) return false;
+  for (let x: DtNode | null = n; x; x = x.parent) if (compatible(x).some((c) => ofDeclared.has(c))) return true;
   return false;
 }
 

@@ -18,3 +18,4 @@ export { parseBoardScenario, loadBoardScenario, isBoardScenarioText, defaultBoar
 export { boardTiming } from './board-timing.js';
 export type { ProbeFault } from './driver-core.js';
 export { YamlInput } from './yaml-input.js';
+export { masterStates, type MasterState, type MasterSummary } from './master-states.js';

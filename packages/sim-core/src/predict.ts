@@ -140,9 +140,10 @@ export function simulate(input: SimulationInput): Prediction {
   core.now = Math.max(core.now, input.capture);
   core.captureHazards();
   const scenarioModules = new Set(actions.map((m) => moduleKey(m.name)));
+  const everBound = new Set(input.listEveryBoundDevice ? core.events.filter((e) => (e.kind === 'bound' || e.kind === 'probe-failed') && e.device).map((e) => e.device!) : []);
   const devices = core.devices
     .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.iommuGroup, ignoredDependency: d.ignoredDependency, deferred: core.deferredNow(d), fromDt: d.node !== null }))
-    .filter((d) => keepDevice(d) || (input.listEveryBoundDevice === true && d.fromDt && core.events.some((e) => (e.kind === 'bound' || e.kind === 'probe-failed') && e.device === d.id)))
+    .filter((d) => keepDevice(d) || (d.fromDt && everBound.has(d.id)))
     .map(({ fromDt: _f, ...d }) => d);
   const events = core.events.filter((e) => e.kind !== 'module-loaded' || scenarioModules.has(e.module ?? ''));
   return { outcome: sortOutcome({ devices, events }), hazards: core.hazards, core };
