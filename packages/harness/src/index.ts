@@ -9,7 +9,7 @@ export { parseConsole, dmesgEvents, outcomeFromConsole, type ParsedConsole } fro
 export { bootScenario, baseCmdline, type RealBoot } from './real-boot.js';
 export { discover, variantsFor, bootTiming, type DiscoveredProfile } from './discovery.js';
 export { machineTree, boardDtbPath, dumpMachineTree, treeDifferences, checkBoardMatchesQemu } from './boards.js';
-export { loadProfile, discoveredPath } from './profiles.js';
+export { loadProfile, discoveredPath, calibrationPath, readCalibration, calibratedTiming, type Calibration } from './profiles.js';
 export { writeAtomic } from './atomic.js';
 export { repoRoot, cacheDir, outDir } from './paths.js';
 export { sourceProfile, type SourceProfile, type SourceProfileRequest } from './source-profile.js';

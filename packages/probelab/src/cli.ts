@@ -9,6 +9,7 @@ import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdExplain, cmdPredict } 
 import { cmdDt, parseDtArgs } from './dt-commands.js';
 import { cmdKernelBuild, cmdValidate } from './kernel-commands.js';
 import { cmdSweep } from './sweep.js';
+import { cmdCalibrate, cmdMatrix } from './matrix/command.js';
 
 const usage = `probelab: how a kernel orders device probing when IOMMU drivers are modules
 
@@ -21,6 +22,14 @@ usage:
   probelab sweep SCENARIO --timeout LIST --load MODULE@LIST
                                          the simulator over timeouts x load times: a table of
                                          translated/bypassed/deferred masters and an SVG chart
+  probelab matrix FILE [--jobs N] [--baseline RESULTS.jsonl] [--out DIR]
+                                         every cell of a matrix file (ci/*.yaml) booted and
+                                         predicted in parallel, resumable; results.jsonl,
+                                         report.html, junit.xml; exit 1 on any disagreement
+                                         or change from the baseline
+  probelab calibrate [MATRIX] [--jobs N]  boot the reference cells (default ci/calibration.yaml),
+                                         fit the simulator's timing per kernel, write
+                                         qemu/calibration/KERNEL.json, print residuals
   probelab board dump                    write QEMU's virt device trees to boards/qemu-virt/dtb/
   probelab kernel build [--source 6.12|6.1|PATH] [--patch FILE]... [--series DIR] [--config FRAGMENT]
                                          cross-build an arm64 kernel for virt (cached by inputs)
@@ -52,6 +61,8 @@ export async function main(argv: string[]): Promise<number> {
       return cmd ? 0 : 2;
     }
     if (cmd === 'sweep') return await cmdSweep(args.slice(1), json);
+    if (cmd === 'matrix') return await cmdMatrix(args.slice(1));
+    if (cmd === 'calibrate') return await cmdCalibrate(args.slice(1));
     const unknownFlag = cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build') ? undefined : args.find((a) => a.startsWith('-'));
     if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);
     if (cmd === 'predict' || cmd === 'boot' || cmd === 'check') {

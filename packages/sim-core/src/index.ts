@@ -18,5 +18,5 @@ export { parseBoardScenario, loadBoardScenario, isBoardScenarioText, defaultBoar
 export { boardTiming } from './board-timing.js';
 export type { ProbeFault } from './driver-core.js';
 export { YamlInput } from './yaml-input.js';
-export { masterStates, type MasterState, type MasterSummary } from './master-states.js';
+export { masterStates, outcomeMasterStates, type MasterState, type MasterSummary } from './master-states.js';
 export { loadMatrixFile, parseMatrixFile, expandMatrix, type MatrixFile, type MatrixCell, type MatrixVariant, type MatrixAxes } from './matrix-file.js';

@@ -24,6 +24,20 @@ export function masterStates(p: Prediction): MasterSummary {
     const deferred = p.core.deferredNow(dev);
     states[dev.id] = deferred ? 'deferred' : dev.iommuGroup !== null ? 'translated' : dev.driver ? 'bypassed' : 'unbound';
   }
+  return summarise(states);
+}
+
+/** The same classification read from an outcome alone (a real boot), for the given master ids. */
+export function outcomeMasterStates(o: import('./outcome.js').Outcome, masters: string[]): MasterSummary {
+  const states: Record<string, MasterState> = {};
+  for (const id of masters) {
+    const d = o.devices.find((x) => x.id === id);
+    states[id] = !d ? 'unbound' : d.deferred ? 'deferred' : d.iommuGroup !== null ? 'translated' : d.driver ? 'bypassed' : 'unbound';
+  }
+  return summarise(states);
+}
+
+function summarise(states: Record<string, MasterState>): MasterSummary {
   const counts: Record<MasterState, number> = { translated: 0, bypassed: 0, deferred: 0, unbound: 0 };
   for (const s of Object.values(states)) counts[s]++;
   const present = severity.filter((s) => counts[s] > 0);
