@@ -84,6 +84,17 @@ describe('probelab matrix', () => {
     expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/failures="1"[\s\S]*<failure message="real outcome changed from the baseline">/);
   }, 120_000);
 
+  it('calibrate on the finished cells: a calibration file with its parameters and residuals', async () => {
+    const cal = mkdtempSync(join(tmpdir(), 'calibration-'));
+    const r = await runCli(['calibrate', 'ci/smoke.yaml', '--out', dir], { PROBELAB_CALIBRATION: cal });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/debian-6\.12: wrote .*debian-6\.12\.json/);
+    const c = JSON.parse(readFileSync(join(cal, 'debian-6.12.json'), 'utf8')) as { parameters: Array<{ name: string; n: number; residualAfter: number }>; eventKinds: Array<{ kind: string; maxAbsAfter: number }> };
+    expect(c.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['builtinShift', 'lateInitcall', 'moduleLoadLatency.virtio_iommu']));
+    expect(c.parameters.find((p) => p.name === 'lateInitcall')!.n).toBe(4);
+    expect(c.eventKinds.find((k) => k.kind === 'timeout-fired')!.maxAbsAfter).toBeLessThan(0.05);
+  }, 120_000);
+
   it('a torn last line (killed mid-write) is dropped, not fatal; bad arguments are refused', async () => {
     appendFileSync(join(dir, 'results.jsonl'), '{"id":"virtio-iommu-6.12_t0_lo');
     const r = await runCli(['matrix', 'ci/smoke.yaml', '--out', dir]);

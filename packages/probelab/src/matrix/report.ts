@@ -111,7 +111,7 @@ document.querySelectorAll('button.cell').forEach(b=>b.addEventListener('click',(
 const first=decodeURIComponent(location.hash.slice(1))||(document.querySelector('button.cell.c-disagree,button.cell.changed,button.cell.c-error')||document.querySelector('button.cell'))?.dataset.cell;if(first&&document.getElementById('cell-'+first))show(first);`;
   return `<!doctype html><html><head><meta charset="utf-8"><title>probelab matrix ${esc(m.name)}</title><style>${css}</style></head><body>
 <h1>probelab matrix <code>${esc(m.name)}</code></h1>
-<p>${results.length} cells: ${agree} agree, ${differ} differ, ${errors} failed${changed ? `, <b>${changed} changed from the baseline</b>` : ''}. Timeout-driven events within ${(maxRel * 100).toFixed(3)}% of the real times. ${wall.toFixed(0)} s wall for ${guest.toFixed(0)} s of guest time.</p>
+<p>${results.length} cells: ${agree} agree, ${differ} differ, ${errors} failed${changed ? `, <b>${changed} changed from the baseline</b>` : ''}. Timeout-driven events within ${(maxRel * 100).toFixed(3)}% of the real times. Boots took ${wall.toFixed(0)} s of wall time in all (summed over cells, run in parallel) for ${guest.toFixed(0)} s of guest time.</p>
 <p class="legend">${legend.map(([c, t]) => `<span><i class="c-${c}"></i>${t}</span>`).join('')}<span>cell: real translated/bypassed/deferred masters, max timing error</span></p>
 ${grids.join('\n')}
 <div id="detail"><p>Click a cell.</p></div>
