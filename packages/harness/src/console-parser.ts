@@ -84,6 +84,9 @@ const rules: Rule[] = [
   // init/main.c:do_one_initcall with initcall_debug
   { kind: 'late-initcall', re: /^calling {2}deferred_probe_initcall\+/, make: () => ({ device: null }) },
   { kind: 'module-loaded', re: /^calling {2}\S+ \[(\w+)\] @ \d+$/, make: (m) => ({ device: null, module: m[1]! }) },
+  // qemu/guest/init after rmmod: "probelab: module unload end <module> rc=<status>"
+  { kind: 'module-unloaded', re: /^probelab: module unload end (\w+) rc=0$/, make: (m) => ({ device: null, module: m[1]! }) },
+  { kind: 'module-unload-refused', re: /^probelab: module unload end (\w+) rc=[1-9]\d*$/, make: (m) => ({ device: null, module: m[1]! }) },
 ];
 
 function ridToBdf(rid: number): string {

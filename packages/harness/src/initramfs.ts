@@ -28,7 +28,7 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
   entries.push({ path: 'bin/busybox', type: 'file', data: readFileSync(join(bb.root, 'bin', 'busybox')), mode: 0o755 });
   for (const a of applets) entries.push({ path: `bin/${a}`, type: 'symlink', target: 'busybox' });
   entries.push({ path: 'init', type: 'file', data: readFileSync(join(repoRoot(), 'qemu', 'guest', 'init')), mode: 0o755 });
-  const schedule: string[] = [];
+  const schedule: Array<{ at: number; line: string }> = [];
   const added = new Set<string>();
   for (const m of s.modules) {
     const key = moduleKey(m.name);
@@ -44,9 +44,15 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
       }
       files.push(base);
     }
-    schedule.push(`${m.at} ${m.name} ${files.join(' ')}`);
+    schedule.push({ at: m.at, line: `${m.at} ${m.name} ${files.join(' ')}` });
   }
-  entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(schedule.join('\n') + '\n') });
+  // rmmod lines: "<at> !<module>", in time order with the loads (loads first at equal times).
+  for (const u of s.unload ?? []) {
+    if (!s.modules.some((m) => moduleKey(m.name) === moduleKey(u.name))) throw new HarnessError(`${s.file}: field \`unload\`: ${u.name} is not loaded by the scenario (add it to \`modules\`)`);
+    schedule.push({ at: u.at, line: `${u.at} !${moduleKey(u.name)}` });
+  }
+  schedule.sort((a, b) => a.at - b.at);
+  entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(schedule.map((x) => x.line).join('\n') + '\n') });
   entries.push({ path: 'probelab/capture', type: 'file', data: Buffer.from(`${s.capture}\n`) });
   return gzipCpio(entries);
 }

@@ -68,3 +68,20 @@ describe('debian 6.1, SMMUv3 built in (real boot)', () => {
     expect(collapseKinds(o.events, '0000:00:01.0')).toEqual(['iommu-group:0', 'bound:virtio-pci']);
   });
 });
+
+describe('source 6.12, rmmod arm_smmu_v3 from the guest init (real boots)', () => {
+  it('refused while the masters are attached: module-unload-refused, groups kept', () => {
+    const p = parseConsole(fixture('source-6.12-smmuv3-unload-refused.console.log.gz'));
+    const o = outcomeFromConsole(p, ['virtio_blk', 'virtio-rng', 'arm_smmu_v3']);
+    expect(o.events.filter((e) => e.kind.startsWith('module-unload'))).toEqual([{ t: 8.014, kind: 'module-unload-refused', device: null, module: 'arm_smmu_v3' }]);
+    expect(o.devices.find((d) => d.id === '0000:00:01.0')?.iommuGroup).toBe(0);
+    expect(p.modules).toContain('arm_smmu_v3');
+  });
+  it('accepted when no master holds it: module-unloaded, the SMMU without a driver', () => {
+    const p = parseConsole(fixture('source-6.12-smmuv3-unload-ok.console.log.gz'));
+    const o = outcomeFromConsole(p, ['virtio_blk', 'virtio-rng', 'arm_smmu_v3']);
+    expect(o.events.filter((e) => e.kind.startsWith('module-unload'))).toEqual([{ t: 16.021028, kind: 'module-unloaded', device: null, module: 'arm_smmu_v3' }]);
+    expect(p.modules).not.toContain('arm_smmu_v3');
+    expect(p.devices.find((d) => d.id === '9050000.smmuv3')?.driver).toBeNull();
+  });
+});

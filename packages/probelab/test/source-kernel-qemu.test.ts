@@ -75,6 +75,20 @@ describe('SMMUv3 as a module on QEMU virt,iommu=smmuv3', () => {
       expect(c.real.devices.find((d) => d.id === f.device)!.iommuGroup).toBeNull();
     }
   }, 3_600_000);
+
+  it('rmmod with masters attached is refused (module references); real and predicted agree', async () => {
+    const c = await check('smmuv3-module-early-unload');
+    expect(c.agree).toBe(true);
+    expect(c.real.events.filter((e) => e.kind.startsWith('module-unload')).map((e) => e.kind)).toEqual(['module-unload-refused']);
+    expect(c.real.devices.find((d) => d.id === '0000:00:02.0')?.iommuGroup).toBe(1);
+  }, 3_600_000);
+
+  it('rmmod with no master attached succeeds and the SMMU unbinds; real and predicted agree', async () => {
+    const c = await check('smmuv3-module-late-unload');
+    expect(c.agree).toBe(true);
+    expect(c.real.events.filter((e) => e.kind.startsWith('module-unload')).map((e) => e.kind)).toEqual(['module-unloaded']);
+    expect(c.real.devices.find((d) => d.id === '9050000.smmuv3')).toBeUndefined();
+  }, 3_600_000);
 });
 
 describe('probelab validate', () => {

@@ -40,7 +40,7 @@ export function predict(input: PredictInput): Prediction {
   if (!timing) throw new InputError(`kernel profile ${profile.id} has no boot timing for machine.iommu=${scenario.machine.iommu}; run \`probelab kernel discover ${profile.id}\``, scenario.file);
   return simulate({
     file: scenario.file, profile, timing, tree: input.tree, pciFunctions: input.pciFunctions,
-    cmdline: `${input.baseCmdline ?? ''} ${scenario.cmdline}`, modules: scenario.modules, capture: scenario.capture,
+    cmdline: `${input.baseCmdline ?? ''} ${scenario.cmdline}`, modules: scenario.modules, unloads: scenario.unload ?? [], capture: scenario.capture,
     ...(input.behaviours ? { behaviours: input.behaviours } : {}),
   });
 }

@@ -23,6 +23,8 @@ export interface Scenario {
   machine: { iommu: IommuKind; devices: PciEndpoint[] };
   cmdline: string;
   modules: ModuleLoad[];
+  /** rmmod by the guest's init, in time order with the loads (optional). */
+  unload?: ModuleLoad[];
   capture: number;
   /** Where it was read from, for messages. */
   file: string;
@@ -58,7 +60,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   };
   const root = doc.contents;
   if (!isMap(root)) fail('(top level)', 'a mapping with name, kernel, machine, cmdline, modules, capture', root);
-  const known = new Set(['name', 'kernel', 'machine', 'cmdline', 'modules', 'capture']);
+  const known = new Set(['name', 'kernel', 'machine', 'cmdline', 'modules', 'unload', 'capture']);
   const top = root as import('yaml').YAMLMap;
   for (const item of top.items) {
     const k = String((item.key as { value?: unknown })?.value ?? item.key);
@@ -102,32 +104,37 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const capture = scalar(capNode);
   if (typeof capture !== 'number' || !Number.isFinite(capture) || capture <= 0 || capture > 3600) fail('capture', 'a number of seconds of guest uptime, > 0 and <= 3600', capNode ?? root);
 
-  const modNode = get(top, 'modules');
-  const modules: ModuleLoad[] = [];
-  if (modNode !== undefined) {
-    if (!isSeq(modNode)) fail('modules', 'a list of { name, at }', modNode);
+  const loads = (key: 'modules' | 'unload'): ModuleLoad[] => {
+    const out: ModuleLoad[] = [];
+    const modNode = get(top, key);
+    if (modNode === undefined) return out;
+    if (!isSeq(modNode)) fail(key, 'a list of { name, at }', modNode);
     (modNode as import('yaml').YAMLSeq).items.forEach((it, i) => {
       const itNode = it as YamlNode;
-      if (!isMap(itNode)) fail(`modules[${i}]`, 'a mapping { name, at }', itNode);
+      if (!isMap(itNode)) fail(`${key}[${i}]`, 'a mapping { name, at }', itNode);
       const m = itNode as import('yaml').YAMLMap;
       for (const item of m.items) {
         const k = String((item.key as { value?: unknown })?.value);
-        if (k !== 'name' && k !== 'at') fail(`modules[${i}].${k}`, 'name or at (unknown field)', item.key as YamlNode);
+        if (k !== 'name' && k !== 'at') fail(`${key}[${i}].${k}`, 'name or at (unknown field)', item.key as YamlNode);
       }
       const n = scalar(get(m, 'name'));
-      if (typeof n !== 'string' || !/^[A-Za-z0-9_-]+$/.test(n)) fail(`modules[${i}].name`, 'a module name (the .ko base name)', get(m, 'name') ?? m);
+      if (typeof n !== 'string' || !/^[A-Za-z0-9_-]+$/.test(n)) fail(`${key}[${i}].name`, 'a module name (the .ko base name)', get(m, 'name') ?? m);
       const a = scalar(get(m, 'at'));
-      if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) fail(`modules[${i}].at`, 'a number of seconds of guest uptime, >= 0', get(m, 'at') ?? m);
-      if ((a as number) >= (capture as number)) fail(`modules[${i}].at`, `a time before capture (${capture} s)`, get(m, 'at') ?? m);
-      modules.push({ name: n as string, at: a as number });
+      if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) fail(`${key}[${i}].at`, 'a number of seconds of guest uptime, >= 0', get(m, 'at') ?? m);
+      if ((a as number) >= (capture as number)) fail(`${key}[${i}].at`, `a time before capture (${capture} s)`, get(m, 'at') ?? m);
+      out.push({ name: n as string, at: a as number });
     });
-  }
+    return out;
+  };
+  const modules = loads('modules');
+  const unload = loads('unload');
   return {
     name: name as string,
     kernel: kernel as KernelId,
     machine: { iommu: iommu as IommuKind, devices },
     cmdline: cmdline as string,
     modules,
+    ...(unload.length ? { unload } : {}),
     capture: capture as number,
     file,
   };
