@@ -22,8 +22,10 @@ import { writeAtomic } from './atomic.js';
 export interface SourceProfileRequest {
   /** '6.12' | '6.1' (Debian's linux-source) or a kernel tree. */
   source: string;
-  /** Config fragment applied over arch/arm64/configs/defconfig. */
+  /** Config fragment applied over the base config. */
   fragment?: string;
+  /** arch/arm64/configs/defconfig (boards) or allnoconfig (as `probelab kernel build` does). */
+  base?: 'defconfig' | 'allnoconfig';
   patches?: string[];
 }
 
@@ -34,7 +36,7 @@ export interface SourceProfile extends KernelProfile {
 }
 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
-const PROFILE_FORMAT = 5;
+const PROFILE_FORMAT = 6;
 
 export async function sourceProfile(req: SourceProfileRequest, log: (l: string) => void = () => {}): Promise<SourceProfile> {
   const fragment = req.fragment ? resolve(req.fragment) : null;
@@ -42,7 +44,8 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   const patches = (req.patches ?? []).map((p) => resolve(p));
   for (const p of patches) if (!existsSync(p)) throw new HarnessError(`${p}: patch not found`);
   const { tree: pristine, id } = await pristineTree(req.source);
-  const hash = sha(JSON.stringify({ PROFILE_FORMAT, id, fragment: fragment ? readFileSync(fragment, 'utf8') : '', patches: patches.map((p) => sha(readFileSync(p))) })).slice(0, 16);
+  const base = req.base ?? 'defconfig';
+  const hash = sha(JSON.stringify({ PROFILE_FORMAT, id, base, fragment: fragment ? readFileSync(fragment, 'utf8') : '', patches: patches.map((p) => sha(readFileSync(p))) })).slice(0, 16);
   const dir = join(cacheDir(), 'profiles', hash);
   const done = join(dir, 'profile.json');
   if (existsSync(done)) return revive(JSON.parse(readFileSync(done, 'utf8')) as Json);
@@ -56,13 +59,16 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
     await execa('cp', ['-al', pristine, tree]);
     await applyPatches(tree, patches);
   }
-  // Kconfig: defconfig, then the fragment wins (KCONFIG_ALLCONFIG over alldefconfig).
+  // Kconfig: the base, then the fragment wins (KCONFIG_ALLCONFIG over alldefconfig/allnoconfig),
+  // with the cross compiler the build would use (compiler-dependent symbols follow it).
   const obj = join(dir, 'build');
   mkdirSync(obj, { recursive: true });
   const allConfig = join(dir, 'all.config');
-  writeFileSync(allConfig, readFileSync(join(tree, 'arch', 'arm64', 'configs', 'defconfig'), 'utf8') + (fragment ? readFileSync(fragment, 'utf8') : ''));
-  log(`configuring: defconfig${fragment ? ` + ${basename(fragment)}` : ''}`);
-  const r = await execa('make', ['-C', tree, `O=${obj}`, 'ARCH=arm64', 'alldefconfig'], { env: { KCONFIG_ALLCONFIG: allConfig }, reject: false, all: true });
+  const defconfig = base === 'defconfig' ? readFileSync(join(tree, 'arch', 'arm64', 'configs', 'defconfig'), 'utf8') : '';
+  writeFileSync(allConfig, defconfig + (fragment ? readFileSync(fragment, 'utf8') : ''));
+  log(`configuring: ${base}${fragment ? ` + ${basename(fragment)}` : ''}`);
+  const cross = (await execa('sh', ['-c', 'command -v aarch64-linux-gnu-gcc'], { reject: false })).exitCode === 0 ? ['CROSS_COMPILE=aarch64-linux-gnu-'] : [];
+  const r = await execa('make', ['-C', tree, `O=${obj}`, 'ARCH=arm64', ...cross, base === 'defconfig' ? 'alldefconfig' : 'allnoconfig'], { env: { KCONFIG_ALLCONFIG: allConfig }, reject: false, all: true });
   if (r.exitCode !== 0) throw new HarnessError(`Kconfig failed in ${tree}: ${(r.all ?? '').split('\n').find((l) => /error|\*\*\*/i.test(l)) ?? `make exited ${r.exitCode}`}`);
   const configText = readFileSync(join(obj, '.config'), 'utf8');
   if (fragment) checkFragment(configText, fragment);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { buildKernel, listModules, HarnessError } from '@probelab/harness';
+import { buildKernel, listModules, HarnessError, sourceProfile } from '@probelab/harness';
 import { root, runCli } from './cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'src-kernel-'));
@@ -52,6 +52,34 @@ const check = async (name: string): Promise<Check> => {
   if (r.code !== 0) throw new Error(`check ${name}: exit ${r.code}\n${r.stderr}\n${r.stdout.slice(0, 3000)}`);
   return JSON.parse(r.stdout) as Check;
 };
+
+describe('a kernel profile read from source matches the build of the same source and config', () => {
+  // Board profiles are read without building; here the same inputs are also built, and the
+  // profile is checked against the build's own artefacts: .config, modules.alias, System.map.
+  it('same .config, the same OF module aliases, built-in drivers in System.map\'s initcall order', async () => {
+    const b = await buildKernel({ source: '6.12' });
+    const p = await sourceProfile({ source: '6.12', base: 'allnoconfig', fragment: join(root, 'qemu', 'configs', 'virt-minimal.config') });
+    const strip = (t: string) => t.split('\n').filter((l) => l.startsWith('CONFIG_') || / is not set$/.test(l)).join('\n');
+    expect(strip(readFileSync(p.configFile, 'utf8'))).toBe(strip(readFileSync(b.configFile, 'utf8')));
+    const aliasFile = readFileSync(join(b.modulesRoot, b.release, 'modules.alias'), 'utf8');
+    const built = aliasFile.split('\n').filter((l) => l.startsWith('alias of:')).map((l) => l.slice(6)).sort();
+    expect(built.length).toBeGreaterThan(0);
+    expect(p.moduleAliases.map((a) => `${a.pattern} ${a.module}`).sort()).toEqual(built);
+    // __initcall__kmod_<modname>__<id>_<line>_<fn><level>, in link order within each level.
+    const calls = readFileSync(b.systemMap, 'utf8').split('\n').map((l) => /__initcall__kmod_(\w+?)__\d+_\d+_\w+?(early|rootfs|con|\d)(s?)$/.exec(l)).filter((m) => m !== null);
+    const builtin = p.drivers.filter((d) => d.builtin && calls.some((m) => m![1] === d.module));
+    expect(builtin.map((d) => d.name)).toEqual(expect.arrayContaining(['pci-host-generic']));
+    const mapOrder = (d: (typeof builtin)[number]) => calls.findIndex((m) => m![1] === d.module);
+    const ours = [...builtin].sort((a, b2) => a.level! - b2.level! || a.linkOrder! - b2.linkOrder!).map((d) => d.module);
+    const theirs = [...builtin].sort((a, b2) => mapOrder(a) - mapOrder(b2)).map((d) => d.module);
+    expect(ours).toEqual(theirs);
+    expect(builtin.length).toBeGreaterThanOrEqual(5);
+    for (const d of builtin) {
+      const m = calls.find((x) => x![1] === d.module)!;
+      if (/^\d$/.test(m[2]!)) expect(Math.floor(d.level!)).toBe(Number(m[2]));
+    }
+  }, 3_600_000);
+});
 
 describe('SMMUv3 as a module on QEMU virt,iommu=smmuv3', () => {
   it('loaded before the timeout: masters wait and are translated', async () => {
