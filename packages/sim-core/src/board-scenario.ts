@@ -107,21 +107,41 @@ export function parseBoardScenario(text: string, file = '<scenario>'): BoardScen
       times: y.optionalNumber(m, 'times', `${it.path}.times`, 'a whole number of probes >= 1', (n) => Number.isInteger(n) && n >= 1) ?? 1,
     };
   });
-  const timing = { ...defaultBoardTiming };
-  if (y.node(top, 'timing') !== undefined) {
-    const t = y.map(top, 'timing', 'timing', 'a mapping of timing parameters');
-    const scalars = ['initcallStart', 'initcallStep', 'lateInitcallGap', 'initStart', 'defaultModuleLoadLatency', 'defaultProbeDuration', 'deferCost'] as const;
-    y.only(t, 'timing', [...scalars, 'moduleLoadLatency', 'probeDuration']);
-    for (const key of scalars) {
-      const v = y.optionalNumber(t, key, `timing.${key}`, 'a number of seconds >= 0', (n) => n >= 0);
-      if (v !== undefined) timing[key] = v;
+  // `timing:` inline, or the path of a calibration file (YAML/JSON with the same fields).
+  let timing: BoardTimingParams = { ...defaultBoardTiming };
+  const tnode = y.node(top, 'timing');
+  if (tnode !== undefined) {
+    if ('value' in tnode && typeof (tnode as { value: unknown }).value === 'string') {
+      const f = resolve(here, (tnode as { value: string }).value);
+      let t: string;
+      try {
+        t = readFileSync(f, 'utf8');
+      } catch (e) {
+        return y.fail('timing', `a timing mapping or a readable calibration file (${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)})`, tnode);
+      }
+      const ty = new YamlInput(t, f, 'a mapping of timing parameters');
+      timing = readTiming(ty, ty.root, '');
+    } else {
+      timing = readTiming(y, y.map(top, 'timing', 'timing', 'a mapping of timing parameters, or a calibration file path'), 'timing');
     }
-    timing.moduleLoadLatency = y.numberTable(t, 'moduleLoadLatency', 'timing.moduleLoadLatency');
-    timing.probeDuration = y.numberTable(t, 'probeDuration', 'timing.probeDuration');
   }
   return {
     name, board: board.startsWith('./') || board.startsWith('../') ? resolve(here, board) : board,
     kernel: { source, ...(config ? { config: resolve(here, config) } : {}), patches, iommuSetup, busOpsAtInit },
     cmdline, modules: loads('modules'), unload: loads('unload'), faults, timing, capture, file,
   };
+}
+
+function readTiming(y: YamlInput, t: import('yaml').YAMLMap, path: string): BoardTimingParams {
+  const timing = { ...defaultBoardTiming };
+  const at = (k: string): string => (path ? `${path}.${k}` : k);
+  const scalars = ['initcallStart', 'initcallStep', 'lateInitcallGap', 'initStart', 'defaultModuleLoadLatency', 'defaultProbeDuration', 'deferCost'] as const;
+  y.only(t, path, [...scalars, 'moduleLoadLatency', 'probeDuration']);
+  for (const key of scalars) {
+    const v = y.optionalNumber(t, key, at(key), 'a number of seconds >= 0', (n) => n >= 0);
+    if (v !== undefined) timing[key] = v;
+  }
+  timing.moduleLoadLatency = y.numberTable(t, 'moduleLoadLatency', at('moduleLoadLatency'));
+  timing.probeDuration = y.numberTable(t, 'probeDuration', at('probeDuration'));
+  return timing;
 }
