@@ -22,6 +22,9 @@ export interface ScannedDriver {
   /** What the probe still does after iommu_device_register() succeeded (the instance is visible
    *  to of_iommu_xlate before it is ready): statements, logging and error paths left out. */
   afterRegister: string[];
+  /** Its of_xlate / probe_device path reads what the probe sets after registering (drvdata or
+   *  vdev->priv): configured inside the window, a master gets -ENODEV and binds untranslated. */
+  xlateReadsLateState: boolean;
   /** The probe creates child devices: of_platform_populate, or an I2C/SPI controller's children. */
   children: 'platform' | 'i2c' | 'spi' | null;
 }
@@ -83,6 +86,8 @@ export function scanDriverFile(text: string, path: string): ScannedFile {
 
   const registersIommu = /\biommu_device_register\s*\(/.test(c);
   const afterRegister = registersIommu ? workAfterIommuRegister(c) : [];
+  const setsLate = afterRegister.some((a) => /(platform|dev)_set_drvdata|->priv\s*=/.test(a));
+  const xlateReadsLateState = setsLate && functionBodies(c, /_(of_xlate|probe_device|get_by_fwnode|init_platform_device)$/).some((b) => /(platform|dev)_get_drvdata\s*\(|->priv\b/.test(b));
   const populates = /\b(devm_)?of_platform_populate\s*\(/.test(c);
   const i2cController = /drivers\/i2c\/busses\//.test(path) && /\bi2c_add_(numbered_)?adapter\s*\(/.test(c);
   const spiController = /^drivers\/spi\//.test(path) && /\b(devm_)?spi_register_(controller|master)\s*\(/.test(c);
@@ -98,7 +103,7 @@ export function scanDriverFile(text: string, path: string): ScannedFile {
     drivers.push({
       variable: m[2]!, bus: m[1] as ScanBus, name, compatibles,
       level: registrationLevel(c, m[2]!),
-      registersIommu, afterRegister,
+      registersIommu, afterRegister, xlateReadsLateState,
       children: i2cController ? 'i2c' : spiController ? 'spi' : populates ? 'platform' : null,
     });
   }
@@ -161,4 +166,14 @@ export function workAfterIommuRegister(c: string): string[] {
     out.push(stmt.replace(/^\}\s*/, '').replace(/^if \(.*\) \{ /, '').slice(0, 60));
   }
   return out.slice(0, 3);
+}
+
+/** Bodies of the functions whose name matches. */
+function functionBodies(c: string, name: RegExp): string[] {
+  const out: string[] = [];
+  for (const m of c.matchAll(/^[A-Za-z_][\w\s*]*?\b(\w+)\s*\([^;{)]*\)\s*\{/gm)) {
+    if (!name.test(m[1]!)) continue;
+    out.push(braceBody(c, m.index! + m[0].length - 1));
+  }
+  return out;
 }

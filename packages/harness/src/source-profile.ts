@@ -36,7 +36,7 @@ export interface SourceProfile extends KernelProfile {
 }
 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
-const PROFILE_FORMAT = 6;
+const PROFILE_FORMAT = 7;
 
 export async function sourceProfile(req: SourceProfileRequest, log: (l: string) => void = () => {}): Promise<SourceProfile> {
   const fragment = req.fragment ? resolve(req.fragment) : null;
@@ -96,7 +96,7 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
       const builtin = place.state === 'y';
       drivers.push({ name: d.name, bus: d.bus, module: place.module, builtin, ofCompatibles: d.compatibles, level: d.level, linkOrder: place.order });
       if (!builtin) for (const c of d.compatibles) moduleAliases.push({ pattern: `of:N*T*C${c}`, module: place.module }, { pattern: `of:N*T*C${c}C*`, module: place.module });
-      if (d.registersIommu) behaviours[d.name] = { kind: 'iommu', fwnode: 'self', ...(d.afterRegister.length ? { afterRegister: d.afterRegister } : {}) };
+      if (d.registersIommu) behaviours[d.name] = { kind: 'iommu', fwnode: 'self', ...(d.afterRegister.length ? { afterRegister: d.afterRegister } : {}), ...(d.xlateReadsLateState ? { xlateReadsLateState: true } : {}) };
       else if (d.children) behaviours[d.name] = { kind: 'children', bus: d.children };
     }
   }

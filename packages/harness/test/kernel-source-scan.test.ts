@@ -67,8 +67,12 @@ IRQCHIP_DECLARE(vgic, "v,gic", gic_of_init);
 `;
   it('tables, driver name through a #define, level from the initcall that takes its address', () => {
     const f = scanDriverFile(src, 'drivers/iommu/v-mmu.c');
-    expect(f.drivers).toEqual([{ variable: 'mmu_driver', bus: 'platform', name: 'v-mmu', compatibles: ['v,mmu', 'v,mmu-v2'], level: 1, registersIommu: true, afterRegister: ['platform_set_drvdata(pdev, data)'], children: null }]);
+    expect(f.drivers).toEqual([{ variable: 'mmu_driver', bus: 'platform', name: 'v-mmu', compatibles: ['v,mmu', 'v,mmu-v2'], level: 1, registersIommu: true, afterRegister: ['platform_set_drvdata(pdev, data)'], xlateReadsLateState: false, children: null }]);
     expect(f.ofDeclared).toEqual(['v,gic']);
+  });
+  it('an of_xlate that reads the drvdata set after registering: the window ends in -ENODEV', () => {
+    const s3 = src.replace('static struct platform_driver mmu_driver', 'static int mmu_of_xlate(struct device *dev, struct of_phandle_args *spec)\n{\n\tstruct mmu *m = platform_get_drvdata(of_find_device_by_node(spec->np));\n\treturn m ? 0 : -ENODEV;\n}\nstatic struct platform_driver mmu_driver');
+    expect(scanDriverFile(s3, 'drivers/iommu/v-mmu.c').drivers[0]!.xlateReadsLateState).toBe(true);
   });
   it('module_platform_driver is module_init; an IOMMU that registers last leaves no window', () => {
     const s2 = src.replace(/static int __init mmu_init[\s\S]*core_initcall\(mmu_init\);/, 'module_platform_driver(mmu_driver);').replace('platform_set_drvdata(pdev, data);', '');

@@ -12,7 +12,7 @@ export type ProbeBehaviour =
   /** An IOMMU driver's probe ends in iommu_device_register() for its fwnode:
    *  arm-smmu-v3.c:arm_smmu_device_probe (its own DT node); virtio-iommu.c:viommu_probe
    *  (the node of the transport's parent PCI device). */
-  | { kind: 'iommu'; fwnode: 'self' | 'transport-parent'; afterRegister?: string[] }
+  | { kind: 'iommu'; fwnode: 'self' | 'transport-parent'; afterRegister?: string[]; xlateReadsLateState?: boolean }
   /** The probe creates devices for its node's children: of/platform.c:of_platform_populate
    *  (platform), i2c-core-of.c:of_i2c_register_devices (i2c, from i2c_add_adapter),
    *  spi.c:of_register_spi_devices (spi, from spi_register_controller). */
@@ -25,5 +25,5 @@ export const probeBehaviours: Record<string, ProbeBehaviour> = {
   'arm-smmu-v3': { kind: 'iommu', fwnode: 'self' },
   // virtio-iommu.c:viommu_probe sets vdev->priv, which viommu_probe_device reads through
   // viommu_get_by_fwnode, after iommu_device_register().
-  virtio_iommu: { kind: 'iommu', fwnode: 'transport-parent', afterRegister: ['vdev->priv = viommu'] },
+  virtio_iommu: { kind: 'iommu', fwnode: 'transport-parent', afterRegister: ['vdev->priv = viommu'], xlateReadsLateState: true },
 };

@@ -299,7 +299,7 @@ export class DriverCore {
       this.addDevice({ id: `virtio${idx}`, bus: 'virtio', node: null, parent: dev, modalias: virtioModalias(dev.virtioId, dev.virtioVendor ?? 0x1af4), virtioId: dev.virtioId });
     } else if (b.kind === 'iommu') {
       const fwnode = b.fwnode === 'self' ? dev.node : dev.parent?.node ?? null;
-      if (fwnode) this.registerIommu({ fwnode, driver: drv.info.name, device: dev }, b.afterRegister);
+      if (fwnode) this.registerIommu({ fwnode, driver: drv.info.name, device: dev }, b.afterRegister, b.xlateReadsLateState);
     } else if (b.kind === 'children' && dev.node) {
       this.addChildren(dev, b.bus);
     }
@@ -480,9 +480,9 @@ export class DriverCore {
    * their own of_iommu_configure, so masters already bound without the IOMMU are not replayed;
    * deferred masters attach on their next probe, which the IOMMU's own driver_bound triggers.
    */
-  private registerIommu(inst: IommuInstance, afterRegister: string[] = []): void {
+  private registerIommu(inst: IommuInstance, afterRegister: string[] = [], xlateReadsLateState = false): void {
     this.iommus.push(inst);
-    if (afterRegister.length) this.raceWindow(inst, afterRegister);
+    if (afterRegister.length) this.raceWindow(inst, afterRegister, xlateReadsLateState);
     this.boundBeforeIommu(inst);
   }
 
@@ -492,7 +492,7 @@ export class DriverCore {
    * waiting master against it now (seed 000). A device link (`iommus` mandatory) makes the
    * master wait for the IOMMU's bind instead.
    */
-  private raceWindow(inst: IommuInstance, afterRegister: string[]): void {
+  private raceWindow(inst: IommuInstance, afterRegister: string[], xlateReadsLateState: boolean): void {
     // Before deferred_probe_initcall the deferred work cannot run (driver_deferred_probe_trigger
     // returns early while !driver_deferred_probe_enable): no concurrent retry, no window.
     if (!this.deferredProbeEnable) return;
@@ -503,7 +503,7 @@ export class DriverCore {
       this.hazards.push({
         kind: 'iommu-race-window', device: dev.id, t: round6(this.now),
         rule: 'drivers/iommu/iommu.c:iommu_device_register (inside the IOMMU driver\'s probe) ; dd.c:deferred_probe_work_func runs concurrently; no device link orders them (`iommus` is an optional fw_devlink binding)',
-        detail: `waits for ${inst.device.id}; may be configured against it while ${inst.driver}'s probe still runs: ${afterRegister.join('; ')}`,
+        detail: `waits for ${inst.device.id}; may be configured against it while ${inst.driver}'s probe still runs: ${afterRegister.join('; ')}${xlateReadsLateState ? ` — ${inst.driver}'s of_xlate/probe_device reads that state, so inside the window it fails with -ENODEV and the master binds untranslated although its IOMMU is there` : ''}`,
       });
     }
   }
