@@ -40,7 +40,7 @@ export function calibratedTiming(timing: KernelProfile['timing'], cal: Calibrati
   const out: KernelProfile['timing'] = { ...timing };
   for (const [iommu, t] of Object.entries(cal.timing) as Array<[IommuKind, Partial<BootTiming>]>) {
     const base = timing[iommu];
-    if (base) out[iommu] = { ...base, ...t, moduleLoadLatency: { ...base.moduleLoadLatency, ...t.moduleLoadLatency } };
+    if (base) out[iommu] = { ...base, ...t, moduleLoadLatency: { ...base.moduleLoadLatency, ...t.moduleLoadLatency }, probeDuration: { ...base.probeDuration, ...t.probeDuration } };
   }
   return out;
 }

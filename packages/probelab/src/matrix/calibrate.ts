@@ -5,6 +5,7 @@
  *   - builtinShift: all built-in driver registrations   <- `bound` before the late initcall
  *   - lateInitcall (+ its end and later registrations)  <- `late-initcall`
  *   - moduleLoadLatency[module]                         <- `module-loaded` of that module
+ *   - probeDuration[driver] (drivers bound after the late initcall) <- their `bound` events
  * Each fit is the median residual (real - predicted) of its events, repeated until it settles
  * (the parameters interact only through later events). The timer's own rounding is modelled, so
  * timeout-driven events follow from these.
@@ -54,6 +55,25 @@ function paramsFor(cells: RefCell[]): Param[] {
       residuals: (p, r) => { const a = first(r, (e) => e.kind === 'late-initcall'); const b = first(p, (e) => e.kind === 'late-initcall'); return a !== undefined && b !== undefined ? [a - b] : []; },
     },
   ];
+  // Probe time of drivers that bind after the late initcall (the IOMMU, the transports, their
+  // children): each one's `bound` events, after the module load that registers it.
+  const lateDrivers = [...new Set(cells.flatMap((c) => c.real.events.filter((e) => e.kind === 'bound' && e.t > lateOf(c.real) && e.driver).map((e) => e.driver!)))].sort();
+  for (const d of lateDrivers) {
+    params.push({
+      name: `probeDuration.${d}`,
+      get: (t) => t.probeDuration[d] ?? 0.0002,
+      set: (t, v) => ({ ...t, probeDuration: { ...t.probeDuration, [d]: Math.max(0, v) } }),
+      residuals: (p, r) => {
+        const out: number[] = [];
+        for (const e of r.events) {
+          if (e.kind !== 'bound' || e.driver !== d || e.t <= lateOf(r)) continue;
+          const pt = first(p, (x) => x.kind === 'bound' && x.device === e.device);
+          if (pt !== undefined) out.push(e.t - pt);
+        }
+        return out;
+      },
+    });
+  }
   const modules = [...new Set(cells.flatMap((c) => c.scenario.modules.map((m) => m.name.replace(/-/g, '_'))))].sort();
   for (const m of modules) {
     params.push({
@@ -124,7 +144,7 @@ export async function runCalibration(matrixFile: string, opts: MatrixOptions = {
     for (const iommu of [...new Set(ok.filter((r) => r.scenario.kernel === kernel).map((r) => r.scenario.machine.iommu))]) {
       const cells = ok.filter((r) => r.scenario.kernel === kernel && r.scenario.machine.iommu === iommu).map((r) => ({ scenario: { ...r.scenario, file: matrixFile }, real: r.real }));
       const f = fitKernel(profile, iommu, cells);
-      cal.timing[iommu] = { builtinRegistrations: f.timing.builtinRegistrations, lateInitcall: f.timing.lateInitcall, lateInitcallEnd: f.timing.lateInitcallEnd, lateRegistrations: f.timing.lateRegistrations, moduleLoadLatency: f.timing.moduleLoadLatency };
+      cal.timing[iommu] = { builtinRegistrations: f.timing.builtinRegistrations, lateInitcall: f.timing.lateInitcall, lateInitcallEnd: f.timing.lateInitcallEnd, lateRegistrations: f.timing.lateRegistrations, moduleLoadLatency: f.timing.moduleLoadLatency, probeDuration: f.timing.probeDuration };
       cal.parameters.push(...f.parameters);
       cal.eventKinds.push(...f.eventKinds);
     }
