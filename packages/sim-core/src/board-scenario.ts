@@ -6,7 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { InputError } from './errors.js';
+import { InputError, readInputFile } from './errors.js';
 import type { ModuleLoad } from './scenario.js';
 import type { ProbeFault } from './driver-core.js';
 import { YamlInput } from './yaml-input.js';
@@ -61,13 +61,7 @@ export function isBoardScenarioText(text: string): boolean {
 }
 
 export function loadBoardScenario(file: string): BoardScenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read scenario: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
-  }
-  return parseBoardScenario(text, file);
+  return parseBoardScenario(readInputFile(file, 'scenario'), file);
 }
 
 const moduleName = /^[A-Za-z0-9_-]+$/;

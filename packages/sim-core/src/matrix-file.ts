@@ -3,10 +3,9 @@
  * per cell. Variants (kernel, IOMMU kind, which module the load axis moves) are combined with
  * every value of every axis.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isSeq, type Node as YamlNode } from 'yaml';
-import { InputError } from './errors.js';
+import { InputError, readInputFile } from './errors.js';
 import { iommuKinds, kernelIdPattern, loadScenario, moduleKey, pciEndpoints, type IommuKind, type KernelId, type ModuleLoad, type PciEndpoint, type Scenario } from './scenario.js';
 import { YamlInput } from './yaml-input.js';
 
@@ -45,13 +44,7 @@ export interface MatrixCell {
 }
 
 export function loadMatrixFile(file: string): MatrixFile {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read matrix file: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
-  }
-  return parseMatrixFile(text, file);
+  return parseMatrixFile(readInputFile(file, 'matrix file'), file);
 }
 
 export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {

@@ -2,9 +2,8 @@
  * The scenario file (a stable contract: other tools read and write it). YAML, or the same
  * object as JSON. Validation names the file, line:column and field, and what was expected.
  */
-import { readFileSync } from 'node:fs';
 import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import { InputError } from './errors.js';
+import { InputError, readInputFile } from './errors.js';
 
 export type IommuKind = 'none' | 'smmuv3' | 'virtio-iommu';
 export const iommuKinds: ReadonlyArray<IommuKind> = ['none', 'smmuv3', 'virtio-iommu'];
@@ -31,13 +30,7 @@ export interface Scenario {
 }
 
 export function loadScenario(file: string): Scenario {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read scenario: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
-  }
-  return parseScenario(text, file);
+  return parseScenario(readInputFile(file, 'scenario'), file);
 }
 
 export function parseScenario(text: string, file = '<scenario>'): Scenario {

@@ -74,8 +74,8 @@ export async function runMatrix(file: string, opts: MatrixOptions = {}): Promise
   const machine = loadMachine();
   const runCell = async (cell: MatrixCell): Promise<CellResult> => {
     const started = Date.now();
-    const base = { id: cell.id, matrix: matrix.name, variant: cell.variant, params: cell.params, scenario: { ...cell.scenario, file: undefined } as CellResult['scenario'] };
-    delete (base.scenario as { file?: string }).file;
+    const { file: _file, ...scenario } = cell.scenario;
+    const base = { id: cell.id, matrix: matrix.name, variant: cell.variant, params: cell.params, scenario };
     try {
       const profile = await profileOf(cell.scenario.kernel);
       const p = predict({ scenario: cell.scenario, profile, tree: machineTree(cell.scenario), pciFunctions: pciFunctions(machine, cell.scenario), baseCmdline });
