@@ -60,11 +60,24 @@ export async function pristineTree(source: string): Promise<{ tree: string; id: 
   const tree = join(root, `linux-source-${source}`);
   const stamp = join(root, `linux-source-${source}.unpacked`);
   if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== id) {
-    rmSync(tree, { recursive: true, force: true });
+    // Unpacked into a private directory, then moved into place: tests and matrix workers that
+    // ask for the same tree at once must not unpack over each other.
     mkdirSync(root, { recursive: true });
-    const r = await execa('tar', ['xJf', tarball, '-C', root], { reject: false });
-    if (r.exitCode !== 0) throw new HarnessError(`cannot unpack ${tarball}: ${r.stderr.trim()}`);
-    writeFileSync(stamp, id);
+    const work = join(root, `.unpack-${source}-${process.pid}-${Date.now()}`);
+    mkdirSync(work, { recursive: true });
+    const r = await execa('tar', ['xJf', tarball, '-C', work], { reject: false });
+    if (r.exitCode !== 0) {
+      rmSync(work, { recursive: true, force: true });
+      throw new HarnessError(`cannot unpack ${tarball}: ${r.stderr.trim()}`);
+    }
+    if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== id) {
+      const old = `${tree}.old-${process.pid}`;
+      if (existsSync(tree)) renameSync(tree, old);
+      renameSync(join(work, `linux-source-${source}`), tree);
+      writeFileSync(stamp, id);
+      rmSync(old, { recursive: true, force: true });
+    }
+    rmSync(work, { recursive: true, force: true });
   }
   return { tree, id };
 }

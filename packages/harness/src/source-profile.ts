@@ -7,7 +7,7 @@
  * Modules get the aliases modpost would write (scripts/mod/file2alias.c:do_of_entry).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { execa } from 'execa';
 import type { DriverInfo, KernelProfile, ProbeBehaviour } from '@probelab/sim-core';
@@ -17,7 +17,6 @@ import { kbuildIndex, readConfig } from './kbuild.js';
 import { scanDriverFile } from './driver-scan.js';
 import { sourceFacts } from './kernels.js';
 import { cacheDir } from './paths.js';
-import { writeAtomic } from './atomic.js';
 
 export interface SourceProfileRequest {
   /** '6.12' | '6.1' (Debian's linux-source) or a kernel tree. */
@@ -50,28 +49,41 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   const done = join(dir, 'profile.json');
   if (existsSync(done)) return revive(JSON.parse(readFileSync(done, 'utf8')) as Json);
 
-  mkdirSync(dir, { recursive: true });
+  // Everything is made in a private directory and moved into place at the end, so that
+  // concurrent callers (parallel tests, sweeps) never see or disturb a half-made profile.
+  const work = `${dir}.tmp-${process.pid}-${Date.now()}`;
+  rmSync(work, { recursive: true, force: true });
+  mkdirSync(work, { recursive: true });
   let tree = pristine;
   if (patches.length) {
-    tree = join(dir, 'tree');
-    rmSync(tree, { recursive: true, force: true });
+    tree = join(work, 'tree');
     log(`linking ${basename(pristine)} and applying ${patches.length} patch(es)`);
     await execa('cp', ['-al', pristine, tree]);
     await applyPatches(tree, patches);
   }
   // Kconfig: the base, then the fragment wins (KCONFIG_ALLCONFIG over alldefconfig/allnoconfig),
   // with the cross compiler the build would use (compiler-dependent symbols follow it).
-  const obj = join(dir, 'build');
+  const obj = join(work, 'build');
   mkdirSync(obj, { recursive: true });
-  const allConfig = join(dir, 'all.config');
+  const allConfig = join(work, 'all.config');
   const defconfig = base === 'defconfig' ? readFileSync(join(tree, 'arch', 'arm64', 'configs', 'defconfig'), 'utf8') : '';
   writeFileSync(allConfig, defconfig + (fragment ? readFileSync(fragment, 'utf8') : ''));
   log(`configuring: ${base}${fragment ? ` + ${basename(fragment)}` : ''}`);
   const cross = (await execa('sh', ['-c', 'command -v aarch64-linux-gnu-gcc'], { reject: false })).exitCode === 0 ? ['CROSS_COMPILE=aarch64-linux-gnu-'] : [];
   const r = await execa('make', ['-C', tree, `O=${obj}`, 'ARCH=arm64', ...cross, base === 'defconfig' ? 'alldefconfig' : 'allnoconfig'], { env: { KCONFIG_ALLCONFIG: allConfig }, reject: false, all: true });
-  if (r.exitCode !== 0) throw new HarnessError(`Kconfig failed in ${tree}: ${(r.all ?? '').split('\n').find((l) => /error|\*\*\*/i.test(l)) ?? `make exited ${r.exitCode}`}`);
+  if (r.exitCode !== 0) {
+    rmSync(work, { recursive: true, force: true });
+    throw new HarnessError(`Kconfig failed in ${tree}: ${(r.all ?? '').split('\n').find((l) => /error|\*\*\*/i.test(l)) ?? `make exited ${r.exitCode}`}`);
+  }
   const configText = readFileSync(join(obj, '.config'), 'utf8');
-  if (fragment) checkFragment(configText, fragment);
+  if (fragment) {
+    try {
+      checkFragment(configText, fragment);
+    } catch (e) {
+      rmSync(work, { recursive: true, force: true });
+      throw e;
+    }
+  }
   const config = readConfig(configText);
 
   log('reading Kbuild and driver sources');
@@ -109,10 +121,21 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
     modules: config.get('CONFIG_MODULES') === 'y',
     builtinModules, moduleDeps: new Map([...modules].map((m) => [m, []])), moduleAliases,
     drivers, builtinMatches: [], ofDeclared: [...ofDeclared].sort(), timing: {},
-    ...sourceFacts(tree), behaviours, fwnodeInitialized: [...initializedEarly].sort(), configFile: join(obj, '.config'), tree,
+    ...sourceFacts(tree), behaviours, fwnodeInitialized: [...initializedEarly].sort(),
+    configFile: join(dir, 'build', '.config'), tree: patches.length ? join(dir, 'tree') : pristine,
   };
-  writeAtomic(done, JSON.stringify(toJson(profile)));
-  return profile;
+  writeFileSync(join(work, 'profile.json'), JSON.stringify(toJson(profile)));
+  try {
+    renameSync(work, dir);
+  } catch {
+    // Another process finished the same profile first (or an old partial one is in the way).
+    if (!existsSync(done)) {
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(work, dir);
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+  return revive(JSON.parse(readFileSync(done, 'utf8')) as Json);
 }
 
 type Json = Omit<SourceProfile, 'builtinModules' | 'moduleDeps'> & { builtinModules: string[]; moduleDeps: Array<[string, string[]]> };
