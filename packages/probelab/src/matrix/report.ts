@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import type { MatrixFile } from '@probelab/sim-core';
 import type { CellResult } from './results.js';
-import { kindColours, renderTimeline } from './timeline-svg.js';
+import { renderTimeline } from './timeline-svg.js';
 
 const esc = (s: string): string => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
 
@@ -117,7 +117,6 @@ ${grids.join('\n')}
 <div id="detail"><p>Click a cell.</p></div>
 ${details.join('\n')}
 <script>${js}</script>
-<!-- kinds: ${Object.keys(kindColours).join(' ')} -->
 </body></html>
 `;
 }

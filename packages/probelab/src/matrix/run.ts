@@ -18,8 +18,6 @@ export interface MatrixOptions {
   jobs?: number;
   out?: string;
   baseline?: string;
-  /** Only these cell ids (tests, re-runs). */
-  only?: (cell: MatrixCell) => boolean;
   calibration?: boolean;
 }
 
@@ -52,7 +50,7 @@ export function timingError(d: OutcomeDiff): TimingError {
 
 export async function runMatrix(file: string, opts: MatrixOptions = {}): Promise<MatrixRun> {
   const matrix = loadMatrixFile(file);
-  const cells = expandMatrix(matrix).filter(opts.only ?? (() => true));
+  const cells = expandMatrix(matrix);
   const dir = resolve(opts.out ?? join(outDir(), 'matrix', matrix.name));
   mkdirSync(dir, { recursive: true });
   const resultsFile = join(dir, 'results.jsonl');
