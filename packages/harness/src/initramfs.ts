@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { execa } from 'execa';
+import { spawnChild } from './lifetime.js';
 import { moduleClosure, moduleKey, type KernelProfile, type Scenario } from '@probelab/sim-core';
 import { gzipCpio, type CpioEntry } from './cpio.js';
 import { provisionPackage } from './debian.js';
@@ -17,7 +17,7 @@ const applets = ['sh', 'mount', 'echo', 'cat', 'awk', 'sleep', 'grep', 'tr', 'ba
 async function moduleBytes(path: string): Promise<Uint8Array> {
   if (path.endsWith('.ko')) return readFileSync(path);
   const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : 'gzip';
-  const r = await execa(tool, ['-dc', path], { encoding: 'buffer', reject: false });
+  const r = await spawnChild(tool, ['-dc', path], { encoding: 'buffer', reject: false });
   if (r.exitCode !== 0) throw new HarnessError(`cannot decompress ${path} with ${tool}: install it (Debian package ${tool === 'xz' ? 'xz-utils' : tool})`);
   return r.stdout as Uint8Array;
 }

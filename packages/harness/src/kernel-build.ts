@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import { createWriteStream, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { execa } from 'execa';
+import { spawnChild } from './lifetime.js';
 import { HarnessError } from './errors.js';
 import { cacheDir, repoRoot } from './paths.js';
 
@@ -40,7 +40,7 @@ export interface BuiltKernel {
 const CROSS = 'aarch64-linux-gnu-';
 
 async function need(cmd: string, pkg: string): Promise<void> {
-  const r = await execa('sh', ['-c', `command -v ${cmd}`], { reject: false });
+  const r = await spawnChild('sh', ['-c', `command -v ${cmd}`], { reject: false });
   if (r.exitCode !== 0) throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
 }
 
@@ -49,8 +49,8 @@ export async function pristineTree(source: string): Promise<{ tree: string; id: 
   if (source !== '6.12' && source !== '6.1') {
     const tree = resolve(source);
     if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'drivers', 'base', 'dd.c'))) throw new HarnessError(`${source}: not a kernel tree (no Makefile or drivers/base/dd.c)`);
-    const git = await execa('git', ['-C', tree, 'rev-parse', 'HEAD'], { reject: false });
-    const dirty = git.exitCode === 0 ? (await execa('git', ['-C', tree, 'diff', 'HEAD'], { reject: false })).stdout : '';
+    const git = await spawnChild('git', ['-C', tree, 'rev-parse', 'HEAD'], { reject: false });
+    const dirty = git.exitCode === 0 ? (await spawnChild('git', ['-C', tree, 'diff', 'HEAD'], { reject: false })).stdout : '';
     return { tree, id: `${tree}@${git.exitCode === 0 ? git.stdout.trim() : statSync(join(tree, 'Makefile')).mtimeMs}:${sha(dirty)}` };
   }
   const tarball = `/usr/src/linux-source-${source}.tar.xz`;
@@ -65,7 +65,7 @@ export async function pristineTree(source: string): Promise<{ tree: string; id: 
     mkdirSync(root, { recursive: true });
     const work = join(root, `.unpack-${source}-${process.pid}-${Date.now()}`);
     mkdirSync(work, { recursive: true });
-    const r = await execa('tar', ['xJf', tarball, '-C', work], { reject: false });
+    const r = await spawnChild('tar', ['xJf', tarball, '-C', work], { reject: false });
     if (r.exitCode !== 0) {
       rmSync(work, { recursive: true, force: true });
       throw new HarnessError(`cannot unpack ${tarball}: ${r.stderr.trim()}`);
@@ -87,12 +87,12 @@ const sha = (s: string | Buffer): string => createHash('sha256').update(s).diges
 /** Apply patches in order; on failure name the patch and the hunk that did not apply. */
 export async function applyPatches(tree: string, patches: string[]): Promise<void> {
   for (const p of patches) {
-    const dry = await execa('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], { reject: false });
+    const dry = await spawnChild('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], { reject: false });
     if (dry.exitCode !== 0) {
       const hunk = dry.stdout.split('\n').filter((l) => /FAILED|can't find file|Reversed|malformed/.test(l)).slice(0, 3).join('; ');
       throw new HarnessError(`patch ${p} does not apply to ${basename(tree)}: ${hunk || dry.stdout.trim().split('\n').pop()}`);
     }
-    await execa('patch', ['-p1', '--forward', '-s', '-d', tree, '-i', resolve(p)]);
+    await spawnChild('patch', ['-p1', '--forward', '-s', '-d', tree, '-i', resolve(p)]);
   }
 }
 
@@ -130,7 +130,7 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   const tree = join(dir, 'tree');
   rmSync(tree, { recursive: true, force: true });
   log(`linking ${basename(pristine)} into the build's tree${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`);
-  await execa('cp', ['-al', pristine, tree]);
+  await spawnChild('cp', ['-al', pristine, tree]);
   await applyPatches(tree, patches);
   const obj = join(dir, 'build');
   mkdirSync(obj, { recursive: true });
@@ -138,13 +138,13 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
     ARCH: 'arm64', CROSS_COMPILE: CROSS, KBUILD_BUILD_TIMESTAMP: '2026-01-01', KBUILD_BUILD_USER: 'probelab', KBUILD_BUILD_HOST: 'probelab',
     CCACHE_BASEDIR: dir, CCACHE_NOHASHDIR: '1',
   };
-  const haveCcache = (await execa('sh', ['-c', 'command -v ccache'], { reject: false })).exitCode === 0;
+  const haveCcache = (await spawnChild('sh', ['-c', 'command -v ccache'], { reject: false })).exitCode === 0;
   const make = ['-C', tree, `O=${obj}`, ...(haveCcache ? [`CC=ccache ${CROSS}gcc`] : [])];
   const logFile = join(dir, 'build.log');
   const logStream = createWriteStream(logFile);
   const started = process.hrtime.bigint();
   const run = async (args: string[], extraEnv: Record<string, string> = {}): Promise<void> => {
-    const child = execa('make', [...make, ...args], { env: { ...env, ...extraEnv }, reject: false, all: true, buffer: false, cleanup: true });
+    const child = spawnChild('make', [...make, ...args], { env: { ...env, ...extraEnv }, reject: false, all: true, buffer: false });
     let steps = 0;
     let last = Date.now();
     child.all?.on('data', (b: Buffer) => {
@@ -180,7 +180,7 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   rmSync(staging, { recursive: true, force: true });
   await run(['modules_install', `INSTALL_MOD_PATH=${staging}`]);
   await new Promise<void>((res) => logStream.end(res));
-  const release = (await execa('make', [...make, '-s', 'kernelrelease'], { env })).stdout.trim();
+  const release = (await spawnChild('make', [...make, '-s', 'kernelrelease'], { env })).stdout.trim();
   const art = join(dir, 'artefacts');
   rmSync(art, { recursive: true, force: true });
   mkdirSync(join(art, 'inputs'), { recursive: true });
@@ -192,7 +192,7 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   mkdirSync(join(art, 'lib'), { recursive: true });
   renameSync(join(staging, 'lib', 'modules'), join(art, 'lib', 'modules'));
   if (!existsSync(join(art, 'lib', 'modules', release, 'modules.dep'))) {
-    const r = await execa('depmod', ['-b', art, release], { reject: false });
+    const r = await spawnChild('depmod', ['-b', art, release], { reject: false });
     if (r.exitCode !== 0) throw new HarnessError(`depmod failed for ${release}: ${r.stderr || 'is kmod installed?'}`);
   }
   const out: BuiltKernel = {

@@ -1,8 +1,9 @@
 /** Where probelab keeps things: the repository's data, and a cache for downloads and builds. */
 import { existsSync } from 'node:fs';
-import { homedir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { homedir, userInfo } from 'node:os';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { HarnessError } from './errors.js';
 
 /** The repository root (holds qemu/, boards/), found from this file. */
 export function repoRoot(): string {
@@ -14,8 +15,23 @@ export function repoRoot(): string {
   throw new Error('cannot find the probelab repository root (qemu/machines/virt.json)');
 }
 
+/**
+ * PROBELAB_CACHE, else ~/.cache/probelab. An empty or relative HOME would put the cache in the
+ * current directory: then the password database's home is used, and failing that it is an error.
+ */
 export function cacheDir(): string {
-  return resolve(process.env.PROBELAB_CACHE ?? join(homedir(), '.cache', 'probelab'));
+  const set = process.env.PROBELAB_CACHE;
+  if (set !== undefined && set !== '') return resolve(set);
+  let home = homedir();
+  if (!isAbsolute(home)) {
+    try {
+      home = userInfo().homedir;
+    } catch {
+      home = '';
+    }
+  }
+  if (!isAbsolute(home)) throw new HarnessError(`HOME is ${JSON.stringify(process.env.HOME ?? '')} and no home directory is known: set PROBELAB_CACHE to a directory for downloads and builds`);
+  return join(home, '.cache', 'probelab');
 }
 
 /** Where boot results and console logs go unless told otherwise. */

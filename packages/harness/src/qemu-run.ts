@@ -2,51 +2,26 @@
  * Running QEMU: the serial console goes straight to a log file through a QEMU file chardev.
  * (Not through a pipe: a pipe the host reads slowly makes the guest's UART wait, and under icount
  * that waiting is guest time, so boots would stop being reproducible under host load.) A guest
- * that does not power off within the wall-time limit is killed and reported; Ctrl-C and
- * SIGTERM kill QEMU before probelab exits, so no process is left behind.
+ * that does not power off within the wall-time limit is killed and reported; QEMU is started
+ * through lifetime.ts, so it never outlives probelab.
  */
-import { accessSync, constants, readFileSync, writeFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
+import { writeFile } from './atomic.js';
 import { delimiter, join } from 'node:path';
-import { execa, type ResultPromise } from 'execa';
 import { HarnessError } from './errors.js';
-
-const live = new Set<ResultPromise>();
-let handlersInstalled = false;
-
-/**
- * For the command line: on Ctrl-C, SIGTERM or SIGHUP, kill every QEMU this process started and
- * exit with status 2. (Library users get execa's cleanup, which kills children on exit.)
- */
-export function installSignalHandlers(): void {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  const killAll = (): number => {
-    for (const p of live) p.kill('SIGKILL');
-    return live.size;
-  };
-  process.on('exit', killAll);
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.on(sig, () => {
-      const n = killAll();
-      process.stderr.write(`probelab: interrupted (${sig})${n ? `; ${n} QEMU process${n > 1 ? 'es' : ''} stopped` : ''}\n`);
-      process.exit(2);
-    });
-  }
-}
+import { spawnChild } from './lifetime.js';
 
 export interface QemuRun { console: string; wallSeconds: number }
 
 export async function runQemu(binary: string, args: string[], logFile: string, wallLimitSeconds: number): Promise<QemuRun> {
   requireQemu(binary);
-  writeFileSync(logFile, '');
+  writeFile(logFile, '');
   const consoleArgs = ['-chardev', `file,id=probelab-console,path=${logFile}`, '-serial', 'chardev:probelab-console'];
   const started = process.hrtime.bigint();
-  const child = execa(binary, [...consoleArgs, ...args], { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000, cleanup: true });
-  live.add(child);
+  const child = spawnChild(binary, [...consoleArgs, ...args], { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000 });
   const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
   const r = await child;
   clearTimeout(timer);
-  live.delete(child);
   const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
   const consoleText = readFileSync(logFile, 'utf8');
   const qemuSaid = typeof r.all === 'string' ? r.all.trim() : '';
@@ -60,16 +35,34 @@ export async function runQemu(binary: string, args: string[], logFile: string, w
 }
 
 /** `-machine dumpdtb=`: QEMU's own device tree for the machine, without booting anything. */
-export async function dumpDtb(binary: string, machineArgs: string[], out: string): Promise<void> {
+export async function dumpDtb(binary: string, machineArgs: string[], out: string, limitSeconds = wallLimit(30)): Promise<void> {
   const i = machineArgs.indexOf('-M');
   const args = [...machineArgs];
   args[i + 1] = `${args[i + 1]},dumpdtb=${out}`;
   requireQemu(binary);
-  const child = execa(binary, args, { reject: false, stdin: 'ignore', cleanup: true });
-  live.add(child);
+  const child = spawnChild(binary, args, { reject: false, stdin: 'ignore' });
+  const timer = setTimeout(() => child.kill('SIGKILL'), limitSeconds * 1000);
   const r = await child;
-  live.delete(child);
+  clearTimeout(timer);
+  if (r.isTerminated && r.signal === 'SIGKILL') throw new HarnessError(`QEMU did not dump the machine's DTB within ${limitSeconds} s of wall time: killed (${binary} ${args.join(' ')})`);
   if (r.exitCode !== 0) throw new HarnessError(`QEMU could not dump the machine's DTB: ${(r.stderr || String(r.exitCode)).trim()}`);
+}
+
+/** The largest wall limit a timer can hold (Node's timers take at most 2^31-1 ms): 24 days. */
+export const maxWallLimit = 2_000_000;
+
+/**
+ * The wall-time limit for a QEMU run: PROBELAB_WALL_LIMIT (seconds, 1 to 2,000,000) when set,
+ * else `fallback`. Anything else is refused, not ignored.
+ */
+export function wallLimit(fallback: number): number {
+  const raw = process.env.PROBELAB_WALL_LIMIT;
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !Number.isFinite(n) || n < 1 || n > maxWallLimit) {
+    throw new HarnessError(`PROBELAB_WALL_LIMIT=${JSON.stringify(raw)}: expected a number of seconds of wall time from 1 to ${maxWallLimit}`);
+  }
+  return n;
 }
 
 /** Fail early and clearly when QEMU is not installed (looked up on PATH, as execa would). */

@@ -2,16 +2,17 @@
  * `probelab boot`: provision the kernel, build the initramfs, boot QEMU under icount time warp,
  * parse the console into an Outcome. The raw console log is always kept.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Outcome, Scenario } from '@probelab/sim-core';
 import { HarnessError } from './errors.js';
+import { ensureDir, writeFile } from './atomic.js';
+import { lockOutputDir } from './out-lock.js';
 import { checkBoardMatchesQemu } from './boards.js';
 import { buildInitramfs } from './initramfs.js';
 import { provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
 import { loadMachine, machineArgs } from './machine.js';
 import { outDir } from './paths.js';
-import { requireQemu, runQemu } from './qemu-run.js';
+import { requireQemu, runQemu, wallLimit } from './qemu-run.js';
 import { outcomeFromConsole, parseConsole, type ParsedConsole } from './console-parser.js';
 
 /**
@@ -34,22 +35,30 @@ export interface RealBoot {
 
 export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdline?: string; log?: (l: string) => void } = {}): Promise<RealBoot> {
   const dir = opts.out ?? join(outDir(), s.name);
-  mkdirSync(dir, { recursive: true });
+  ensureDir(dir);
+  const release = lockOutputDir(dir);
+  try {
+    return await bootInto(dir, s, opts);
+  } finally {
+    release();
+  }
+}
+
+async function bootInto(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void }): Promise<RealBoot> {
   const m = loadMachine();
   requireQemu(m.binary);
   await checkBoardMatchesQemu(s, dir);
   const kernel = await provisionKernel(s.kernel, opts.log);
   const prof = staticProfile(kernel);
   const initrd = join(dir, 'initramfs.cpio.gz');
-  writeFileSync(initrd, await buildInitramfs(s, kernel, prof));
+  writeFile(initrd, await buildInitramfs(s, kernel, prof));
   const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`.replace(/\s+/g, ' ').trim();
   const args = [...machineArgs(m, s), '-no-reboot', '-icount', m.icount, '-kernel', kernel.image, '-initrd', initrd, '-append', cmdline];
-  writeFileSync(join(dir, 'qemu-command.txt'), [m.binary, ...args].map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ') + '\n');
+  writeFile(join(dir, 'qemu-command.txt'), [m.binary, ...args].map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ') + '\n');
   const consoleLog = join(dir, 'console.log');
   // Under icount a guest second costs well under a wall second; a boot that takes longer than
   // this has hung. PROBELAB_WALL_LIMIT (seconds) overrides it.
-  const wallLimit = Number(process.env.PROBELAB_WALL_LIMIT) || 120 + s.capture * 2;
-  const run = await runQemu(m.binary, args, consoleLog, wallLimit);
+  const run = await runQemu(m.binary, args, consoleLog, wallLimit(120 + s.capture * 2));
   const parsed = parseConsole(run.console);
   if (parsed.panic) throw new HarnessError(`the guest kernel panicked: ${parsed.panic}; console log kept in ${consoleLog}`, consoleLog);
   if (!parsed.complete) throw new HarnessError(`the console ended before the guest's state dump (phase: ${parsed.phase}); console log kept in ${consoleLog}`, consoleLog);

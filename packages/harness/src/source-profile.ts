@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { execa } from 'execa';
+import { spawnChild } from './lifetime.js';
 import type { DriverInfo, KernelProfile, ProbeBehaviour } from '@probelab/sim-core';
 import { HarnessError } from './errors.js';
 import { applyPatches, checkFragment, pristineTree } from './kernel-build.js';
@@ -58,7 +58,7 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   if (patches.length) {
     tree = join(work, 'tree');
     log(`linking ${basename(pristine)} and applying ${patches.length} patch(es)`);
-    await execa('cp', ['-al', pristine, tree]);
+    await spawnChild('cp', ['-al', pristine, tree]);
     await applyPatches(tree, patches);
   }
   // Kconfig: the base, then the fragment wins (KCONFIG_ALLCONFIG over alldefconfig/allnoconfig),
@@ -69,8 +69,8 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   const defconfig = base === 'defconfig' ? readFileSync(join(tree, 'arch', 'arm64', 'configs', 'defconfig'), 'utf8') : '';
   writeFileSync(allConfig, defconfig + (fragment ? readFileSync(fragment, 'utf8') : ''));
   log(`configuring: ${base}${fragment ? ` + ${basename(fragment)}` : ''}`);
-  const cross = (await execa('sh', ['-c', 'command -v aarch64-linux-gnu-gcc'], { reject: false })).exitCode === 0 ? ['CROSS_COMPILE=aarch64-linux-gnu-'] : [];
-  const r = await execa('make', ['-C', tree, `O=${obj}`, 'ARCH=arm64', ...cross, base === 'defconfig' ? 'alldefconfig' : 'allnoconfig'], { env: { KCONFIG_ALLCONFIG: allConfig }, reject: false, all: true });
+  const cross = (await spawnChild('sh', ['-c', 'command -v aarch64-linux-gnu-gcc'], { reject: false })).exitCode === 0 ? ['CROSS_COMPILE=aarch64-linux-gnu-'] : [];
+  const r = await spawnChild('make', ['-C', tree, `O=${obj}`, 'ARCH=arm64', ...cross, base === 'defconfig' ? 'alldefconfig' : 'allnoconfig'], { env: { KCONFIG_ALLCONFIG: allConfig }, reject: false, all: true });
   if (r.exitCode !== 0) {
     rmSync(work, { recursive: true, force: true });
     throw new HarnessError(`Kconfig failed in ${tree}: ${(r.all ?? '').split('\n').find((l) => /error|\*\*\*/i.test(l)) ?? `make exited ${r.exitCode}`}`);
@@ -88,7 +88,7 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
 
   log('reading Kbuild and driver sources');
   const places = kbuildIndex(tree, config);
-  const files = await execa('grep', ['-rlE', '--include=*.c', 'of_device_id|_OF_DECLARE|IRQCHIP_DECLARE', 'drivers', 'sound'], { cwd: tree, reject: false });
+  const files = await spawnChild('grep', ['-rlE', '--include=*.c', 'of_device_id|_OF_DECLARE|IRQCHIP_DECLARE', 'drivers', 'sound'], { cwd: tree, reject: false });
   const drivers: DriverInfo[] = [];
   const behaviours: Record<string, ProbeBehaviour> = {};
   const ofDeclared = new Set<string>();

@@ -4,7 +4,7 @@
  */
 import { InputError, kernelIdPattern, kernels, type KernelId } from '@probelab/sim-core';
 import { DtError } from '@probelab/dt-compiler';
-import { HarnessError, installSignalHandlers } from '@probelab/harness';
+import { HarnessError, installLifetime } from '@probelab/harness';
 import { cmdBoardDump, cmdBoot, cmdCheck, cmdDiscover, cmdExplain, cmdPredict } from './commands.js';
 import { cmdDt, parseDtArgs } from './dt-commands.js';
 import { cmdKernelBuild, cmdValidate } from './kernel-commands.js';
@@ -54,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
   const json = argv.includes('--json');
   const args = argv.filter((a) => a !== '--json');
   const [cmd, a1, a2] = args;
-  installSignalHandlers();
+  installLifetime();
   try {
     if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
       process.stdout.write(usage);

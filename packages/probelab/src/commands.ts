@@ -1,9 +1,8 @@
 /** The commands: predict, boot, check, kernel discover. Each returns an exit status. */
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { diffOutcomes, explainDevice, isBoardScenarioText, loadBoardScenario, loadScenario, predict, type Outcome, type Prediction, type Scenario } from '@probelab/sim-core';
-import { readFileSync } from 'node:fs';
-import { predictBoard, baseCmdline, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
+import { diffOutcomes, explainDevice, loadAnyScenario, loadScenario, predict, type Outcome, type Prediction, type Scenario } from '@probelab/sim-core';
+import { startRun, predictBoard, baseCmdline, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
 import { iommuKinds } from '@probelab/sim-core';
 import type { KernelId } from '@probelab/sim-core';
 import { renderDiff, renderHazards, renderOutcome } from './report.js';
@@ -16,23 +15,15 @@ export async function predictFull(s: Scenario, log: (l: string) => void = () => 
   return { outcome: p.outcome, hazards: p.hazards };
 }
 
-/** A board scenario (`board:`) or a QEMU one, by its content. */
-function isBoardFile(file: string): boolean {
-  try {
-    return isBoardScenarioText(readFileSync(file, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 /** Predict any scenario file: QEMU virt (discovered profile) or a board (profile from source). */
 export async function predictFile(file: string, log: (l: string) => void = () => {}): Promise<{ name: string; prediction: Prediction; title: string }> {
-  if (isBoardFile(file)) {
-    const s = loadBoardScenario(file);
+  const any = loadAnyScenario(file);
+  if (any.kind === 'board') {
+    const s = any.scenario;
     const p = await predictBoard(s, log);
     return { name: s.name, prediction: p, title: `${s.name}: predicted (${p.profile.id}, ${p.dts.split('/arch/arm64/boot/dts/').pop()}, ${p.core.devices.length} devices, ${p.profile.drivers.length} drivers in the profile)` };
   }
-  const s = loadScenario(file);
+  const s = any.scenario;
   const profile = await loadProfile(s.kernel, log);
   const p = predict({ scenario: s, profile, tree: machineTree(s), pciFunctions: pciFunctions(loadMachine(), s), baseCmdline });
   return { name: s.name, prediction: p, title: `${s.name}: predicted` };
@@ -57,8 +48,9 @@ export async function cmdPredict(file: string, json: boolean): Promise<number> {
 
 export async function cmdBoot(file: string, json: boolean): Promise<number> {
   const s = loadScenario(file);
-  const b = await bootScenario(s);
   const dir = join(outDir(), s.name);
+  startRun(dir);
+  const b = await bootScenario(s);
   writeAtomic(join(dir, 'real.json'), JSON.stringify(b.outcome, null, 2) + '\n');
   process.stdout.write(json ? JSON.stringify(b.outcome, null, 2) + '\n' : renderOutcome(`${s.name}: real (${b.kernel.release}, ${b.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest; console log ${b.consoleLog})`, b.outcome) + '\n');
   return 0;
@@ -66,11 +58,11 @@ export async function cmdBoot(file: string, json: boolean): Promise<number> {
 
 export async function cmdCheck(file: string, json: boolean): Promise<number> {
   const s = loadScenario(file);
+  const dir = join(outDir(), s.name);
+  startRun(dir);
   const { outcome: predicted, hazards } = await predictFull(s);
   const real = await bootScenario(s);
   const d = diffOutcomes(predicted, real.outcome);
-  const dir = join(outDir(), s.name);
-  mkdirSync(dir, { recursive: true });
   const result = { scenario: s.name, agree: d.agree, predicted, hazards, real: real.outcome, diff: d, consoleLog: real.consoleLog, wallSeconds: real.wallSeconds };
   writeAtomic(join(dir, 'check.json'), JSON.stringify(result, null, 2) + '\n');
   if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { InputError, isBoardScenarioText, loadBoardScenario, loadScenario, masterStates, moduleKey, predict, type MasterSummary, type ModuleLoad, type Prediction } from '@probelab/sim-core';
+import { InputError, loadAnyScenario, masterStates, moduleKey, predict, type MasterSummary, type ModuleLoad, type Prediction } from '@probelab/sim-core';
 import { baseCmdline, loadMachine, loadProfile, machineTree, outDir, pciFunctions, predictBoard, writeAtomic } from '@probelab/harness';
 import { renderSweepSvg } from './sweep-svg.js';
 
@@ -41,21 +41,16 @@ function override(cmdline: string, modules: ModuleLoad[], timeout: number, modul
 }
 
 export async function runSweep(file: string, timeouts: number[], module: string, loads: number[], log: (l: string) => void): Promise<Sweep> {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read scenario: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
-  }
+  const any = loadAnyScenario(file);
   const cells: SweepCell[] = [];
   let name: string;
   let run: (timeout: number, at: number) => Promise<Prediction>;
-  if (isBoardScenarioText(text)) {
-    const s = loadBoardScenario(file);
+  if (any.kind === 'board') {
+    const s = any.scenario;
     name = s.name;
     run = async (timeout, at) => predictBoard({ ...s, ...override(s.cmdline, s.modules, timeout, module, at), capture: Math.max(s.capture, at + 1) }, log);
   } else {
-    const s = loadScenario(file);
+    const s = any.scenario;
     name = s.name;
     const profile = await loadProfile(s.kernel, log);
     const tree = machineTree(s);

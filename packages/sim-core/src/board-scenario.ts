@@ -4,12 +4,13 @@
  * boot does: module loads and unloads at given times, probe faults, the command line. Simulated
  * only; QEMU scenarios (scenario.ts) also boot for real.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { InputError, readInputFile } from './errors.js';
-import type { ModuleLoad } from './scenario.js';
+import { moduleKey, type ModuleLoad } from './scenario.js';
 import type { ProbeFault } from './driver-core.js';
 import { YamlInput } from './yaml-input.js';
+import { checkCmdline } from './cmdline.js';
+import { nameExpected, namePattern } from './input-limits.js';
 
 /** Timing of a board boot; defaults stand for a typical arm64 board, a calibration file refines them. */
 export interface BoardTimingParams {
@@ -71,7 +72,7 @@ export function parseBoardScenario(text: string, file = '<scenario>'): BoardScen
   const top = y.root;
   y.only(top, '', ['name', 'board', 'kernel', 'cmdline', 'modules', 'unload', 'faults', 'timing', 'capture']);
   const here = dirname(resolve(file));
-  const name = y.string(top, 'name', 'name', 'a name of letters, digits, dot, dash or underscore', (s) => /^[A-Za-z0-9._-]+$/.test(s));
+  const name = y.string(top, 'name', 'name', nameExpected, (s) => namePattern.test(s));
   const board = y.string(top, 'board', 'board', 'a .dts path (relative to the kernel\'s arch/arm64/boot/dts, or to this file when it starts with ./)', (s) => /\.dts$/.test(s));
 
   const k = y.map(top, 'kernel', 'kernel', 'a mapping with source, and optionally config, patches, iommuSetup, busOpsAtInit');
@@ -83,15 +84,20 @@ export function parseBoardScenario(text: string, file = '<scenario>'): BoardScen
   const busOpsAtInit = y.list(k, 'busOpsAtInit', 'kernel.busOpsAtInit', 'a list of driver names').map((it) => y.scalar(it, 'a driver name', (v) => typeof v === 'string') as string);
 
   const cmdline = y.optionalString(top, 'cmdline', 'cmdline', 'a string of kernel parameters') ?? '';
+  const cmdProblem = checkCmdline(cmdline);
+  if (cmdProblem) y.fail('cmdline', cmdProblem, y.node(top, 'cmdline'));
   const capture = y.number(top, 'capture', 'capture', 'a number of seconds of uptime, > 0 and <= 3600', (n) => n > 0 && n <= 3600);
-  const loads = (key: 'modules' | 'unload'): ModuleLoad[] => y.list(top, key, key, 'a list of { name, at }').map((it) => {
-    const m = y.asMap(it, 'a mapping { name, at }');
-    y.only(m, it.path, ['name', 'at']);
-    return {
-      name: y.string(m, 'name', `${it.path}.name`, 'a module name', (s) => moduleName.test(s)),
-      at: y.number(m, 'at', `${it.path}.at`, `a number of seconds >= 0 and before capture (${capture} s)`, (n) => n >= 0 && n < capture),
-    };
-  });
+  const loads = (key: 'modules' | 'unload'): ModuleLoad[] => {
+    const seen = new Set<string>();
+    return y.list(top, key, key, 'a list of { name, at }').map((it) => {
+      const m = y.asMap(it, 'a mapping { name, at }');
+      y.only(m, it.path, ['name', 'at']);
+      const name = y.string(m, 'name', `${it.path}.name`, 'a module name', (s) => moduleName.test(s));
+      if (seen.has(moduleKey(name))) y.fail(`${it.path}.name`, `each module once (${name} is listed twice in \`${key}\`)`, y.node(m, 'name'));
+      seen.add(moduleKey(name));
+      return { name, at: y.number(m, 'at', `${it.path}.at`, `a number of seconds >= 0 and before capture (${capture} s)`, (n) => n >= 0 && n < capture) };
+    });
+  };
   const faults = y.list(top, 'faults', 'faults', 'a list of { device, result, times }').map((it): ProbeFault => {
     const m = y.asMap(it, 'a mapping { device, result, times }');
     y.only(m, it.path, ['device', 'result', 'times']);
@@ -109,9 +115,9 @@ export function parseBoardScenario(text: string, file = '<scenario>'): BoardScen
       const f = resolve(here, (tnode as { value: string }).value);
       let t: string;
       try {
-        t = readFileSync(f, 'utf8');
+        t = readInputFile(f, 'calibration file');
       } catch (e) {
-        return y.fail('timing', `a timing mapping or a readable calibration file (${f}: ${(e as NodeJS.ErrnoException).code ?? String(e)})`, tnode);
+        return y.fail('timing', `a timing mapping or a readable calibration file (${(e as InputError).toString()})`, tnode);
       }
       const ty = new YamlInput(t, f, 'a mapping of timing parameters');
       timing = readTiming(ty, ty.root, '');

@@ -67,3 +67,21 @@ export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', m
   }
   return p;
 }
+
+/**
+ * arm64's COMMAND_LINE_SIZE (arch/arm64/include/uapi/asm/setup.h): the bootloader's command line
+ * is cut there, so a longer one would not boot what was predicted.
+ */
+export const commandLineSize = 2048;
+
+/**
+ * What is wrong with a scenario's extra command line for both predict and boot, or null: QEMU
+ * passes `-append` as a C string (a NUL ends it) and the init reads it line by line, so only
+ * printable characters and spaces; leave room for probelab's own parameters (about 200 bytes).
+ */
+export function checkCmdline(cmdline: string): string | null {
+  const bad = [...cmdline].findIndex((c) => c < ' ' || c > '~');
+  if (bad >= 0) return `printable ASCII and spaces only (character ${bad + 1} is U+${cmdline.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, '0')})`;
+  if (cmdline.length > commandLineSize - 512) return `at most ${commandLineSize - 512} characters (COMMAND_LINE_SIZE is ${commandLineSize} on arm64, with probelab's own parameters)`;
+  return null;
+}

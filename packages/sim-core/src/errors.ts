@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { inputLimits, readBounded } from './input-limits.js';
 /** Bad input: names the file and where (line:column or field) and what was expected. */
 export class InputError extends Error {
   constructor(message: string, readonly file?: string, readonly line?: number, readonly column?: number) {
@@ -11,11 +11,7 @@ export class InputError extends Error {
   }
 }
 
-/** A file's text, or an InputError naming it and why it could not be read. */
-export function readInputFile(file: string, what: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new InputError(`cannot read ${what}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, file);
-  }
+/** A file's text (at most `maxBytes`), or an InputError naming it and why it could not be read. */
+export function readInputFile(file: string, what: string, maxBytes = inputLimits.yamlBytes): string {
+  return readBounded(file, what, maxBytes);
 }

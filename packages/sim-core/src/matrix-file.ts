@@ -8,6 +8,7 @@ import { isSeq, type Node as YamlNode } from 'yaml';
 import { InputError, readInputFile } from './errors.js';
 import { iommuKinds, kernelIdPattern, loadScenario, moduleKey, pciEndpoints, type IommuKind, type KernelId, type ModuleLoad, type PciEndpoint, type Scenario } from './scenario.js';
 import { YamlInput } from './yaml-input.js';
+import { nameExpected, namePattern } from './input-limits.js';
 
 export interface MatrixVariant {
   name: string;
@@ -51,7 +52,7 @@ export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {
   const y = new YamlInput(text, file, 'a mapping with name, base, variants, axes');
   const top = y.root;
   y.only(top, '', ['name', 'base', 'variants', 'axes', 'capture']);
-  const name = y.string(top, 'name', 'name', 'a name of letters, digits, dot, dash or underscore', (s) => /^[A-Za-z0-9._-]+$/.test(s));
+  const name = y.string(top, 'name', 'name', nameExpected, (s) => namePattern.test(s));
   const baseRel = y.string(top, 'base', 'base', 'the path of a QEMU scenario (relative to this file)');
   const base = loadScenario(resolve(dirname(resolve(file)), baseRel));
 
@@ -66,7 +67,7 @@ export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {
       return { name: y.string(mm, 'name', `${mi.path}.name`, 'a module name', (s) => /^[A-Za-z0-9_-]+$/.test(s)), at: y.number(mm, 'at', `${mi.path}.at`, 'seconds >= 0', (n) => n >= 0) };
     });
     return {
-      name: y.string(m, 'name', `${it.path}.name`, 'a variant name (letters, digits, dot, dash)', (s) => /^[A-Za-z0-9._-]+$/.test(s)),
+      name: y.string(m, 'name', `${it.path}.name`, nameExpected, (s) => namePattern.test(s)),
       ...(kernel ? { kernel } : {}), ...(iommu ? { iommu } : {}),
       load: y.string(m, 'load', `${it.path}.load`, 'the module the loadAt axis moves', (s) => /^[A-Za-z0-9_-]+$/.test(s)),
       ...(modules ? { modules } : {}),

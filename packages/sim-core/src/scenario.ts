@@ -2,7 +2,10 @@
  * The scenario file (a stable contract: other tools read and write it). YAML, or the same
  * object as JSON. Validation names the file, line:column and field, and what was expected.
  */
-import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { LineCounter, isMap, isSeq, type Node as YamlNode } from 'yaml';
+import { parseYaml } from './yaml-input.js';
+import { checkCmdline } from './cmdline.js';
+import { nameExpected, namePattern } from './input-limits.js';
 import { InputError, readInputFile } from './errors.js';
 
 export type IommuKind = 'none' | 'smmuv3' | 'virtio-iommu';
@@ -35,12 +38,7 @@ export function loadScenario(file: string): Scenario {
 
 export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const lc = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
-  if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const p = lc.linePos(e.pos[0]);
-    throw new InputError(`not valid YAML: ${e.message.split('\n')[0]}`, file, p.line, p.col);
-  }
+  const doc = parseYaml(text, file, lc);
   const at = (node: YamlNode | null | undefined): { line?: number; column?: number } => {
     const r = node?.range;
     if (!r) return {};
@@ -64,7 +62,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
 
   const nameNode = get(top, 'name');
   const name = scalar(nameNode);
-  if (typeof name !== 'string' || !/^[A-Za-z0-9._-]+$/.test(name)) fail('name', 'a name of letters, digits, dot, dash or underscore', nameNode ?? root);
+  if (typeof name !== 'string' || !namePattern.test(name)) fail('name', nameExpected, nameNode ?? root);
 
   const kernelNode = get(top, 'kernel');
   const kernel = scalar(kernelNode);
@@ -92,6 +90,8 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const cmdNode = get(top, 'cmdline');
   const cmdline = cmdNode === undefined ? '' : scalar(cmdNode);
   if (typeof cmdline !== 'string') fail('cmdline', 'a string of extra kernel parameters', cmdNode);
+  const cmdProblem = checkCmdline(cmdline as string);
+  if (cmdProblem) fail('cmdline', cmdProblem, cmdNode);
 
   const capNode = get(top, 'capture');
   const capture = scalar(capNode);
@@ -115,6 +115,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
       const a = scalar(get(m, 'at'));
       if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) fail(`${key}[${i}].at`, 'a number of seconds of guest uptime, >= 0', get(m, 'at') ?? m);
       if ((a as number) >= (capture as number)) fail(`${key}[${i}].at`, `a time before capture (${capture} s)`, get(m, 'at') ?? m);
+      if (out.some((o) => moduleKey(o.name) === moduleKey(n as string))) fail(`${key}[${i}].name`, `each module once (${n} is listed twice in \`${key}\`)`, get(m, 'name') ?? m);
       out.push({ name: n as string, at: a as number });
     });
     return out;

@@ -2,20 +2,37 @@
  * Typed reading of a YAML document with errors that name the file, line:column, the field and
  * what was expected.
  */
-import { LineCounter, parseDocument, isMap, isSeq, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
+import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from './errors.js';
+import { checkYamlShape } from './input-limits.js';
+
+/**
+ * Parse a YAML input file within probelab's limits: its first error as file:line:column, and a
+ * stack the parser exhausts anyway (nesting the shape check did not see) as an InputError.
+ */
+export function parseYaml(text: string, file: string, lc: LineCounter): Document.Parsed {
+  checkYamlShape(text, file);
+  let doc: Document.Parsed;
+  try {
+    doc = parseDocument(text, { lineCounter: lc, prettyErrors: false });
+  } catch (e) {
+    if (e instanceof RangeError) throw new InputError('nested too deeply for a probelab input file', file);
+    throw e;
+  }
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const p = lc.linePos(e.pos[0]);
+    throw new InputError(`not valid YAML: ${e.message.split('\n')[0]}`, file, p.line, p.col);
+  }
+  return doc;
+}
 
 export class YamlInput {
   private lc = new LineCounter();
   readonly root: YAMLMap;
 
   constructor(text: string, readonly file: string, expected: string) {
-    const doc = parseDocument(text, { lineCounter: this.lc, prettyErrors: false });
-    if (doc.errors.length) {
-      const e = doc.errors[0]!;
-      const p = this.lc.linePos(e.pos[0]);
-      throw new InputError(`not valid YAML: ${e.message.split('\n')[0]}`, file, p.line, p.col);
-    }
+    const doc = parseYaml(text, file, this.lc);
     if (!isMap(doc.contents)) this.fail('(top level)', expected, doc.contents);
     this.root = doc.contents as YAMLMap;
   }

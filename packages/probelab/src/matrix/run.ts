@@ -6,9 +6,8 @@
  */
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { mkdirSync } from 'node:fs';
 import { diffOutcomes, expandMatrix, loadMatrixFile, masterStates, outcomeMasterStates, predict, type KernelId, type KernelProfile, type MatrixCell, type MatrixFile, type OutcomeDiff } from '@probelab/sim-core';
-import { baseCmdline, bootScenario, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
+import { lockOutputDir, baseCmdline, bootScenario, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
 import { appendResult, latestById, readResults, type CellResult, type TimingError } from './results.js';
 import { Progress } from './progress.js';
 import { renderJUnit } from './junit.js';
@@ -52,10 +51,18 @@ export async function runMatrix(file: string, opts: MatrixOptions = {}): Promise
   const matrix = loadMatrixFile(file);
   const cells = expandMatrix(matrix);
   const dir = resolve(opts.out ?? join(outDir(), 'matrix', matrix.name));
-  mkdirSync(dir, { recursive: true });
+  const baseline = opts.baseline ? latestById(readResults(resolve(opts.baseline), 'baseline')) : null;
+  const release = lockOutputDir(dir, 'wait for it, or give this run another --out');
+  try {
+    return await runLocked(matrix, cells, dir, baseline, opts);
+  } finally {
+    release();
+  }
+}
+
+async function runLocked(matrix: MatrixFile, cells: MatrixCell[], dir: string, baseline: Map<string, CellResult> | null, opts: MatrixOptions): Promise<MatrixRun> {
   const resultsFile = join(dir, 'results.jsonl');
-  const previous = latestById(readResults(resultsFile));
-  const baseline = opts.baseline ? latestById(readResults(resolve(opts.baseline))) : null;
+  const previous = latestById(readResults(resultsFile, 'resume'));
   const todo = cells.filter((c) => { const p = previous.get(c.id); return !p || p.status === 'error'; });
   const jobs = Math.max(1, opts.jobs ?? cpus().length);
   const progress = new Progress(cells.length, cells.length - todo.length, jobs);
