@@ -5,7 +5,7 @@
  * chain (DtError), never a stack.
  */
 import { dirname, join, resolve } from 'node:path';
-import { compileDts, decompileDtb, type DtcMessage } from '@probelab/dtc-wasm';
+import { compileDts, decompileDtb, DtcTrap, type DtcMessage } from '@probelab/dtc-wasm';
 import { DtError } from './errors.js';
 import { preprocess } from './cpp/preprocess.js';
 import { kernelFlagsFor } from './tools/kernel-dts.js';
@@ -37,7 +37,7 @@ export function compileDtsFile(file: string, opts: CompileOptions = {}): Compile
   const inc = includeDirsFor(opts);
   const pre = preprocess(file, { includeDirs: inc });
   const extra = opts.flags ?? (opts.kernelTree ? kernelFlagsFor(resolve(file)) : []);
-  const r = compileDts(pre.text, { fileName: 'preprocessed.dts', includeDirs: [dirname(resolve(file)), ...inc], flags: [...kernelDtcFlags, ...extra] });
+  const r = trapAsDtError(file, () => compileDts(pre.text, { fileName: 'preprocessed.dts', includeDirs: [dirname(resolve(file)), ...inc], flags: [...kernelDtcFlags, ...extra] }));
   const errors = r.messages.filter((m) => m.severity !== 'warning');
   if (!r.dtb || errors.length) {
     const e = errors.find((x) => x.file) ?? errors[0];
@@ -47,7 +47,17 @@ export function compileDtsFile(file: string, opts: CompileOptions = {}): Compile
 }
 
 export function dtbToDts(dtb: Uint8Array, file = '<dtb>'): string {
-  const r = decompileDtb(dtb);
+  const r = trapAsDtError(file, () => decompileDtb(dtb));
   if (r.dts === null) throw new DtError(r.messages[0]?.text ?? `dtc could not read the DTB (exit ${r.exitCode})`, { file });
   return r.dts;
+}
+
+/** A trap in dtc.wasm (its stack exhausted by deep nesting) as a DtError on the input file. */
+function trapAsDtError<T>(file: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof DtcTrap) throw new DtError(e.message, { file });
+    throw e;
+  }
 }

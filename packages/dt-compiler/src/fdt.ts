@@ -3,6 +3,7 @@
  * reservation block, structure block and strings block, per the Devicetree Specification
  * v0.4, chapter 5. Every malformed input gives a DtError with the byte offset.
  */
+import { readFileSync, statSync } from 'node:fs';
 import { DtError } from './errors.js';
 import { buildTree, readU32, type DeviceTree, type DtNode, type DtProperty } from './tree.js';
 
@@ -12,6 +13,24 @@ const FDT_END_NODE = 2;
 const FDT_PROP = 3;
 const FDT_NOP = 4;
 const FDT_END = 9;
+
+/** Larger than any real DTB (the kernel's largest arm64 DTBs are under 1 MiB). */
+export const maxDtbBytes = 32 * 1024 * 1024;
+/** Nodes nested in nodes: real trees stay under 16; the simulator walks trees recursively. */
+export const maxDtbDepth = 1024;
+
+/** A DTB file's bytes: a regular file of at most maxDtbBytes, else a DtError. */
+export function readDtbFile(file: string): Uint8Array {
+  let st;
+  try {
+    st = statSync(file);
+  } catch (e) {
+    throw new DtError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
+  }
+  if (!st.isFile()) throw new DtError('not a regular file', { file });
+  if (st.size > maxDtbBytes) throw new DtError(`${st.size} bytes: larger than the limit of ${maxDtbBytes} bytes for a DTB`, { file });
+  return new Uint8Array(readFileSync(file));
+}
 
 export function readDtb(bytes: Uint8Array, file = '<dtb>'): DeviceTree {
   const fail = (msg: string, offset: number): never => {
@@ -33,6 +52,10 @@ export function readDtb(bytes: Uint8Array, file = '<dtb>'): DeviceTree {
   const sizeStruct = version >= 17 ? u32(36) : bytes.length - offStruct;
   if (totalSize > bytes.length) fail(`header totalsize ${totalSize} exceeds file size ${bytes.length}`, 4);
   if (version < 16) fail(`DTB version ${version} not supported (need 16 or later)`, 20);
+  // Every block inside totalsize (dtc's flattree.c checks the same before reading a block).
+  if (offStruct + sizeStruct > totalSize) fail(`structure block (offset ${offStruct}, ${sizeStruct} bytes) runs past totalsize ${totalSize}`, 8);
+  if (offStrings + sizeStrings > totalSize) fail(`strings block (offset ${offStrings}, ${sizeStrings} bytes) runs past totalsize ${totalSize}`, 12);
+  if (offRsv >= totalSize) fail(`memory reservation block offset ${offRsv} outside totalsize ${totalSize}`, 16);
 
   const rsv: Array<{ address: bigint; size: bigint }> = [];
   for (let off = offRsv; ; off += 16) {
@@ -44,9 +67,8 @@ export function readDtb(bytes: Uint8Array, file = '<dtb>'): DeviceTree {
 
   const decoder = new TextDecoder();
   const cstring = (off: number, limit: number): [string, number] => {
-    let end = off;
-    while (end < limit && bytes[end] !== 0) end++;
-    if (end >= limit) fail('unterminated string', off);
+    const end = bytes.subarray(0, Math.min(limit, bytes.length)).indexOf(0, off);
+    if (end < 0) fail('unterminated string', off);
     return [decoder.decode(bytes.subarray(off, end)), end + 1];
   };
 
@@ -69,6 +91,7 @@ export function readDtb(bytes: Uint8Array, file = '<dtb>'): DeviceTree {
       if (parent) parent.children.push(node);
       else root = node;
       stack.push(node);
+      if (stack.length > maxDtbDepth) fail(`nodes nested more than ${maxDtbDepth} deep (limit for probelab's DTB reader)`, tokenOff);
     } else if (token === FDT_END_NODE) {
       if (!stack.pop()) fail('FDT_END_NODE without an open node', tokenOff);
     } else if (token === FDT_PROP) {

@@ -1,7 +1,7 @@
 export type { DeviceTree, DtNode, DtProperty } from './tree.js';
 export { buildTree } from './tree.js';
 export { DtError } from './errors.js';
-export { readDtb } from './fdt.js';
+export { readDtb, readDtbFile, maxDtbBytes } from './fdt.js';
 export {
   strings, string, cells, u32, compatible, isAvailable, addressCells, sizeCells, reg,
   phandleList, idMap, mapId,

@@ -1,9 +1,9 @@
 /** Any device tree file in: `.dtb` read directly, `.dts` compiled as the kernel would first. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { compileDtsFile, type CompileOptions } from './compile.js';
 import { DtError } from './errors.js';
-import { readDtb } from './fdt.js';
+import { readDtb, readDtbFile } from './fdt.js';
 import type { DeviceTree } from './tree.js';
 
 /** The kernel tree a .dts lives in (the nearest ancestor with scripts/dtc/include-prefixes). */
@@ -21,5 +21,5 @@ export function readTreeFile(file: string, opts: CompileOptions = {}): DeviceTre
     const out = compileDtsFile(file, { ...opts, ...(kernelTree ? { kernelTree } : {}) });
     return readDtb(out.dtb, file);
   }
-  return readDtb(new Uint8Array(readFileSync(file)), file);
+  return readDtb(readDtbFile(file), file);
 }

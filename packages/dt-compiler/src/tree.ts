@@ -34,16 +34,18 @@ export function buildTree(root: DtNode, bootCpuId: number, rsv: Array<{ address:
   const nodes: DtNode[] = [];
   const paths = new Map<string, DtNode>();
   const phandles = new Map<number, DtNode>();
-  const walk = (n: DtNode): void => {
+  // Depth first, in document order, without recursion.
+  const todo: DtNode[] = [root];
+  while (todo.length) {
+    const n = todo.pop()!;
     nodes.push(n);
     paths.set(n.path, n);
     for (const key of ['phandle', 'linux,phandle']) {
       const p = n.properties.get(key);
       if (p && p.value.length === 4) phandles.set(readU32(p.value, 0), n);
     }
-    n.children.forEach(walk);
-  };
-  walk(root);
+    for (let i = n.children.length - 1; i >= 0; i--) todo.push(n.children[i]!);
+  }
   const symbols = paths.get('/__symbols__');
   return {
     root,

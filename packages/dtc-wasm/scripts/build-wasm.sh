@@ -4,7 +4,9 @@
 # with flex and bison as scripts/Makefile.host does. Output: packages/dtc-wasm/dtc.wasm, and
 # dtc.wasm.sha256. Needs: linux-source-6.12 clang-14 lld-14 wasi-libc libclang-rt-14-dev-wasm32
 # flex bison (scripts/setup-dtc-wasm.sh installs them). The linear memory is imported, so that
-# the JS side can give every run the same memory, zeroed, instead of reserving a new one.
+# the JS side can give every run the same memory, zeroed, instead of reserving a new one. The stack
+# is 8 MiB, as native dtc gets from the default ulimit, and comes first in memory, so that an
+# overflow traps (an access below address 0) instead of overwriting dtc's data.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 src=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.12.tar.xz}
@@ -23,7 +25,7 @@ bison -o dtc-parser.tab.c --defines=dtc-parser.tab.h -t -l dtc-parser.y
 # scripts/dtc/Makefile: dtc-objs, HOST_EXTRACFLAGS (-I libfdt -DNO_YAML), -I . for generated files
 objs="dtc.c flattree.c fstree.c data.c livetree.c treesource.c srcpos.c checks.c util.c dtc-lexer.lex.c dtc-parser.tab.c"
 clang-14 --target=wasm32-wasi -O2 -DNO_YAML -I libfdt -I . -Wno-everything \
-  -Wl,--strip-all -Wl,--import-memory -o "$work/dtc.wasm" $objs
+  -Wl,--strip-all -Wl,--import-memory -Wl,-z,stack-size=8388608 -Wl,--stack-first -o "$work/dtc.wasm" $objs
 if [ "${1:-}" = "--check" ]; then
   # Rebuild and compare with the committed artefact, which must be exactly this build's output.
   want=$(cut -d' ' -f1 "$here/dtc.wasm.sha256")

@@ -29,9 +29,22 @@ let memory: WebAssembly.Memory | null = null;
 let highWater = 0;
 /** The shared linear memory, zeroed up to what the previous run used. */
 function freshMemory(): WebAssembly.Memory {
-  if (!memory) memory = new WebAssembly.Memory({ initial: 64 });
+  // 8 MiB of stack first (scripts/build-wasm.sh), then dtc's data and heap.
+  if (!memory) memory = new WebAssembly.Memory({ initial: 192 });
   else new Uint8Array(memory.buffer, 0, highWater).fill(0);
   return memory;
+}
+
+/**
+ * dtc.wasm stopped on a WebAssembly trap: with the stack first in memory, running out of its
+ * 8 MiB stack (input nested deeper than native dtc's default stack would take) is an access out
+ * of bounds.
+ */
+export class DtcTrap extends Error {
+  constructor(readonly trap: string) {
+    super(`dtc stopped: ${trap === 'memory access out of bounds' ? 'out of stack (input nested too deeply for dtc\'s 8 MiB stack)' : trap}`);
+    this.name = 'DtcTrap';
+  }
 }
 
 export interface DtcRun {
@@ -62,18 +75,21 @@ export function runDtc(args: string[], opts: { inputs?: Record<string, string | 
     (instance.exports._start as () => void)();
   } catch (e) {
     if (e instanceof ProcExit) exitCode = e.code;
+    else if (e instanceof WebAssembly.RuntimeError) throw new DtcTrap(e.message);
+    // dtc's recursion also runs on the engine's own stack: a RangeError is the same exhaustion.
+    else if (e instanceof RangeError) throw new DtcTrap('memory access out of bounds');
     else throw e;
   } finally {
     highWater = mem.buffer.byteLength;
   }
   const dec = new TextDecoder();
-  const stderr = dec.decode(new Uint8Array(shim.stderr));
+  const stderr = dec.decode(shim.stderr.bytes());
   const outputs = new Map<string, Uint8Array>();
   for (const name of opts.outputs ?? []) {
     const f = files.get(`${WORK}/${name}`);
     if (f) outputs.set(name, f);
   }
-  return { exitCode, stdout: dec.decode(new Uint8Array(shim.stdout)), stderr, messages: parseDtcMessages(stderr.split(`${WORK}/`).join('')), outputs };
+  return { exitCode, stdout: dec.decode(shim.stdout.bytes()), stderr, messages: parseDtcMessages(stderr.split(`${WORK}/`).join('')), outputs };
 }
 
 export interface CompileResult {

@@ -33,8 +33,8 @@ export class WasiShim {
   private memory!: WebAssembly.Memory;
   private fds = new Map<number, OpenFile>();
   private nextFd = 4;
-  readonly stdout: number[] = [];
-  readonly stderr: number[] = [];
+  readonly stdout = new ByteSink();
+  readonly stderr = new ByteSink();
 
   constructor(private readonly opts: ShimOptions) {
     this.fds.set(0, { kind: 'stdio', path: '<stdin>', data: new Uint8Array(0), size: 0, pos: 0, writable: false });
@@ -177,8 +177,8 @@ export class WasiShim {
           const ptr = self.view.getUint32(iovs + i * 8, true);
           const len = self.view.getUint32(iovs + i * 8 + 4, true);
           const chunk = self.bytes.subarray(ptr, ptr + len);
-          if (fd === 1) self.stdout.push(...chunk);
-          else if (fd === 2) self.stderr.push(...chunk);
+          if (fd === 1) self.stdout.push(chunk);
+          else if (fd === 2) self.stderr.push(chunk);
           else {
             const end = f.pos + len;
             if (end > f.data.length) {
@@ -226,5 +226,35 @@ export class WasiShim {
       },
     };
     return w as unknown as Record<string, (...a: number[] & bigint[]) => number>;
+  }
+}
+
+/**
+ * A growing byte buffer for stdout/stderr (doubling, so a dtc message of any size costs linear
+ * time), capped at 64 MiB: what comes after the cap is dropped and `truncated` says so.
+ */
+export class ByteSink {
+  private buf = new Uint8Array(4096);
+  private len = 0;
+  truncated = false;
+  static readonly cap = 64 * 1024 * 1024;
+
+  push(chunk: Uint8Array): void {
+    const room = ByteSink.cap - this.len;
+    if (chunk.length > room) {
+      this.truncated = true;
+      chunk = chunk.subarray(0, room);
+    }
+    if (this.len + chunk.length > this.buf.length) {
+      const grown = new Uint8Array(Math.max(this.len + chunk.length, this.buf.length * 2));
+      grown.set(this.buf.subarray(0, this.len));
+      this.buf = grown;
+    }
+    this.buf.set(chunk, this.len);
+    this.len += chunk.length;
+  }
+
+  bytes(): Uint8Array {
+    return this.buf.subarray(0, this.len);
   }
 }

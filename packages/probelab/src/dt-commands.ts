@@ -1,7 +1,6 @@
 /** `probelab dt compile|decompile|deps FILE`: dt-compiler from the command line. */
-import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { compileDtsFile, dtbToDts, findKernelTree, readTreeFile, renderGraph, supplierGraph, DtError, type KernelSeries } from '@probelab/dt-compiler';
+import { readDtbFile, compileDtsFile, dtbToDts, findKernelTree, readTreeFile, renderGraph, supplierGraph, DtError, type KernelSeries } from '@probelab/dt-compiler';
 import { writeAtomic } from '@probelab/harness';
 
 export interface DtArgs { file: string; out?: string; includeDirs: string[]; kernelTree?: string; flags: string[]; format: 'text' | 'json' | 'dot'; kernel: KernelSeries }
@@ -46,7 +45,7 @@ export function cmdDt(sub: string, a: DtArgs): number {
     return 0;
   }
   if (sub === 'decompile') {
-    const dts = dtbToDts(new Uint8Array(readFileSync(a.file)), a.file);
+    const dts = dtbToDts(readDtbFile(a.file), a.file);
     if (a.out) writeAtomic(a.out, dts);
     else process.stdout.write(dts);
     return 0;

@@ -8,6 +8,18 @@ export class ExprError extends Error {}
 
 const MASK = (1n << 64n) - 1n;
 const toSigned = (v: bigint): bigint => BigInt.asIntN(64, v & MASK);
+const maxNesting = 256;
+
+/**
+ * `a << n` in intmax_t as gcc's libcpp evaluates it (libcpp/expr.c num_lshift/num_rshift): a
+ * negative count shifts the other way, a count of 64 or more gives 0 (left) or the sign (right)
+ * instead of a BigInt as large as the count.
+ */
+function shift(a: bigint, n: bigint): bigint {
+  if (n >= 64n) return 0n;
+  if (n <= -64n) return a < 0n ? -1n : 0n;
+  return n >= 0n ? toSigned(a << n) : toSigned(a >> -n);
+}
 
 function parseNumber(v: string): bigint {
   const s = v.replace(/([uUlL]+)$/, '');
@@ -44,18 +56,18 @@ export function evaluate(toks: Tok[]): bigint {
     i++;
     return x;
   };
-  const binary: Array<[string[], (a: bigint, b: bigint) => bigint]> = [
-    [['||'], (a, b) => (a || b ? 1n : 0n)],
-    [['&&'], (a, b) => (a && b ? 1n : 0n)],
-    [['|'], (a, b) => a | b],
-    [['^'], (a, b) => a ^ b],
-    [['&'], (a, b) => a & b],
-    [['==', '!='], () => 0n],
-    [['<', '>', '<=', '>='], () => 0n],
-    [['<<', '>>'], () => 0n],
-    [['+', '-'], () => 0n],
-    [['*', '/', '%'], () => 0n],
-  ];
+  // Binary operators by precedence, lowest first (C11 6.5.5-6.5.14).
+  const binary: string[][] = [['||'], ['&&'], ['|'], ['^'], ['&'], ['==', '!='], ['<', '>', '<=', '>='], ['<<', '>>'], ['+', '-'], ['*', '/', '%']];
+  // Nesting ((((...)))) or !!!!... recurses; gcc's own limit is the stack, ours is stated.
+  let depth = 0;
+  const nest = <T>(f: () => T): T => {
+    if (++depth > maxNesting) throw new ExprError(`#if expression nested more than ${maxNesting} deep`);
+    try {
+      return f();
+    } finally {
+      depth--;
+    }
+  };
   const apply = (op: string, a: bigint, b: bigint): bigint => {
     switch (op) {
       case '||': return a !== 0n || b !== 0n ? 1n : 0n;
@@ -69,8 +81,8 @@ export function evaluate(toks: Tok[]): bigint {
       case '>': return a > b ? 1n : 0n;
       case '<=': return a <= b ? 1n : 0n;
       case '>=': return a >= b ? 1n : 0n;
-      case '<<': return toSigned(a << b);
-      case '>>': return toSigned(a >> b);
+      case '<<': return shift(a, b);
+      case '>>': return shift(a, -b);
       case '+': return toSigned(a + b);
       case '-': return toSigned(a - b);
       case '*': return toSigned(a * b);
@@ -79,13 +91,14 @@ export function evaluate(toks: Tok[]): bigint {
     }
     throw new ExprError(`unknown operator ${op}`);
   };
-  const unary = (): bigint => {
+  const unary = (): bigint => nest(() => unary1());
+  const unary1 = (): bigint => {
     const v = peek();
     if (v === '!') { i++; return unary() === 0n ? 1n : 0n; }
     if (v === '~') { i++; return toSigned(~unary()); }
     if (v === '-') { i++; return toSigned(-unary()); }
     if (v === '+') { i++; return unary(); }
-    if (v === '(') { i++; const r = ternary(); take(')'); return r; }
+    if (v === '(') { i++; const r = nest(ternary); take(')'); return r; }
     const x = take();
     if (x.k === 'num') return parseNumber(x.v);
     if (x.k === 'chr') return charValue(x.v);
@@ -95,7 +108,7 @@ export function evaluate(toks: Tok[]): bigint {
   const level = (n: number): bigint => {
     if (n >= binary.length) return unary();
     let a = level(n + 1);
-    while (peek() !== undefined && binary[n]![0].includes(peek()!)) {
+    while (peek() !== undefined && binary[n]!.includes(peek()!)) {
       const op = take().v;
       // short-circuit evaluation still parses the right side
       const b = level(n + 1);
@@ -107,9 +120,9 @@ export function evaluate(toks: Tok[]): bigint {
     const c = level(0);
     if (peek() === '?') {
       i++;
-      const a = ternary();
+      const a = nest(ternary);
       take(':');
-      const b = ternary();
+      const b = nest(ternary);
       return c !== 0n ? a : b;
     }
     return c;

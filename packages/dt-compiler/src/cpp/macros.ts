@@ -49,8 +49,22 @@ class Stream {
   }
 }
 
+/**
+ * Tokens one preprocessing run may produce by macro substitution. Measured over all 1,118 arm64
+ * boards of linux-source-6.12: at most 22,414 (apple/t6002-j375d.dts). A macro that multiplies
+ * itself per level (an 800-byte "macro bomb") would produce 2^40 and exhaust the heap first.
+ */
+export const maxExpandedTokens = 500_000;
+
 export class MacroTable {
   readonly macros = new Map<string, Macro>();
+  private produced = 0;
+
+  private charge(toks: Tok[]): Tok[] {
+    this.produced += toks.length;
+    if (this.produced > maxExpandedTokens) throw new MacroError(`macro expansion produced more than ${maxExpandedTokens.toLocaleString('en')} tokens (a macro that expands exponentially?)`);
+    return toks;
+  }
 
   define(m: Macro): void {
     this.macros.set(m.name, m);
@@ -107,7 +121,7 @@ export class MacroTable {
       if (m.params === null) {
         const hs = new Set(t.hide ?? []);
         hs.add(m.name);
-        s.push(this.substitute(m, null, hs));
+        s.push(this.charge(this.substitute(m, null, hs)));
         continue;
       }
       const open = s.peek(true);
@@ -143,7 +157,7 @@ export class MacroTable {
       }
       const hs = new Set(t.hide ?? []);
       hs.add(m.name);
-      s.push(this.substitute(m, trimmed, hs, onError));
+      s.push(this.charge(this.substitute(m, trimmed, hs, onError)));
     }
     return out;
   }

@@ -99,6 +99,7 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
         expanded = macros.expand(block, onError);
       } catch (e) {
         if (e instanceof MacroError) fail(e.message, chain, block[0]!.line ?? 0);
+        if (e instanceof RangeError) fail('macro invocations nested too deeply', chain, block[0]!.line ?? 0);
         throw e;
       }
       let s = '';
@@ -158,7 +159,8 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
         try {
           return evaluate(macros.expand(toks, onError)) !== 0n;
         } catch (e) {
-          if (e instanceof ExprError) fail(e.message, chain, lineNo, restNoWs[0]?.col ?? 1);
+          if (e instanceof ExprError || e instanceof MacroError) fail(e.message, chain, lineNo, restNoWs[0]?.col ?? 1);
+          if (e instanceof RangeError) fail('#if expression or macro invocations nested too deeply', chain, lineNo, restNoWs[0]?.col ?? 1);
           throw e;
         }
       };
