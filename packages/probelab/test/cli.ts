@@ -7,9 +7,9 @@ export const bin = join(root, 'packages', 'probelab', 'bin', 'probelab.js');
 export interface CliResult { code: number | null; stdout: string; stderr: string; pid: number }
 
 /** Run the probelab CLI as a user would; `onStart` may signal it. */
-export function runCli(args: string[], env: Record<string, string> = {}, onStart?: (pid: number) => void): Promise<CliResult> {
+export function runCli(args: string[], env: Record<string, string> = {}, onStart?: (pid: number) => void, cwd = root): Promise<CliResult> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (b) => (stdout += b));

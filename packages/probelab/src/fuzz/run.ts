@@ -1,0 +1,91 @@
+/**
+ * The fuzzing run: `count` inputs of one target (targets.ts) from `seed`, in a worker thread with
+ * a heap limit, watched from here. An input that runs longer than `hangMs` is a hang (the worker
+ * is stopped and restarted after it), one over the heap limit a memory blow-up, one slower than
+ * `slowMs` is reported as slow. Every failing input is saved under out/fuzz/ with the
+ * (seed, index) that regenerates it.
+ */
+import { Worker } from 'node:worker_threads';
+import { join } from 'node:path';
+import { writeAtomic, repoRoot } from '@probelab/harness';
+import { mutant } from './mutate.js';
+import { fuzzTargets } from './targets.js';
+
+export interface FuzzFailure { kind: 'crash' | 'slow' | 'hang' | 'memory'; index: number; message: string; saved: string }
+export interface FuzzReport {
+  target: string; seed: number; count: number; wallMs: number; maxMs: number; meanMs: number;
+  rejected: number; peakRssMb: number; failures: FuzzFailure[];
+}
+export interface FuzzOptions { target: string; count: number; seed?: number; slowMs?: number; hangMs?: number; heapMb?: number }
+
+const workerFile = new URL('./worker.js', import.meta.url);
+
+export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
+  const seed = o.seed ?? 1;
+  const slowMs = o.slowMs ?? 3000;
+  const hangMs = o.hangMs ?? 15000;
+  const heapMb = o.heapMb ?? 1536;
+  const started = performance.now();
+  const report: FuzzReport = { target: o.target, seed, count: o.count, wallMs: 0, maxMs: 0, meanMs: 0, rejected: 0, peakRssMb: 0, failures: [] };
+  let totalMs = 0;
+  const target = fuzzTargets().find((t) => t.name === o.target);
+  if (!target) throw new Error(`no fuzz target ${o.target} (one of ${fuzzTargets().map((t) => t.name).join(', ')})`);
+  let corpus: Uint8Array[] | null = null;
+  const save = (kind: FuzzFailure['kind'], index: number, message: string): void => {
+    corpus ??= target.corpus();
+    const file = join(repoRoot(), 'out', 'fuzz', `${o.target}-seed${seed}-${index}.input`);
+    writeAtomic(file, mutant(corpus, target.dict, seed, target.name, index, target.maxBytes));
+    report.failures.push({ kind, index, message, saved: file });
+  };
+  let next = 0;
+  while (next < o.count) {
+    const shared = new SharedArrayBuffer(4);
+    const at = new Int32Array(shared);
+    Atomics.store(at, 0, next);
+    const w = new Worker(workerFile, { workerData: { target: o.target, start: next, count: o.count - next, seed, slowMs, shared }, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    const end = await new Promise<{ resumeAt: number }>((resolve) => {
+      let last = Atomics.load(at, 0);
+      let since = performance.now();
+      let settled = false;
+      const finish = (r: { resumeAt: number }): void => {
+        if (settled) return;
+        settled = true;
+        clearInterval(watch);
+        resolve(r);
+      };
+      const watch = setInterval(() => {
+        const now = Atomics.load(at, 0);
+        if (now !== last) {
+          last = now;
+          since = performance.now();
+        } else if (performance.now() - since > hangMs) {
+          save('hang', now, `still running after ${hangMs} ms`);
+          void w.terminate();
+          finish({ resumeAt: now + 1 });
+        }
+      }, 200);
+      w.on('message', (m: { kind: string; index: number; message?: string; stack?: string; ms?: number; maxMs?: number; totalMs?: number; rejected?: number; rss?: number }) => {
+        if (m.rss) report.peakRssMb = Math.max(report.peakRssMb, m.rss / 1048576);
+        if (m.kind === 'crash') save('crash', m.index, `${m.message} (${m.stack})`);
+        else if (m.kind === 'slow') save('slow', m.index, `${m.ms!.toFixed(0)} ms`);
+        else if (m.kind === 'done') {
+          report.maxMs = Math.max(report.maxMs, m.maxMs!);
+          totalMs += m.totalMs!;
+          report.rejected += m.rejected!;
+          finish({ resumeAt: o.count });
+        }
+      });
+      w.on('error', (e) => {
+        const i = Atomics.load(at, 0);
+        const memory = /ERR_WORKER_OUT_OF_MEMORY|heap/i.test(`${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`);
+        save(memory ? 'memory' : 'crash', i, memory ? `over the ${heapMb} MB heap limit` : `worker died: ${e.message}`);
+        finish({ resumeAt: i + 1 });
+      });
+      w.on('exit', () => finish({ resumeAt: Math.max(Atomics.load(at, 0) + 1, o.count) }));
+    });
+    next = end.resumeAt;
+  }
+  report.wallMs = performance.now() - started;
+  report.meanMs = totalMs / o.count;
+  return report;
+}

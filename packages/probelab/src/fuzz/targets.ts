@@ -1,0 +1,155 @@
+/**
+ * The fuzzed readers, each with its corpus of real inputs, its dictionary, and the errors that
+ * are its own (a clean one-line rejection). Anything else thrown is a crash; the readers are the
+ * ones a user's file reaches: the scenario readers (sim-core scenario.ts, board-scenario.ts), the
+ * matrix reader (matrix-file.ts), the console parser (harness console-parser.ts), the DTS
+ * preprocessor (dt-compiler cpp/), the DTS compiler (dtc.wasm through compile.ts), and the DTB
+ * reader (fdt.ts) with the supplier graph read from its tree (deps.ts).
+ */
+import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { gunzipSync } from 'node:zlib';
+import { threadId } from 'node:worker_threads';
+import { InputError, isBoardScenarioText, parseBoardScenario, parseMatrixFile, parseScenario } from '@probelab/sim-core';
+import { DtError, dtbToDts, compileDtsFile, includeDirsFor, preprocess, readDtb, supplierGraph, listKernelDts, provisionKernelTree } from '@probelab/dt-compiler';
+import { HarnessError, outcomeFromConsole, parseConsole, repoRoot } from '@probelab/harness';
+
+export interface FuzzTarget {
+  name: string;
+  /** Real inputs to mutate. */
+  corpus: () => Uint8Array[];
+  dict: string[];
+  maxBytes: number;
+  run: (input: Uint8Array) => void;
+}
+
+const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8');
+const own = (e: unknown): boolean => e instanceof InputError || e instanceof DtError || e instanceof HarnessError;
+export const isOwnError = own;
+
+function yamlFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...yamlFiles(p));
+    else if (e.name.endsWith('.yaml')) out.push(p);
+  }
+  return out;
+}
+
+const yamlDict = ['[', ']', '{', '}', ': ', '\n- ', '\n  ', '"', "'", '&a ', '*a', '<<: *a', '!!binary ', '!!str ', '? ', '|', '>', '#', '---\n', '...\n', '\t', '\0', 'name: ..', 'at: ', 'capture: ', 'modules:\n  - { name: virtio-iommu, at: 1 }', 'cmdline: "a\\0b"', 'kernel: source-6.12+x', 'iommu: smmuv3', '%YAML 1.2\n'];
+
+/** Small kernel boards (few includes, fast to preprocess), the same list in every run. */
+function smallBoards(n: number): string[] {
+  const tree = provisionKernelTree();
+  return listKernelDts(tree)
+    .map((d) => d.file)
+    .filter((f) => /\/(arm|apple|qcom|renesas|exynos)\//.test(f))
+    .map((f) => ({ f, size: readFileSync(f).length }))
+    .filter((x) => x.size < 6000)
+    .sort((a, b) => a.f.localeCompare(b.f))
+    .slice(0, n)
+    .map((x) => x.f);
+}
+
+export function fuzzTargets(): FuzzTarget[] {
+  const root = repoRoot();
+  const tree = (): string => provisionKernelTree();
+  const scratch = join(root, 'out', 'fuzz', `scratch-${process.pid}-${threadId}`);
+  const includes = new Map<string, string | undefined>();
+  return [
+    {
+      name: 'scenario',
+      corpus: () => yamlFiles(join(root, 'boards')).map((f) => readFileSync(f)),
+      dict: yamlDict,
+      maxBytes: 64 * 1024,
+      run: (b) => {
+        const t = text(b);
+        // Board scenarios name files relative to themselves: read as if they were in boards/juno.
+        if (isBoardScenarioText(t)) parseBoardScenario(t, join(root, 'boards', 'juno', 'fuzz.yaml'));
+        else parseScenario(t, 'fuzz.yaml');
+      },
+    },
+    {
+      name: 'matrix',
+      corpus: () => ['nightly.yaml', 'smoke.yaml', 'calibration.yaml'].map((f) => readFileSync(join(root, 'ci', f))),
+      dict: [...yamlDict, 'base: ../boards/qemu-virt/virtio-iommu-late.yaml', 'timeout: [', 'loadAt: [', 'variants:\n  - '],
+      maxBytes: 64 * 1024,
+      run: (b) => void parseMatrixFile(text(b), join(root, 'ci', 'fuzz.yaml')),
+    },
+    {
+      name: 'console',
+      corpus: () => {
+        const dir = join(root, 'packages', 'harness', 'test', 'fixtures');
+        const windows: Uint8Array[] = [];
+        for (const f of readdirSync(dir).filter((x) => x.endsWith('.console.log.gz')).sort()) {
+          const lines = gunzipSync(readFileSync(join(dir, f))).toString('utf8').split('\n');
+          for (let i = 0; i < lines.length; i += 150) windows.push(Buffer.from(lines.slice(i, i + 300).join('\n')));
+        }
+        return windows;
+      },
+      dict: ['\n[    1.000000] ', '@dev ', '@drv ', '@deferred ', '@module ', '@trace ', '@@@ probelab state begin', '@@@ probelab state end', 'Kernel panic - not syncing', 'Adding to iommu group ', 'deferred probe pending', '\r', '\x1b[0m', '<6>', ' -> '],
+      maxBytes: 256 * 1024,
+      run: (b) => {
+        const p = parseConsole(text(b));
+        outcomeFromConsole(p, ['virtio-iommu', 'arm_smmu_v3']);
+      },
+    },
+    {
+      name: 'dts-preprocess',
+      corpus: () => smallBoards(40).map((f) => readFileSync(f)),
+      dict: ['#include ', '#include "', '#include <dt-bindings/gpio/gpio.h>\n', '#define ', '#define A(x) x x\n', '#undef ', '#if ', '#ifdef ', '#elif ', '#else\n', '#endif\n', '#line ', '#error x\n', '/include/ ', '(', ')', '<<', '>>', '?', ':', '##', '#x', '__VA_ARGS__', '\\\n', '/*', '*/', '//', "'a'", '"'],
+      maxBytes: 128 * 1024,
+      run: (b) => {
+        const main = '/fuzz/main.dts';
+        const inc = includeDirsFor({ kernelTree: tree() });
+        const read = (p: string): string | undefined => {
+          if (!includes.has(p)) {
+            try {
+              includes.set(p, readFileSync(p, 'utf8'));
+            } catch {
+              includes.set(p, undefined);
+            }
+          }
+          return includes.get(p);
+        };
+        preprocess(main, {
+          includeDirs: [join(tree(), 'arch', 'arm64', 'boot', 'dts', 'arm'), ...inc],
+          readFile: (p) => (p === main ? text(b) : read(p)),
+        });
+      },
+    },
+    {
+      name: 'dts-compile',
+      corpus: () => smallBoards(12).map((f) => Buffer.from(preprocess(f, { includeDirs: [dirname(f), ...includeDirsFor({ kernelTree: tree() })] }).text)),
+      dict: ['/dts-v1/;', '/ {', '};', '{', '}', '<', '>', '[', ']', '&', '&{/', 'label: ', '/delete-node/ ', '/delete-property/ ', '/memreserve/ ', '/bits/ 64 ', '/incbin/("x")', '/plugin/;', '/omit-if-no-ref/ ', 'phandle = <1>;', '#address-cells = <3>;', '"\\x00"', '(1 << 40)', '(-1 / 0)'],
+      maxBytes: 128 * 1024,
+      run: (b) => {
+        mkdirSync(scratch, { recursive: true });
+        const f = join(scratch, 'fuzz.dts');
+        writeFileSync(f, b);
+        compileDtsFile(f, { includeDirs: [], flags: [] });
+      },
+    },
+    {
+      name: 'dtb',
+      // QEMU's own trees (dumpdtb pads them to 1 MiB: recompiled unpadded) and small boards.
+      corpus: () => {
+        const dir = join(root, 'boards', 'qemu-virt', 'dtb');
+        mkdirSync(scratch, { recursive: true });
+        const qemu = readdirSync(dir).filter((x) => x.endsWith('.dtb')).sort().map((x) => {
+          const f = join(scratch, `${x}.dts`);
+          writeFileSync(f, dtbToDts(readFileSync(join(dir, x)), x));
+          return compileDtsFile(f, { includeDirs: [], flags: [] }).dtb;
+        });
+        return [...qemu, ...smallBoards(6).map((f) => compileDtsFile(f, { kernelTree: tree() }).dtb)];
+      },
+      dict: ['\xd0\x0d\xfe\xed', '\0\0\0\x01', '\0\0\0\x02', '\0\0\0\x03', '\0\0\0\x09', '\xff\xff\xff\xff', '\x7f\xff\xff\xff', 'iommus\0', 'phandle\0', 'clocks\0', 'compatible\0'],
+      maxBytes: 512 * 1024,
+      run: (b) => {
+        const t = readDtb(b, 'fuzz.dtb');
+        supplierGraph(t, '6.12');
+      },
+    },
+  ];
+}
