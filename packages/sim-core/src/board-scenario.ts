@@ -117,7 +117,7 @@ export function parseBoardScenario(text: string, file = '<scenario>'): BoardScen
       try {
         t = readInputFile(f, 'calibration file');
       } catch (e) {
-        return y.fail('timing', `a timing mapping or a readable calibration file (${(e as InputError).toString()})`, tnode);
+        return y.fail('timing', `a timing mapping or a readable calibration file (${f}: ${(e as InputError).message.replace(/^cannot read [^:]*: /, '')})`, tnode);
       }
       const ty = new YamlInput(t, f, 'a mapping of timing parameters');
       timing = readTiming(ty, ty.root, '');

@@ -3,7 +3,7 @@
  * object as JSON. Validation names the file, line:column and field, and what was expected.
  */
 import { LineCounter, isMap, isSeq, type Node as YamlNode } from 'yaml';
-import { parseYaml } from './yaml-input.js';
+import { fieldName, parseYaml } from './yaml-input.js';
 import { checkCmdline } from './cmdline.js';
 import { nameExpected, namePattern } from './input-limits.js';
 import { InputError, readInputFile } from './errors.js';
@@ -54,7 +54,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const known = new Set(['name', 'kernel', 'machine', 'cmdline', 'modules', 'unload', 'capture']);
   const top = root as import('yaml').YAMLMap;
   for (const item of top.items) {
-    const k = String((item.key as { value?: unknown })?.value ?? item.key);
+    const k = fieldName(item.key);
     if (!known.has(k)) fail(k, `one of ${[...known].join(', ')} (unknown field)`, item.key as YamlNode);
   }
   const get = (map: import('yaml').YAMLMap, key: string): YamlNode | undefined => map.get(key, true) as YamlNode | undefined;
@@ -72,7 +72,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   if (!isMap(machineNode)) fail('machine', 'a mapping with iommu and devices', machineNode ?? root);
   const mm = machineNode as import('yaml').YAMLMap;
   for (const item of mm.items) {
-    const k = String((item.key as { value?: unknown })?.value);
+    const k = fieldName(item.key);
     if (k !== 'iommu' && k !== 'devices') fail(`machine.${k}`, 'iommu or devices (unknown field)', item.key as YamlNode);
   }
   const iommuNode = get(mm, 'iommu');
@@ -107,7 +107,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
       if (!isMap(itNode)) fail(`${key}[${i}]`, 'a mapping { name, at }', itNode);
       const m = itNode as import('yaml').YAMLMap;
       for (const item of m.items) {
-        const k = String((item.key as { value?: unknown })?.value);
+        const k = fieldName(item.key);
         if (k !== 'name' && k !== 'at') fail(`${key}[${i}].${k}`, 'name or at (unknown field)', item.key as YamlNode);
       }
       const n = scalar(get(m, 'name'));

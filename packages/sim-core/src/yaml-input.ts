@@ -2,9 +2,19 @@
  * Typed reading of a YAML document with errors that name the file, line:column, the field and
  * what was expected.
  */
-import { LineCounter, parseDocument, isMap, isSeq, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
+import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
 import { InputError } from './errors.js';
 import { checkYamlShape } from './input-limits.js';
+
+/**
+ * A mapping key as a field name. Only scalars name fields: a collection used as a key (`? [..]`,
+ * nested `? ? ?`) is never stringified — yaml's stringify of nested complex keys grows
+ * exponentially with their depth — but named as such.
+ */
+export function fieldName(key: unknown): string {
+  if (isScalar(key)) return String(key.value);
+  return isMap(key) || isSeq(key) ? '(a collection used as a key)' : String(key);
+}
 
 /**
  * Parse a YAML input file within probelab's limits: its first error as file:line:column, and a
@@ -46,7 +56,7 @@ export class YamlInput {
   /** Refuse keys not in `known`. */
   only(map: YAMLMap, path: string, known: string[]): void {
     for (const item of map.items) {
-      const k = String((item.key as { value?: unknown })?.value ?? item.key);
+      const k = fieldName(item.key);
       if (!known.includes(k)) this.fail(path ? `${path}.${k}` : k, `one of ${known.join(', ')} (unknown field)`, item.key as YamlNode);
     }
   }
@@ -112,7 +122,7 @@ export class YamlInput {
     if (!isMap(n)) this.fail(path, 'a mapping of name: seconds', n);
     const out: Record<string, number> = {};
     for (const item of (n as YAMLMap).items) {
-      const k = String((item.key as { value?: unknown })?.value);
+      const k = fieldName(item.key);
       const v = (item.value as { value?: unknown } | null)?.value;
       if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) this.fail(`${path}.${k}`, 'a number of seconds >= 0', (item.value as YamlNode) ?? (item.key as YamlNode));
       out[k] = v;

@@ -1,11 +1,12 @@
 /**
- * The fuzzing run: `count` inputs of one target (targets.ts) from `seed`, in a worker thread with
- * a heap limit, watched from here. An input that runs longer than `hangMs` is a hang (the worker
+ * The fuzzing run: `count` inputs of one target (targets.ts) from `seed`, in a worker process
+ * with a heap limit, watched from here. An input that runs longer than `hangMs` is a hang (the worker
  * is stopped and restarted after it), one over the heap limit a memory blow-up, one slower than
  * `slowMs` is reported as slow. Every failing input is saved under out/fuzz/ with the
  * (seed, index) that regenerates it.
  */
-import { Worker } from 'node:worker_threads';
+import { fork } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { writeAtomic, repoRoot } from '@probelab/harness';
 import { mutant } from './mutate.js';
@@ -18,7 +19,7 @@ export interface FuzzReport {
 }
 export interface FuzzOptions { target: string; count: number; seed?: number; slowMs?: number; hangMs?: number; heapMb?: number }
 
-const workerFile = new URL('./worker.js', import.meta.url);
+const workerFile = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   const seed = o.seed ?? 1;
@@ -39,12 +40,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
   };
   let next = 0;
   while (next < o.count) {
-    const shared = new SharedArrayBuffer(4);
-    const at = new Int32Array(shared);
-    Atomics.store(at, 0, next);
-    const w = new Worker(workerFile, { workerData: { target: o.target, start: next, count: o.count - next, seed, slowMs, shared }, resourceLimits: { maxOldGenerationSizeMb: heapMb } });
+    const job = { target: o.target, start: next, count: o.count - next, seed, slowMs };
+    const w = fork(workerFile, [JSON.stringify(job)], { execArgv: [`--max-old-space-size=${heapMb}`], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let current = next;
+    const at = { load: (): number => current };
     const end = await new Promise<{ resumeAt: number }>((resolve) => {
-      let last = Atomics.load(at, 0);
+      let last = at.load();
       let since = performance.now();
       let settled = false;
       const finish = (r: { resumeAt: number }): void => {
@@ -54,17 +55,18 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
         resolve(r);
       };
       const watch = setInterval(() => {
-        const now = Atomics.load(at, 0);
+        const now = at.load();
         if (now !== last) {
           last = now;
           since = performance.now();
         } else if (performance.now() - since > hangMs) {
           save('hang', now, `still running after ${hangMs} ms`);
-          void w.terminate();
+          w.kill('SIGKILL');
           finish({ resumeAt: now + 1 });
         }
       }, 200);
       w.on('message', (m: { kind: string; index: number; message?: string; stack?: string; ms?: number; maxMs?: number; totalMs?: number; rejected?: number; rss?: number }) => {
+        if (m.kind === 'at') current = m.index;
         if (m.rss) report.peakRssMb = Math.max(report.peakRssMb, m.rss / 1048576);
         if (m.kind === 'crash') save('crash', m.index, `${m.message} (${m.stack})`);
         else if (m.kind === 'slow') save('slow', m.index, `${m.ms!.toFixed(0)} ms`);
@@ -75,13 +77,16 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
           finish({ resumeAt: o.count });
         }
       });
-      w.on('error', (e) => {
-        const i = Atomics.load(at, 0);
-        const memory = /ERR_WORKER_OUT_OF_MEMORY|heap/i.test(`${(e as NodeJS.ErrnoException).code ?? ''} ${e.message}`);
-        save(memory ? 'memory' : 'crash', i, memory ? `over the ${heapMb} MB heap limit` : `worker died: ${e.message}`);
+      let stderr = '';
+      w.stderr?.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-4000)));
+      w.on('exit', (code, signal) => {
+        if (settled) return;
+        // Exited before 'done': the input it was on killed it.
+        const i = at.load();
+        const memory = /heap out of memory|Allocation failed/i.test(stderr);
+        save(memory ? 'memory' : 'crash', i, memory ? `over the ${heapMb} MB heap limit` : `worker died (${signal ?? `status ${code}`}): ${stderr.trim().split('\n').pop() ?? ''}`);
         finish({ resumeAt: i + 1 });
       });
-      w.on('exit', () => finish({ resumeAt: Math.max(Atomics.load(at, 0) + 1, o.count) }));
     });
     next = end.resumeAt;
   }
