@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProcExit, WasiShim } from './wasi-shim.js';
+import { MessageFlood, ProcExit, WasiShim } from './wasi-shim.js';
 import { parseDtcMessages, type DtcMessage } from './messages.js';
 
 export type { DtcMessage } from './messages.js';
@@ -75,6 +75,7 @@ export function runDtc(args: string[], opts: { inputs?: Record<string, string | 
     (instance.exports._start as () => void)();
   } catch (e) {
     if (e instanceof ProcExit) exitCode = e.code;
+    else if (e instanceof MessageFlood) exitCode = 2; // failed already; the messages so far stand
     else if (e instanceof WebAssembly.RuntimeError) throw new DtcTrap(e.message);
     // dtc's recursion also runs on the engine's own stack: a RangeError is the same exhaustion.
     else if (e instanceof RangeError) throw new DtcTrap('memory access out of bounds');

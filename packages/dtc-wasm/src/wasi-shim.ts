@@ -19,6 +19,19 @@ export class ProcExit extends Error {
   }
 }
 
+/**
+ * dtc stopped by the shim: it had printed an ERROR (so the compile has failed, whatever follows)
+ * and then more than `floodBytes` of messages. dtc's checks report every pair of duplicates, so
+ * 750 copies of one property make 281,000 messages (native dtc: 7 s); nothing after the first
+ * megabyte changes the result.
+ */
+export class MessageFlood extends Error {
+  constructor(readonly bytes: number) {
+    super(`stopped after ${bytes} bytes of error messages`);
+  }
+}
+export const floodBytes = 1024 * 1024;
+
 interface OpenFile { kind: 'file' | 'dir' | 'stdio'; path: string; data: Uint8Array; size: number; pos: number; writable: boolean }
 
 export interface ShimOptions {
@@ -35,6 +48,8 @@ export class WasiShim {
   private nextFd = 4;
   readonly stdout = new ByteSink();
   readonly stderr = new ByteSink();
+  /** dtc printed an ERROR message (not only warnings): its run has failed. */
+  sawError = false;
 
   constructor(private readonly opts: ShimOptions) {
     this.fds.set(0, { kind: 'stdio', path: '<stdin>', data: new Uint8Array(0), size: 0, pos: 0, writable: false });
@@ -178,7 +193,11 @@ export class WasiShim {
           const len = self.view.getUint32(iovs + i * 8 + 4, true);
           const chunk = self.bytes.subarray(ptr, ptr + len);
           if (fd === 1) self.stdout.push(chunk);
-          else if (fd === 2) self.stderr.push(chunk);
+          else if (fd === 2) {
+            self.stderr.push(chunk);
+            if (!self.sawError && Buffer.from(chunk).includes('ERROR')) self.sawError = true;
+            if (self.sawError && self.stderr.length > floodBytes) throw new MessageFlood(self.stderr.length);
+          }
           else {
             const end = f.pos + len;
             if (end > f.data.length) {
@@ -256,5 +275,9 @@ export class ByteSink {
 
   bytes(): Uint8Array {
     return this.buf.subarray(0, this.len);
+  }
+
+  get length(): number {
+    return this.len;
   }
 }

@@ -46,6 +46,26 @@ describe('dtc.wasm', () => {
     expect(fds()).toBeLessThanOrEqual(fdsBefore + 2);
   }, 120_000);
 
+  it('stops a flood of error messages after 1 MiB (the compile has failed already), never one of warnings', () => {
+    // 999 copies of one property: dtc reports every pair, ~500,000 messages.
+    const dup = `/dts-v1/;\n/ {\n${Array.from({ length: 999 }, (_, i) => `  p = <${i}>;\n`).join('')}};\n`;
+    const r = compileDts(dup);
+    expect(r.dtb).toBeNull();
+    expect(r.stderr.length).toBeGreaterThan(1024 * 1024);
+    expect(r.stderr.length).toBeLessThan(1024 * 1024 + 4096);
+    expect(r.messages[0]).toMatchObject({ severity: 'error', check: 'duplicate_property_names', line: 3 });
+    // 8,000 nodes with a unit address and no reg, without -q: 1.8 MB of warnings, and the DTB
+    // native dtc makes. (Sibling nodes stay under bison's YYMAXDEPTH of 10,000.)
+    const name = 'a-node-whose-name-makes-its-warning-long-enough-to-count'.repeat(2);
+    const warn = `/dts-v1/;\n/ {\n${Array.from({ length: 8000 }, (_, i) => `  ${name}@${i + 1} { };\n`).join('')}};\n`;
+    const w = runDtc(['-I', 'dts', '-O', 'dtb', '-o', '@WORK@/out.dtb', '@WORK@/in.dts'], { inputs: { 'in.dts': warn }, outputs: ['out.dtb'] });
+    expect(w.exitCode).toBe(0);
+    expect(w.stderr.length).toBeGreaterThan(1.5 * 1024 * 1024);
+    expect(w.messages.every((m) => m.severity === 'warning')).toBe(true);
+    const native = execFileSync('dtc', ['-q', '-I', 'dts', '-O', 'dtb'], { input: warn, maxBuffer: 1 << 26 });
+    expect(Buffer.from(w.outputs.get('out.dtb')!).equals(native)).toBe(true);
+  });
+
   it('reports dtc usage errors', () => {
     const r = runDtc(['-I', 'nonsense', '@WORK@/x'], { inputs: { x: '' } });
     expect(r.exitCode).not.toBe(0);

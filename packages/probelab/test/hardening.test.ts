@@ -148,7 +148,7 @@ describe('device-tree input', () => {
     expect(r.stderr.trim()).toBe(`probelab: ${f}:42:1: macro expansion produced more than 500,000 tokens (a macro that expands exponentially?)`);
   });
 
-  it('999 duplicate properties: dtc\'s error, as native dtc gives it', async () => {
+  it('999 duplicate properties: dtc\'s first error, as native dtc gives it, without its 500,000 others', async () => {
     const f = file('dup.dts', `/dts-v1/;\n/ {\n${Array.from({ length: 999 }, (_, i) => `  p = <${i}>;\n`).join('')}};\n`);
     const r = await dt(['compile', f, '-o', join(tmp, 'dup.dtb')]);
     expect(r.code).toBe(2);

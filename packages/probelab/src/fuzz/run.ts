@@ -48,10 +48,15 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       let last = at.load();
       let since = performance.now();
       let settled = false;
+      // The worker's counts as of its last report: kept when it dies on an input.
+      let seen = { maxMs: 0, totalMs: 0, rejected: 0 };
       const finish = (r: { resumeAt: number }): void => {
         if (settled) return;
         settled = true;
         clearInterval(watch);
+        report.maxMs = Math.max(report.maxMs, seen.maxMs);
+        totalMs += seen.totalMs;
+        report.rejected += seen.rejected;
         resolve(r);
       };
       const watch = setInterval(() => {
@@ -67,13 +72,12 @@ export async function runFuzz(o: FuzzOptions): Promise<FuzzReport> {
       }, 200);
       w.on('message', (m: { kind: string; index: number; message?: string; stack?: string; ms?: number; maxMs?: number; totalMs?: number; rejected?: number; rss?: number }) => {
         if (m.kind === 'at') current = m.index;
+        if (m.kind === 'progress') seen = { maxMs: m.maxMs!, totalMs: m.totalMs!, rejected: m.rejected! };
         if (m.rss) report.peakRssMb = Math.max(report.peakRssMb, m.rss / 1048576);
         if (m.kind === 'crash') save('crash', m.index, `${m.message} (${m.stack})`);
         else if (m.kind === 'slow') save('slow', m.index, `${m.ms!.toFixed(0)} ms`);
         else if (m.kind === 'done') {
-          report.maxMs = Math.max(report.maxMs, m.maxMs!);
-          totalMs += m.totalMs!;
-          report.rejected += m.rejected!;
+          seen = { maxMs: m.maxMs!, totalMs: m.totalMs!, rejected: m.rejected! };
           finish({ resumeAt: o.count });
         }
       });

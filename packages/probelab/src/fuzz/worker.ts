@@ -30,7 +30,7 @@ for (let i = job.start; i < job.start + job.count; i++) {
   totalMs += ms;
   if (ms > maxMs) maxMs = ms;
   if (ms > job.slowMs) parentPort.postMessage({ kind: 'slow', index: i, ms });
-  if ((i - job.start) % 250 === 0) parentPort.postMessage({ kind: 'progress', index: i, rss: process.memoryUsage().rss });
+  if ((i - job.start) % 250 === 0) parentPort.postMessage({ kind: 'progress', index: i, rss: process.memoryUsage().rss, maxMs, totalMs, rejected });
 }
 parentPort.postMessage({ kind: 'done', maxMs, totalMs, rejected, rss: process.memoryUsage().rss });
 process.disconnect();
