@@ -5,9 +5,11 @@ export { provisionKernel, staticProfile, kernelDefs, parseSourceKernel, register
 export { buildKernel, listModules, type BuildRequest, type BuiltKernel } from './kernel-build.js';
 export { loadMachine, machineArgs, pciFunctions, type MachineDef } from './machine.js';
 export { runQemu, dumpDtb, requireQemu, wallLimit, maxWallLimit } from './qemu-run.js';
-export { installLifetime, spawnChild, registerTemp, releaseTemp, killChildren, liveChildren, launcherChain } from './lifetime.js';
+export { installLifetime, trackChild, withDeathSignal, spawnChild, registerTemp, releaseTemp, killChildren, liveChildren, launcherChain } from './lifetime.js';
 export { parseConsole, dmesgEvents, outcomeFromConsole, type ParsedConsole } from './console-parser.js';
-export { bootScenario, baseCmdline, type RealBoot } from './real-boot.js';
+export { bootScenario, baseCmdline, prepareBoot, type RealBoot, type PreparedBoot } from './real-boot.js';
+export { bootCommand, shellLine, shellQuote, type QemuCommand } from './qemu-command.js';
+export { buildInitramfs, type ShellGuest } from './initramfs.js';
 export { discover, variantsFor, bootTiming, type DiscoveredProfile } from './discovery.js';
 export { machineTree, boardDtbPath, dumpMachineTree, treeDifferences, checkBoardMatchesQemu } from './boards.js';
 export { loadProfile, discoveredPath, calibrationPath, readCalibration, calibratedTiming, type Calibration } from './profiles.js';

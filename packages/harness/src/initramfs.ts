@@ -1,6 +1,9 @@
 /**
  * The guest's initramfs: busybox-static (arm64, from Debian), the scenario's modules with their
- * dependencies (modules.dep), qemu/guest/init as /init, and the schedule it follows.
+ * dependencies (modules.dep), qemu/guest/init as /init, qemu/guest/probelab-state (the capture),
+ * and the schedule it follows. For `probelab shell` also: the modules the person may load by
+ * hand under /lib/modules/<release>/ with a modules.dep for busybox modprobe, the logging
+ * modprobe/rmmod (qemu/guest/probelab-modprobe, profile), and the terminal's size.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -22,28 +25,37 @@ async function moduleBytes(path: string): Promise<Uint8Array> {
   return r.stdout as Uint8Array;
 }
 
-export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: Pick<KernelProfile, 'builtinModules' | 'moduleDeps'> & { moduleFiles: Map<string, string> }): Promise<Buffer> {
+/** What a shell guest adds: modules loadable by hand (with their dependencies) and the terminal size. */
+export interface ShellGuest { modules: string[]; optional: string[]; rows: number; cols: number }
+
+/** Applets a person at the prompt expects (a boot only needs `applets`). */
+const shellApplets = ['ls', 'find', 'head', 'tail', 'wc', 'sort', 'cut', 'xargs', 'ps', 'kill', 'lsmod', 'stty', 'setsid', 'cttyhack', 'uname', 'more', 'less', 'vi', 'clear', 'reset', 'resize', 'env', 'mkdir', 'rm', 'cp', 'mv', 'ln', 'touch', 'date', 'uptime', 'free', 'top', 'hexdump', 'od', 'printf', 'test', 'true', 'false'];
+
+export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: Pick<KernelProfile, 'builtinModules' | 'moduleDeps'> & { moduleFiles: Map<string, string> }, shell?: ShellGuest): Promise<Buffer> {
   const bb = await provisionPackage('busybox-static:arm64');
   const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'probelab', 'lib', 'lib/modules'].map((p) => ({ path: p, type: 'dir' as const }));
   entries.push({ path: 'bin/busybox', type: 'file', data: readFileSync(join(bb.root, 'bin', 'busybox')), mode: 0o755 });
   for (const a of applets) entries.push({ path: `bin/${a}`, type: 'symlink', target: 'busybox' });
-  entries.push({ path: 'init', type: 'file', data: readFileSync(join(repoRoot(), 'qemu', 'guest', 'init')), mode: 0o755 });
+  const guest = (f: string): Buffer => readFileSync(join(repoRoot(), 'qemu', 'guest', f));
+  entries.push({ path: 'init', type: 'file', data: guest('init'), mode: 0o755 });
+  entries.push({ path: 'bin/probelab-state', type: 'file', data: guest('probelab-state'), mode: 0o755 });
   const schedule: Array<{ at: number; line: string }> = [];
   const added = new Set<string>();
+  const addModule = async (dep: string): Promise<string> => {
+    const rel = profile.moduleFiles.get(dep)!;
+    const base = `${rel.split('/').pop()!.replace(/\.ko.*$/, '')}.ko`;
+    if (!added.has(base)) {
+      entries.push({ path: `lib/modules/${base}`, type: 'file', data: await moduleBytes(join(k.modulesDir, rel)) });
+      added.add(base);
+    }
+    return base;
+  };
   for (const m of s.modules) {
     const key = moduleKey(m.name);
     if (profile.builtinModules.has(key)) throw new HarnessError(`${s.file}: module ${m.name} is built into ${k.def.id}; remove it from \`modules\``);
     if (!profile.moduleFiles.has(key)) throw new HarnessError(`${s.file}: field \`modules\`: ${m.name} is not a module of ${k.def.id} (not in modules.dep)`);
     const files: string[] = [];
-    for (const dep of moduleClosure(profile, key)) {
-      const rel = profile.moduleFiles.get(dep)!;
-      const base = `${rel.split('/').pop()!.replace(/\.ko.*$/, '')}.ko`;
-      if (!added.has(base)) {
-        entries.push({ path: `lib/modules/${base}`, type: 'file', data: await moduleBytes(join(k.modulesDir, rel)) });
-        added.add(base);
-      }
-      files.push(base);
-    }
+    for (const dep of moduleClosure(profile, key)) files.push(await addModule(dep));
     schedule.push({ at: m.at, line: `${m.at} ${m.name} ${files.join(' ')}` });
   }
   // rmmod lines: "<at> !<module>", in time order with the loads (loads first at equal times).
@@ -54,5 +66,31 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
   schedule.sort((a, b) => a.at - b.at);
   entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(schedule.map((x) => x.line).join('\n') + '\n') });
   entries.push({ path: 'probelab/capture', type: 'file', data: Buffer.from(`${s.capture}\n`) });
+  if (shell) {
+    // modules.dep as depmod writes it: "m.ko: deps", a module's dependencies last-loaded first.
+    const dep: string[] = [];
+    const optional = new Set(shell.optional.map(moduleKey).filter((k) => profile.moduleFiles.has(k)));
+    const wanted = new Set([...s.modules.map((m) => moduleKey(m.name)), ...shell.modules.map(moduleKey), ...optional]);
+    for (const key of wanted) {
+      if (profile.builtinModules.has(key)) continue;
+      if (!profile.moduleFiles.has(key)) throw new HarnessError(`${s.file}: ${key} is not a module of ${k.def.id} (not in modules.dep)`);
+      const closure = moduleClosure(profile, key);
+      const bases: string[] = [];
+      for (const d of closure) bases.push(await addModule(d));
+      for (let i = 0; i < closure.length; i++) {
+        const line = `${bases[i]}:${bases.slice(0, i).reverse().map((b) => ` ${b}`).join('')}`;
+        if (!dep.includes(line)) dep.push(line);
+      }
+    }
+    const mdir = `lib/modules/${k.release}`;
+    entries.push({ path: mdir, type: 'dir' });
+    for (const b of added) entries.push({ path: `${mdir}/${b}`, type: 'symlink', target: `../${b}` });
+    entries.push({ path: `${mdir}/modules.dep`, type: 'file', data: Buffer.from(dep.join('\n') + '\n') });
+    entries.push({ path: 'etc', type: 'dir' });
+    entries.push({ path: 'etc/profile', type: 'file', data: guest('profile') });
+    entries.push({ path: 'bin/probelab-modprobe', type: 'file', data: guest('probelab-modprobe'), mode: 0o755 });
+    for (const a of shellApplets.filter((x) => !applets.includes(x))) entries.push({ path: `bin/${a}`, type: 'symlink', target: 'busybox' });
+    entries.push({ path: 'probelab/shell', type: 'file', data: Buffer.from(`${shell.rows} ${shell.cols}\n`) });
+  }
   return gzipCpio(entries);
 }

@@ -80,9 +80,14 @@ export function releaseTemp(path: string): void {
  * Start a child process (execa's API) in its own process group, killed with probelab. The
  * parent-death signal also covers probelab being killed with SIGKILL.
  */
+/** `file args` run under the parent-death signal where setpriv exists. */
+export function withDeathSignal(file: string, args: readonly string[]): [string, string[]] {
+  return setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', file, ...args]] : [file, [...args]];
+}
+
 export function spawnChild<O extends Options = Options>(file: string, args: readonly string[], opts: O = {} as O): ResultPromise<O> {
   installExitHook();
-  const [cmd, argv] = setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', file, ...args]] : [file, [...args]];
+  const [cmd, argv] = withDeathSignal(file, args);
   const child = execa(cmd, argv, { ...opts, detached: true, cleanup: false }) as unknown as ResultPromise<O>;
   const handle = child as unknown as Child;
   live.add(handle);
@@ -91,6 +96,16 @@ export function spawnChild<O extends Options = Options>(file: string, args: read
   };
   (child as unknown as Promise<unknown>).then(done, done);
   return child;
+}
+
+/**
+ * A child started elsewhere (node-pty's forkpty makes it a session leader, so its pid is its
+ * group): killed with probelab like the others; call the returned function once it has exited.
+ */
+export function trackChild(child: Child): () => void {
+  installExitHook();
+  live.add(child);
+  return () => void live.delete(child);
 }
 
 /** The number of children still running (for tests and messages). */

@@ -10,7 +10,7 @@ import { repoRoot } from './paths.js';
 interface EndpointDef { vendor: string; device: string; subvendor: string; subdevice: string; class: string; virtioId?: number; args: string[]; deviceOptions?: string }
 export interface MachineDef {
   binary: string; machine: string; cpu: string; memoryMiB: number; console: string; icount: string;
-  iommu: Record<string, { machineOptions: string; device: string | null }>;
+  iommu: Record<string, { machineOptions: string; device: string | null; module: string | null }>;
   pci: { hostBridge: EndpointDef & { slot: number }; endpoints: Record<string, EndpointDef> };
 }
 

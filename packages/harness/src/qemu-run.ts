@@ -13,12 +13,12 @@ import { spawnChild } from './lifetime.js';
 
 export interface QemuRun { console: string; wallSeconds: number }
 
+/** Run a boot whose console goes to `logFile` (bootCommand with `{ file: logFile }`). */
 export async function runQemu(binary: string, args: string[], logFile: string, wallLimitSeconds: number): Promise<QemuRun> {
   requireQemu(binary);
   writeFile(logFile, '');
-  const consoleArgs = ['-chardev', `file,id=probelab-console,path=${logFile}`, '-serial', 'chardev:probelab-console'];
   const started = process.hrtime.bigint();
-  const child = spawnChild(binary, [...consoleArgs, ...args], { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000 });
+  const child = spawnChild(binary, args, { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000 });
   const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
   const r = await child;
   clearTimeout(timer);

@@ -8,9 +8,10 @@ import { HarnessError } from './errors.js';
 import { ensureDir, writeFile } from './atomic.js';
 import { lockOutputDir } from './out-lock.js';
 import { checkBoardMatchesQemu } from './boards.js';
-import { buildInitramfs } from './initramfs.js';
+import { buildInitramfs, type ShellGuest } from './initramfs.js';
 import { provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
-import { loadMachine, machineArgs } from './machine.js';
+import { loadMachine, type MachineDef } from './machine.js';
+import { bootCommand, shellLine } from './qemu-command.js';
 import { outDir } from './paths.js';
 import { requireQemu, runQemu, wallLimit } from './qemu-run.js';
 import { outcomeFromConsole, parseConsole, type ParsedConsole } from './console-parser.js';
@@ -44,21 +45,32 @@ export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdli
   }
 }
 
-async function bootInto(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void }): Promise<RealBoot> {
+export interface PreparedBoot { machine: MachineDef; kernel: KernelArtefacts; initrd: string; cmdline: string }
+
+/**
+ * Everything a boot of `s` needs before QEMU starts, the same for `boot` and `shell`: QEMU's
+ * own board checked, the kernel provisioned, the initramfs built into `dir`, the command line.
+ */
+export async function prepareBoot(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void; shell?: ShellGuest } = {}): Promise<PreparedBoot> {
   const m = loadMachine();
   requireQemu(m.binary);
   await checkBoardMatchesQemu(s, dir);
   const kernel = await provisionKernel(s.kernel, opts.log);
   const prof = staticProfile(kernel);
   const initrd = join(dir, 'initramfs.cpio.gz');
-  writeFile(initrd, await buildInitramfs(s, kernel, prof));
+  writeFile(initrd, await buildInitramfs(s, kernel, prof, opts.shell));
   const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`.replace(/\s+/g, ' ').trim();
-  const args = [...machineArgs(m, s), '-no-reboot', '-icount', m.icount, '-kernel', kernel.image, '-initrd', initrd, '-append', cmdline];
-  writeFile(join(dir, 'qemu-command.txt'), [m.binary, ...args].map((a) => (/[\s"]/.test(a) ? `'${a}'` : a)).join(' ') + '\n');
+  return { machine: m, kernel, initrd, cmdline };
+}
+
+async function bootInto(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void }): Promise<RealBoot> {
+  const { machine: m, kernel, initrd, cmdline } = await prepareBoot(dir, s, opts);
   const consoleLog = join(dir, 'console.log');
+  const cmd = bootCommand(m, s, { kernelImage: kernel.image, initrd, cmdline, console: { file: consoleLog }, timeWarp: true });
+  writeFile(join(dir, 'qemu-command.txt'), shellLine(cmd) + '\n');
   // Under icount a guest second costs well under a wall second; a boot that takes longer than
   // this has hung. PROBELAB_WALL_LIMIT (seconds) overrides it.
-  const run = await runQemu(m.binary, args, consoleLog, wallLimit(120 + s.capture * 2));
+  const run = await runQemu(m.binary, cmd.args, consoleLog, wallLimit(120 + s.capture * 2));
   const parsed = parseConsole(run.console);
   if (parsed.panic) throw new HarnessError(`the guest kernel panicked: ${parsed.panic}; console log kept in ${consoleLog}`, consoleLog);
   if (!parsed.complete) throw new HarnessError(`the console ended before the guest's state dump (phase: ${parsed.phase}); console log kept in ${consoleLog}`, consoleLog);

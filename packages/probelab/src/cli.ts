@@ -30,6 +30,11 @@ usage:
   probelab calibrate [MATRIX] [--jobs N]  boot the reference cells (default ci/calibration.yaml),
                                          fit the simulator's timing per kernel, write
                                          qemu/calibration/KERNEL.json, print residuals
+  probelab shell SCENARIO [--module NAME]...
+                                         boot as \`boot\` does, run the schedule, then the guest's
+                                         shell on this terminal (real time; Ctrl-] q leaves):
+                                         modprobe/rmmod by hand, probelab-state; on leaving the
+                                         state is diffed against the prediction
   probelab board dump                    write QEMU's virt device trees to boards/qemu-virt/dtb/
   probelab kernel build [--source 6.12|6.1|PATH] [--patch FILE]... [--series DIR] [--config FRAGMENT]
                                          cross-build an arm64 kernel for virt (cached by inputs)
@@ -63,6 +68,23 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'sweep') return await cmdSweep(args.slice(1), json);
     if (cmd === 'matrix') return await cmdMatrix(args.slice(1));
     if (cmd === 'calibrate') return await cmdCalibrate(args.slice(1));
+    if (cmd === 'shell') {
+      const rest = args.slice(1);
+      const mods: string[] = [];
+      let file: string | undefined;
+      for (let i = 0; i < rest.length; i++) {
+        if (rest[i] === '--module') {
+          const m = rest[++i];
+          if (!m || !/^[A-Za-z0-9_-]+$/.test(m)) return fail('shell: --module takes a module name (the .ko base name)');
+          mods.push(m);
+        } else if (rest[i]!.startsWith('-')) return fail(`shell: unknown option ${rest[i]}`);
+        else if (!file) file = rest[i];
+        else return fail(`shell: unexpected argument ${rest[i]}`);
+      }
+      if (!file) return fail('shell: missing SCENARIO (a QEMU scenario file)');
+      const { cmdShell } = await import('./shell.js');
+      return await cmdShell(file, mods);
+    }
     const unknownFlag = cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build') ? undefined : args.find((a) => a.startsWith('-'));
     if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);
     if (cmd === 'predict' || cmd === 'boot' || cmd === 'check') {
