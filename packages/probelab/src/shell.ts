@@ -24,13 +24,22 @@ const ESCAPE = 0x1d; // Ctrl-]
 
 export interface TypedAction { kind: 'load' | 'unload'; name: string; at: number }
 
-/** The loads and unloads typed at the prompt, from the guest wrappers' "typed" kernel-log lines. */
+/**
+ * The loads and unloads typed at the prompt, from the guest wrappers' kernel-log lines ("typed",
+ * then the load/unload markers with busybox modprobe's status). A load that failed (no such
+ * module, a typo) loaded nothing and is left out; an unload is kept even when refused, which is
+ * an outcome the simulator models (module-unload-refused).
+ */
 export function typedActions(dmesg: Array<{ t: number; text: string }>): TypedAction[] {
   const out: TypedAction[] = [];
-  for (const l of dmesg) {
+  dmesg.forEach((l, i) => {
     const m = /^probelab: typed (modprobe|rmmod) (\S+)$/.exec(l.text);
-    if (m) out.push({ kind: m[1] === 'modprobe' ? 'load' : 'unload', name: m[2]!, at: l.t });
-  }
+    if (!m) return;
+    const kind = m[1] === 'modprobe' ? 'load' : 'unload';
+    const end = dmesg.slice(i + 1).find((x) => x.text.startsWith(`probelab: module ${kind} end ${m[2]} `));
+    if (kind === 'load' && !/ rc=0$/.test(end?.text ?? '')) return;
+    out.push({ kind, name: m[2]!, at: l.t });
+  });
   return out;
 }
 

@@ -112,3 +112,28 @@ describe('probelab shell', () => {
     expect(qemuFor(out)).toBe('');
   }, 240_000);
 });
+
+describe('what was typed, read back from the guest log', async () => {
+  const { typedActions, scenarioAsRun } = await import('../dist/shell.js');
+  const log = [
+    { t: 3.1, text: 'probelab: typed modprobe virtio-iommu' },
+    { t: 3.1, text: 'probelab: module load begin virtio-iommu' },
+    { t: 3.2, text: 'probelab: module load end virtio-iommu rc=0' },
+    { t: 5.0, text: 'probelab: typed modprobe virtio-iomu' },
+    { t: 5.0, text: 'probelab: module load begin virtio-iomu' },
+    { t: 5.0, text: 'probelab: module load end virtio-iomu rc=1' },
+    { t: 7.5, text: 'probelab: typed rmmod virtio_iommu' },
+    { t: 7.5, text: 'probelab: module unload begin virtio_iommu' },
+    { t: 7.6, text: 'probelab: module unload end virtio_iommu rc=1' },
+  ];
+  it('a failed load (a typo) is left out; a refused unload is kept', () => {
+    expect(typedActions(log)).toEqual([{ kind: 'load', name: 'virtio-iommu', at: 3.1 }, { kind: 'unload', name: 'virtio_iommu', at: 7.5 }]);
+  });
+  it('the scenario as it ran: its schedule plus what was typed, captured after the last action', () => {
+    const s = { name: 'x', kernel: 'debian-6.12' as const, machine: { iommu: 'virtio-iommu' as const, devices: [] }, cmdline: '', modules: [{ name: 'virtio_blk', at: 0 }], capture: 30, file: 'x.yaml' };
+    const r = scenarioAsRun(s, [...typedActions(log), { kind: 'load', name: 'virtio-blk', at: 9 }], 8);
+    expect(r.modules).toEqual([{ name: 'virtio_blk', at: 0 }, { name: 'virtio-iommu', at: 3.1 }]);
+    expect(r.unload).toEqual([{ name: 'virtio_iommu', at: 7.5 }]);
+    expect(r.capture).toBe(8);
+  });
+});
