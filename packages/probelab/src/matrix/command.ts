@@ -1,9 +1,13 @@
-/** `probelab matrix FILE [--jobs N] [--baseline RESULTS.jsonl] [--out DIR]`. */
-import { runMatrix } from './run.js';
+/**
+ * `probelab matrix FILE [--jobs N] [--baseline RESULTS.jsonl] [--out DIR] [--shard K/N]` and
+ * `probelab matrix merge DIR... --out DIR [--baseline RESULTS.jsonl]`.
+ */
+import { runMatrix, type MatrixRun } from './run.js';
+import { mergeShards, parseShard, type Shard } from './shard.js';
 
-export function parseMatrixArgs(args: string[]): { file: string; jobs?: number; baseline?: string; out?: string } | string {
+export function parseMatrixArgs(args: string[]): { file: string; jobs?: number; baseline?: string; out?: string; shard?: Shard } | string {
   let file: string | undefined;
-  const o: { jobs?: number; baseline?: string; out?: string } = {};
+  const o: { jobs?: number; baseline?: string; out?: string; shard?: Shard } = {};
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     if (a === '--jobs') {
@@ -18,6 +22,10 @@ export function parseMatrixArgs(args: string[]): { file: string; jobs?: number; 
       const d = args[++i];
       if (!d) return '--out: expected a directory';
       o.out = d;
+    } else if (a === '--shard') {
+      const sh = parseShard(args[++i] ?? '(nothing)');
+      if (typeof sh === 'string') return sh;
+      o.shard = sh;
     } else if (a.startsWith('-')) return `unknown option ${a}`;
     else if (!file) file = a;
     else return `unexpected argument ${a}`;
@@ -26,13 +34,41 @@ export function parseMatrixArgs(args: string[]): { file: string; jobs?: number; 
   return { file, ...o };
 }
 
+function parseMergeArgs(args: string[]): { dirs: string[]; out: string; baseline?: string } | string {
+  const dirs: string[] = [];
+  let out: string | undefined;
+  let baseline: string | undefined;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--out') out = args[++i];
+    else if (a === '--baseline') baseline = args[++i];
+    else if (a.startsWith('-')) return `unknown option ${a}`;
+    else dirs.push(a);
+  }
+  if (!out) return '--out: expected the directory for the merged results';
+  if (!dirs.length) return 'expected the shard directories (the --out of each `--shard K/N` run)';
+  return { dirs, out, ...(baseline ? { baseline } : {}) };
+}
+
 export async function cmdMatrix(args: string[]): Promise<number> {
+  if (args[0] === 'merge') {
+    const m = parseMergeArgs(args.slice(1));
+    if (typeof m === 'string') {
+      process.stderr.write(`probelab: matrix merge: ${m}\n`);
+      return 2;
+    }
+    return summarize(mergeShards(m.dirs, m.out, m.baseline));
+  }
   const p = parseMatrixArgs(args);
   if (typeof p === 'string') {
     process.stderr.write(`probelab: matrix: ${p}\n`);
     return 2;
   }
-  const r = await runMatrix(p.file, { ...(p.jobs ? { jobs: p.jobs } : {}), ...(p.baseline ? { baseline: p.baseline } : {}), ...(p.out ? { out: p.out } : {}) });
+  const r = await runMatrix(p.file, { ...(p.jobs ? { jobs: p.jobs } : {}), ...(p.baseline ? { baseline: p.baseline } : {}), ...(p.out ? { out: p.out } : {}), ...(p.shard ? { shard: p.shard } : {}) });
+  return summarize(r);
+}
+
+function summarize(r: MatrixRun): number {
   const agree = r.results.filter((x) => x.status === 'agree').length;
   const differ = r.results.filter((x) => x.status === 'differ');
   const failed = r.results.filter((x) => x.status === 'error');

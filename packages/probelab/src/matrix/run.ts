@@ -12,12 +12,15 @@ import { appendResult, latestById, readResults, type CellResult, type TimingErro
 import { Progress } from './progress.js';
 import { renderJUnit } from './junit.js';
 import { renderReport } from './report.js';
+import { shardCells, writeShardFile, type Shard } from './shard.js';
 
 export interface MatrixOptions {
   jobs?: number;
   out?: string;
   baseline?: string;
   calibration?: boolean;
+  /** Run only shard k of n (1-based): the cells whose id hashes to it (shard.ts). */
+  shard?: Shard;
 }
 
 export interface MatrixRun {
@@ -49,8 +52,9 @@ export function timingError(d: OutcomeDiff): TimingError {
 
 export async function runMatrix(file: string, opts: MatrixOptions = {}): Promise<MatrixRun> {
   const matrix = loadMatrixFile(file);
-  const cells = expandMatrix(matrix);
-  const dir = resolve(opts.out ?? join(outDir(), 'matrix', matrix.name));
+  const all = expandMatrix(matrix);
+  const cells = opts.shard ? shardCells(all, opts.shard) : all;
+  const dir = resolve(opts.out ?? join(outDir(), 'matrix', matrix.name, ...(opts.shard ? [`shard-${opts.shard.k}-of-${opts.shard.n}`] : [])));
   const baseline = opts.baseline ? latestById(readResults(resolve(opts.baseline), 'baseline')) : null;
   const release = lockOutputDir(dir, 'wait for it, or give this run another --out');
   try {
@@ -62,6 +66,7 @@ export async function runMatrix(file: string, opts: MatrixOptions = {}): Promise
 
 async function runLocked(matrix: MatrixFile, cells: MatrixCell[], dir: string, baseline: Map<string, CellResult> | null, opts: MatrixOptions): Promise<MatrixRun> {
   const resultsFile = join(dir, 'results.jsonl');
+  if (opts.shard) writeShardFile(dir, matrix, opts.shard, cells);
   const previous = latestById(readResults(resultsFile, 'resume'));
   const todo = cells.filter((c) => { const p = previous.get(c.id); return !p || p.status === 'error'; });
   const jobs = Math.max(1, opts.jobs ?? cpus().length);
@@ -112,6 +117,14 @@ async function runLocked(matrix: MatrixFile, cells: MatrixCell[], dir: string, b
   progress.end();
 
   const results = cells.map((c) => previous.get(c.id)!).filter(Boolean);
+  return finishRun(matrix, results, dir, baseline);
+}
+
+/**
+ * The end of a run, the same for a run and for merged shards: each result compared with the
+ * baseline, report.html and junit.xml written, the exit status (1 differ or changed, 2 failed).
+ */
+export function finishRun(matrix: MatrixFile, results: CellResult[], dir: string, baseline: Map<string, CellResult> | null): MatrixRun {
   if (baseline) {
     for (const r of results) {
       const b = baseline.get(r.id);
@@ -119,6 +132,7 @@ async function runLocked(matrix: MatrixFile, cells: MatrixCell[], dir: string, b
       r.baseline = !b?.real ? 'new' : diffOutcomes(b.real, r.real).devices.length === 0 ? 'same' : 'changed';
     }
   }
+  const resultsFile = join(dir, 'results.jsonl');
   const reportFile = join(dir, 'report.html');
   const junitFile = join(dir, 'junit.xml');
   writeAtomic(reportFile, renderReport(matrix, results, dir));
