@@ -1,7 +1,7 @@
 export { HarnessError } from './errors.js';
 export { writeCpio, gzipCpio, type CpioEntry } from './cpio.js';
 export { provisionPackage } from './debian.js';
-export { provisionKernel, staticProfile, kernelDefs, parseSourceKernel, registerPatch, sourceFacts, type KernelArtefacts } from './kernels.js';
+export { userKernelBuild, provisionKernel, staticProfile, kernelDefs, parseSourceKernel, registerPatch, sourceFacts, type KernelArtefacts } from './kernels.js';
 export { buildKernel, listModules, type BuildRequest, type BuiltKernel } from './kernel-build.js';
 export { loadMachine, machineArgs, pciFunctions, type MachineDef } from './machine.js';
 export { runQemu, dumpDtb, requireQemu, wallLimit, maxWallLimit } from './qemu-run.js';

@@ -4,7 +4,7 @@
  * postinst would).
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { spawnChild } from './lifetime.js';
 import type { KernelId, KernelProfile } from '@probelab/sim-core';
 import { provisionPackage } from './debian.js';
@@ -70,6 +70,25 @@ export async function provisionKernel(id: KernelId, log: (l: string) => void = (
   }
   const image = join(pkg.root, 'boot', `vmlinuz-${release}`);
   return { def, release, packageVersion: pkg.version, packageSha256: pkg.sha256, image, modulesDir, config: readConfig(join(pkg.root, 'boot', `config-${release}`)) };
+}
+
+/**
+ * A kernel someone built themselves for a board (`make Image modules` and `make modules_install
+ * INSTALL_MOD_PATH=DIR`, with `Image` and the `.config` copied into DIR as `Image` and `config`):
+ * its artefacts as probelab's own builds give them, for LAVA jobs on real boards.
+ */
+export function userKernelBuild(dir: string, series: '6.1' | '6.12'): KernelArtefacts {
+  const root = resolve(dir);
+  const need = (f: string): string => {
+    if (!existsSync(join(root, f))) throw new HarnessError(`${root}: no ${f} (a kernel build dir holds Image, config and lib/modules/<release>/ from make modules_install INSTALL_MOD_PATH=)`);
+    return join(root, f);
+  };
+  const release = readdirSync(need(join('lib', 'modules')))[0];
+  if (!release) throw new HarnessError(`${root}/lib/modules: no release directory`);
+  return {
+    def: { id: `source-${series}` as KernelId, package: `kernel build in ${root}`, series }, release, packageVersion: `user build ${release}`, packageSha256: '',
+    image: need('Image'), modulesDir: need(join('lib', 'modules', release)), config: readConfig(need('config')),
+  };
 }
 
 function readConfig(file: string): Map<string, string> {

@@ -30,6 +30,13 @@ usage:
   probelab calibrate [MATRIX] [--jobs N]  boot the reference cells (default ci/calibration.yaml),
                                          fit the simulator's timing per kernel, write
                                          qemu/calibration/KERNEL.json, print residuals
+  probelab lava job SCENARIO --device-type TYPE [--artifacts-url URL] [-o DIR] [--kernel-build DIR]
+                                         a LAVA job for the scenario and its artefacts (qemu: the
+                                         boot of \`boot\`, with a device dictionary for lava-run;
+                                         a real board: TFTP + U-Boot, its DTB, your kernel build)
+  probelab lava parse LOG [--json]       a LAVA log (output.yaml, lava-run's output) or console
+                                         log of a probelab guest -> the outcome
+  probelab check SCENARIO --lava LOG     the prediction against a LAVA run's log
   probelab shell SCENARIO [--module NAME]...
                                          boot as \`boot\` does, run the schedule, then the guest's
                                          shell on this terminal (real time; Ctrl-] q leaves):
@@ -68,6 +75,18 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'sweep') return await cmdSweep(args.slice(1), json);
     if (cmd === 'matrix') return await cmdMatrix(args.slice(1));
     if (cmd === 'calibrate') return await cmdCalibrate(args.slice(1));
+    if (cmd === 'lava') {
+      const { cmdLava } = await import('./lava/command.js');
+      return await cmdLava(args.slice(1), json);
+    }
+    if (cmd === 'check' && args.includes('--lava')) {
+      const i = args.indexOf('--lava');
+      const log = args[i + 1];
+      const rest = args.slice(1).filter((_, j) => j !== i - 1 && j !== i);
+      if (!log || rest.length !== 1) return fail('check: usage: probelab check SCENARIO --lava LOG [--json]');
+      const { cmdCheckLava } = await import('./commands.js');
+      return await cmdCheckLava(rest[0]!, log, json);
+    }
     if (cmd === 'shell') {
       const rest = args.slice(1);
       const mods: string[] = [];

@@ -89,3 +89,15 @@ export async function cmdBoardDump(): Promise<number> {
   }
   return 0;
 }
+
+/** `probelab check SCENARIO --lava LOG`: the prediction against what a LAVA job's log shows. */
+export async function cmdCheckLava(file: string, logFile: string, json: boolean): Promise<number> {
+  const { readLavaLog } = await import('./lava/log.js');
+  const { prediction: p, name } = await predictFile(file, (l) => process.stderr.write(`${l}\n`));
+  const real = readLavaLog(logFile);
+  const d = diffOutcomes(p.outcome, real.outcome);
+  const result = { scenario: name, agree: d.agree, predicted: p.outcome, hazards: p.hazards, real: real.outcome, diff: d, lavaLog: logFile };
+  if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else process.stdout.write(`${name} against ${logFile} (${real.lava ? 'LAVA log' : 'console log'})\n${renderDiff(d, 'predicted', 'LAVA')}\n${renderHazards(p.hazards)}`);
+  return d.agree ? 0 : 1;
+}
