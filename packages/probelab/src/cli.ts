@@ -26,7 +26,9 @@ usage:
                                          every cell of a matrix file (ci/*.yaml) booted and
                                          predicted in parallel, resumable; results.jsonl,
                                          report.html, junit.xml; exit 1 on any disagreement
-                                         or change from the baseline
+                                         or change from the baseline; --shard K/N: one shard's cells
+  probelab matrix merge DIR... --out DIR [--baseline RESULTS.jsonl]
+                                         shards merged into one run's results, report, JUnit
   probelab calibrate [MATRIX] [--jobs N]  boot the reference cells (default ci/calibration.yaml),
                                          fit the simulator's timing per kernel, write
                                          qemu/calibration/KERNEL.json, print residuals
