@@ -15,7 +15,7 @@ import { HarnessError } from './errors.js';
 import type { KernelArtefacts } from './kernels.js';
 import { repoRoot } from './paths.js';
 
-const applets = ['sh', 'mount', 'echo', 'cat', 'awk', 'sleep', 'grep', 'tr', 'basename', 'readlink', 'insmod', 'dmesg', 'poweroff', 'sed'];
+const applets = ['sh', 'mount', 'echo', 'cat', 'awk', 'sleep', 'grep', 'tr', 'basename', 'readlink', 'insmod', 'dmesg', 'poweroff', 'sed', 'ls'];
 
 async function moduleBytes(path: string): Promise<Uint8Array> {
   if (path.endsWith('.ko')) return readFileSync(path);
