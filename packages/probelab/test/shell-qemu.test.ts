@@ -89,28 +89,19 @@ describe('probelab shell', () => {
     expect(qemuFor(out)).toBe('');
   }, 240_000);
 
-  it('Ctrl-C of probelab itself (SIGINT to its process) stops QEMU and gives the terminal back', async () => {
-    const out = join(tmp, 'out-int');
-    const term = terminal(out);
-    await term.waitFor(prompt, 0, 120_000);
-    expect(qemuFor(out)).not.toBe('');
-    process.kill(term.t.pid, 'SIGINT');
-    expect(await term.exit).toBe(2);
-    expect(term.screen()).toMatch(/probelab: interrupted \(SIGINT\); 1 child process group stopped/);
-    for (let i = 0; i < 30 && qemuFor(out); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(qemuFor(out)).toBe('');
-  }, 240_000);
-
-  it('the terminal closing (SIGHUP) stops QEMU with probelab', async () => {
-    const out = join(tmp, 'out-hup');
-    const term = terminal(out);
-    await term.waitFor(prompt, 0, 120_000);
-    expect(qemuFor(out)).not.toBe('');
-    term.t.kill('SIGHUP');
-    await term.exit;
-    for (let i = 0; i < 30 && qemuFor(out); i++) await new Promise((r) => setTimeout(r, 100));
-    expect(qemuFor(out)).toBe('');
-  }, 240_000);
+  for (const [sig, what] of [['SIGINT', 'Ctrl-C of probelab itself'], ['SIGHUP', 'the terminal closing']] as const) {
+    it(`${what} (${sig}) stops QEMU with probelab`, async () => {
+      const out = join(tmp, `out-${sig}`);
+      const term = terminal(out);
+      await term.waitFor(prompt, 0, 120_000);
+      expect(qemuFor(out)).not.toBe('');
+      process.kill(term.t.pid, sig);
+      expect(await term.exit).toBe(2);
+      expect(term.screen()).toMatch(new RegExp(`probelab: interrupted \\(${sig}\\); 1 child process group stopped`));
+      for (let i = 0; i < 30 && qemuFor(out); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(qemuFor(out)).toBe('');
+    }, 240_000);
+  }
 });
 
 describe('what was typed, read back from the guest log', async () => {
