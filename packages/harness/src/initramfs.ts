@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { spawnChild } from './lifetime.js';
-import { moduleClosure, moduleKey, type KernelProfile, type Scenario } from '@probelab/sim-core';
+import { checkModuleActions, moduleClosure, moduleKey, type KernelProfile, type Scenario } from '@probelab/sim-core';
 import { gzipCpio, type CpioEntry } from './cpio.js';
 import { provisionPackage } from './debian.js';
 import { HarnessError } from './errors.js';
@@ -39,6 +39,8 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
   const guest = (f: string): Buffer => readFileSync(join(repoRoot(), 'qemu', 'guest', f));
   entries.push({ path: 'init', type: 'file', data: guest('init'), mode: 0o755 });
   entries.push({ path: 'bin/probelab-state', type: 'file', data: guest('probelab-state'), mode: 0o755 });
+  // The same check predict makes (sim-core predict.ts), against this kernel's modules.dep.
+  checkModuleActions({ id: k.def.id, moduleDeps: profile.moduleDeps, builtinModules: profile.builtinModules }, s.modules, s.unload ?? [], s.file);
   const schedule: Array<{ at: number; line: string }> = [];
   const added = new Set<string>();
   const addModule = async (dep: string): Promise<string> => {
@@ -52,15 +54,12 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
   };
   for (const m of s.modules) {
     const key = moduleKey(m.name);
-    if (profile.builtinModules.has(key)) throw new HarnessError(`${s.file}: module ${m.name} is built into ${k.def.id}; remove it from \`modules\``);
-    if (!profile.moduleFiles.has(key)) throw new HarnessError(`${s.file}: field \`modules\`: ${m.name} is not a module of ${k.def.id} (not in modules.dep)`);
     const files: string[] = [];
     for (const dep of moduleClosure(profile, key)) files.push(await addModule(dep));
     schedule.push({ at: m.at, line: `${m.at} ${m.name} ${files.join(' ')}` });
   }
   // rmmod lines: "<at> !<module>", in time order with the loads (loads first at equal times).
   for (const u of s.unload ?? []) {
-    if (!s.modules.some((m) => moduleKey(m.name) === moduleKey(u.name))) throw new HarnessError(`${s.file}: field \`unload\`: ${u.name} is not loaded by the scenario (add it to \`modules\`)`);
     schedule.push({ at: u.at, line: `${u.at} !${moduleKey(u.name)}` });
   }
   schedule.sort((a, b) => a.at - b.at);

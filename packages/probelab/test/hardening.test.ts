@@ -77,6 +77,19 @@ describe('scenario and matrix input', () => {
     expect(r.stderr).toMatch(/field `modules\[1\]\.name`: expected each module once \(arm-smmu is listed twice in `modules`\)/);
   });
 
+  it('predict refuses what boot refuses: a built-in module loaded, a module unloaded that was never loaded', async () => {
+    const builtin = file('builtin.yaml', qemuScenario('builtin').replace('virtio_blk, at: 0', 'virtio_pci, at: 0'));
+    let r = await runCli(['predict', builtin]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`probelab: ${builtin}: field \`modules\`: virtio_pci is built into debian-6.12; remove it from \`modules\``);
+    const unload = file('unload.yaml', qemuScenario('unload', 'unload:\n  - { name: virtio-iommu, at: 5 }\n'));
+    r = await runCli(['predict', unload]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`probelab: ${unload}: field \`unload\`: virtio-iommu is not loaded by the scenario (add it to \`modules\`)`);
+    // boot refuses it with the same line (the initramfs builder makes the same check)
+    expect((await runCli(['boot', unload], { PROBELAB_OUT: join(tmp, 'unload-out') })).stderr.trim()).toBe(r.stderr.trim());
+  });
+
   it('results.jsonl: a null row or a torn middle row is an error at its line; a torn last line of a baseline is left out and the file never rewritten', async () => {
     const good = JSON.stringify({ id: 'a', status: 'agree', finishedAt: 'x' });
     const nul = file('null.jsonl', `${good}\nnull\n`);

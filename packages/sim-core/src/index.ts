@@ -9,7 +9,7 @@ export { DriverCore } from './driver-core.js';
 export { linksFor, supplierNodes } from './fw-devlink.js';
 export { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 export { timerFireTime, jiffiesAt } from './timer-wheel.js';
-export { predict, type PredictInput, type Prediction } from './predict.js';
+export { checkModuleActions, predict, type PredictInput, type Prediction } from './predict.js';
 export { diffOutcomes, collapseKinds, type OutcomeDiff } from './diff.js';
 export type { Hazard, HazardKind } from './hazards.js';
 export { explainDevice } from './explain.js';

@@ -64,6 +64,23 @@ export interface SimulationInput {
   listEveryBoundDevice?: boolean;
 }
 
+/**
+ * A scenario's loads and unloads against the kernel, the one check for predict and for boot
+ * (the initramfs builder calls it too): each loaded module is a module of the kernel (in
+ * modules.dep) and not built in (insmod of a built-in module fails: there is no .ko), each
+ * unloaded one is loaded by the scenario.
+ */
+export function checkModuleActions(profile: Pick<KernelProfile, 'id' | 'moduleDeps' | 'builtinModules'>, modules: ModuleLoad[], unloads: ModuleLoad[], file?: string): void {
+  for (const m of modules) {
+    const key = moduleKey(m.name);
+    if (profile.builtinModules.has(key)) throw new InputError(`field \`modules\`: ${m.name} is built into ${profile.id}; remove it from \`modules\``, file);
+    if (!profile.moduleDeps.has(key)) throw new InputError(`field \`modules\`: ${m.name} is not a module of ${profile.id} (not in modules.dep)`, file);
+  }
+  for (const u of unloads) {
+    if (!modules.some((m) => moduleKey(m.name) === moduleKey(u.name))) throw new InputError(`field \`unload\`: ${u.name} is not loaded by the scenario (add it to \`modules\`)`, file);
+  }
+}
+
 /** The boot replayed as timed events; any board, any kernel profile. */
 export function simulate(input: SimulationInput): Prediction {
   const { profile, timing } = input;
@@ -74,13 +91,8 @@ export function simulate(input: SimulationInput): Prediction {
   const core = new DriverCore(board, profile, params, { probeDuration: timing.probeDuration, deferCost: timing.deferCost, ...(input.defaultProbeDuration !== undefined ? { defaultProbeDuration: input.defaultProbeDuration } : {}) }, ofDeclared, behaviours);
   core.setFaults(input.faults ?? []);
 
+  checkModuleActions(profile, input.modules, input.unloads ?? [], input.file);
   const actions = [...input.modules.map((m) => ({ ...m, unload: false })), ...(input.unloads ?? []).map((m) => ({ ...m, unload: true }))].sort((a, b) => a.at - b.at);
-  for (const mod of actions) {
-    const key = moduleKey(mod.name);
-    if (!profile.moduleDeps.has(key) && !profile.builtinModules.has(key)) {
-      throw new InputError(`field \`${mod.unload ? 'unload' : 'modules'}\`: ${mod.name} is not a module of ${profile.id} (not in modules.dep)`, input.file);
-    }
-  }
 
   // of_platform_default_populate_init (arch_initcall_sync) creates the DT devices.
   // Platform devices carry their OF modalias (of/device.c:of_device_uevent_modalias); AMBA
