@@ -1,14 +1,18 @@
 /**
  * Kernel profiles: the static half from the package, the discovered half from
- * qemu/kernels/<kernel>.json (written by `probelab kernel discover`, checked by the tests).
+ * qemu/kernels/<kernel>.json (written by `probelab kernel discover`, checked by the tests). When
+ * apt has moved on from the build a committed profile was discovered on (a new linux-source
+ * upload), the profile of the build at hand is discovered once into the cache and used instead.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BootTiming, IommuKind, KernelId, KernelProfile } from '@probelab/sim-core';
+import { writeAtomic } from './atomic.js';
 import { HarnessError } from './errors.js';
-import type { DiscoveredProfile } from './discovery.js';
-import { parseSourceKernel, provisionKernel, staticProfile } from './kernels.js';
-import { repoRoot } from './paths.js';
+import { discover, type DiscoveredProfile } from './discovery.js';
+import { parseSourceKernel, provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
+import { lockOutputDir } from './out-lock.js';
+import { cacheDir, repoRoot } from './paths.js';
 
 export function discoveredPath(id: KernelId): string {
   return join(repoRoot(), 'qemu', 'kernels', `${id}.json`);
@@ -56,11 +60,43 @@ export async function loadProfile(id: KernelId, log: (l: string) => void = () =>
   const fallback = !existsSync(file) && src && src.patches.length > 0;
   if (fallback) file = discoveredPath(`source-${src!.series}`);
   if (!existsSync(file)) throw new HarnessError(`no discovered profile for ${id} (${file}): run \`probelab kernel discover ${id}\``);
-  const d = JSON.parse(readFileSync(file, 'utf8')) as DiscoveredProfile;
-  if (!fallback && d.packageSha256 !== k.packageSha256) {
-    throw new HarnessError(`${file} was discovered on package ${d.packageVersion} (sha256 ${d.packageSha256.slice(0, 12)}…), but apt now provides ${k.packageVersion} (${k.packageSha256.slice(0, 12)}…): run \`probelab kernel discover ${id}\``);
-  }
+  let d = JSON.parse(readFileSync(file, 'utf8')) as DiscoveredProfile;
+  if (!fallback && d.packageSha256 !== k.packageSha256) d = await discoveredFor(id, k, d, file, log);
   // The simulator uses a kernel's calibration when one exists (`probelab calibrate` fits it).
   const cal = opts.calibration === false ? null : readCalibration(id);
   return { ...st, drivers: d.drivers, builtinMatches: d.builtinMatches, ofDeclared: d.ofDeclared, timing: calibratedTiming(d.timing, cal) };
+}
+
+/**
+ * The discovered profile of the build at hand when the committed one is of another build:
+ * cache/discovered/<kernel>@<build>.json, made by discovery boots the first time it is asked
+ * for (one process at a time; the others wait and read it). `probelab kernel discover` writes the
+ * committed file itself.
+ */
+async function discoveredFor(id: KernelId, k: KernelArtefacts, committed: DiscoveredProfile, file: string, log: (l: string) => void): Promise<DiscoveredProfile> {
+  const dir = join(cacheDir(), 'discovered');
+  const cached = join(dir, `${id}@${k.packageSha256}.json`);
+  const read = (): DiscoveredProfile | null => (existsSync(cached) ? (JSON.parse(readFileSync(cached, 'utf8')) as DiscoveredProfile) : null);
+  let release: () => void;
+  for (;;) {
+    const d = read();
+    if (d) return d;
+    try {
+      release = lockOutputDir(dir);
+      break;
+    } catch (e) {
+      if (!(e instanceof HarnessError) || !/in use by another probelab run/.test(e.message)) throw e;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  try {
+    const again = read();
+    if (again) return again;
+    log(`${file} is of ${committed.packageVersion} (${committed.release}); apt provides ${k.packageVersion} (${k.release}): discovering its profile into ${cached} (\`probelab kernel discover ${id}\` updates the committed file)`);
+    const d = await discover(id, log);
+    writeAtomic(cached, `${JSON.stringify(d, null, 2)}\n`);
+    return d;
+  } finally {
+    release();
+  }
 }
