@@ -12,6 +12,9 @@ import { registerTemp, releaseTemp } from './lifetime.js';
 
 const held = new Map<string, number>();
 
+/** The directory is held by another live run (callers that would rather wait catch this). */
+export class LockBusy extends HarnessError {}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -49,7 +52,7 @@ export function lockOutputDir(dir: string, hint = 'wait for it, or set PROBELAB_
         continue; // removed meanwhile
       }
       if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
-        throw new HarnessError(`${dir} is in use by another probelab run (pid ${owner}): ${hint}`);
+        throw new LockBusy(`${dir} is in use by another probelab run (pid ${owner}): ${hint}`);
       }
       rmSync(file, { force: true }); // its process is gone
       continue;

@@ -11,7 +11,7 @@ import { writeAtomic } from './atomic.js';
 import { HarnessError } from './errors.js';
 import { discover, type DiscoveredProfile } from './discovery.js';
 import { parseSourceKernel, provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
-import { lockOutputDir } from './out-lock.js';
+import { LockBusy, lockOutputDir } from './out-lock.js';
 import { cacheDir, repoRoot } from './paths.js';
 
 export function discoveredPath(id: KernelId): string {
@@ -85,7 +85,7 @@ async function discoveredFor(id: KernelId, k: KernelArtefacts, committed: Discov
       release = lockOutputDir(dir);
       break;
     } catch (e) {
-      if (!(e instanceof HarnessError) || !/in use by another probelab run/.test(e.message)) throw e;
+      if (!(e instanceof LockBusy)) throw e;
       await new Promise((r) => setTimeout(r, 500));
     }
   }

@@ -198,12 +198,7 @@ static int probelab_iommu_probe(struct platform_device *pdev)
 	if (early) {
 		of_property_read_u32(dev->of_node, "probelab,ready-us", &us);
 		dev_info(dev, "probelab-iommu: registered before ready, %u us of setup left\n", us);
-		if (us) {
-			u64 end = ktime_get_ns() + (u64)us * 1000;
-
-			while (ktime_get_ns() < end)
-				cpu_relax();
-		}
+		probelab_busy_us(us);
 		WRITE_ONCE(p->ready, true);
 	}
 	dev_info(dev, "probelab-iommu: ready\n");

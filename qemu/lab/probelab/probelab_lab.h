@@ -28,6 +28,15 @@ struct probelab_defers {
 #define DEFINE_PROBELAB_DEFERS(name) \
 	static struct probelab_defers name = { .lock = __MUTEX_INITIALIZER(name.lock) }
 
+/* Keep the CPU busy for `us` microseconds (a probe that takes time, not one that sleeps). */
+static inline void probelab_busy_us(u32 us)
+{
+	u64 end = ktime_get_ns() + (u64)us * 1000;
+
+	while (ktime_get_ns() < end)
+		cpu_relax();
+}
+
 /* 0 to go on with the probe, or the error the probe returns now. */
 static inline int probelab_probe_start(struct device *dev, struct probelab_defers *d)
 {
@@ -35,12 +44,8 @@ static inline int probelab_probe_start(struct device *dev, struct probelab_defer
 	u32 us = 0, count = 0;
 	int i, ret = 0;
 
-	if (!of_property_read_u32(np, "probelab,probe-us", &us) && us) {
-		u64 end = ktime_get_ns() + (u64)us * 1000;
-
-		while (ktime_get_ns() < end)
-			cpu_relax();
-	}
+	if (!of_property_read_u32(np, "probelab,probe-us", &us))
+		probelab_busy_us(us);
 	if (!of_property_read_u32(np, "probelab,defer-count", &count) && count) {
 		mutex_lock(&d->lock);
 		for (i = 0; i < d->n && d->seen[i].np != np; i++)
