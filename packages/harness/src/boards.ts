@@ -3,11 +3,13 @@
  * in boards/qemu-virt/dtb/<iommu>.dtb so that `predict` needs no QEMU, and every real boot dumps
  * QEMU's tree again and checks it is the same board (the random /chosen seeds aside).
  */
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDtb, type DeviceTree } from '@probelab/dt-compiler';
-import type { IommuKind, Scenario } from '@probelab/sim-core';
+import { InputError, type IommuKind, type Scenario } from '@probelab/sim-core';
+import { writeFile } from './atomic.js';
 import { HarnessError } from './errors.js';
+import { mergeOverlay } from './machine-overlay.js';
 import { loadMachine, machineArgs } from './machine.js';
 import { repoRoot } from './paths.js';
 import { dumpDtb } from './qemu-run.js';
@@ -16,15 +18,32 @@ export function boardDtbPath(iommu: IommuKind): string {
   return join(repoRoot(), 'boards', 'qemu-virt', 'dtb', `${iommu}.dtb`);
 }
 
-export function machineTree(s: Scenario): DeviceTree {
+function qemuDtb(s: Scenario): { bytes: Uint8Array; file: string } {
   const f = boardDtbPath(s.machine.iommu);
-  let bytes: Uint8Array;
   try {
-    bytes = readFileSync(f);
+    return { bytes: readFileSync(f), file: f };
   } catch {
     throw new HarnessError(`${f} is missing: run \`probelab board dump\``);
   }
-  return readDtb(bytes, f);
+}
+
+/** The scenario's board: QEMU's tree, with the scenario's lab fragment merged in if it has one. */
+export function machineTree(s: Scenario): DeviceTree {
+  const { bytes, file } = qemuDtb(s);
+  if (!s.machine.overlay) return readDtb(bytes, file);
+  return overlaid(s, bytes, file).tree;
+}
+
+/** The DTB QEMU is given with `-dtb` (lab boards), or null when QEMU boots its own tree. */
+export function machineDtb(s: Scenario): Uint8Array | null {
+  if (!s.machine.overlay) return null;
+  const { bytes, file } = qemuDtb(s);
+  return overlaid(s, bytes, file).dtb;
+}
+
+function overlaid(s: Scenario, bytes: Uint8Array, file: string): { tree: DeviceTree; dtb: Uint8Array } {
+  if (!existsSync(s.machine.overlay!)) throw new InputError(`field \`machine.overlay\`: expected a DTS fragment; ${s.machine.overlay} does not exist`, s.file);
+  return mergeOverlay(bytes, file, s.machine.overlay!);
 }
 
 /** Dump QEMU's tree for a scenario's machine to `out`. */
@@ -57,11 +76,18 @@ export function treeDifferences(a: DeviceTree, b: DeviceTree): string[] {
   return out.sort();
 }
 
+/**
+ * QEMU's own tree must be the one kept under boards/qemu-virt; out/<scenario>/machine.dtb is then
+ * the tree the guest boots (QEMU's, or the merged lab board).
+ */
 export async function checkBoardMatchesQemu(s: Scenario, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const dumped = await dumpMachineTree(s, join(dir, 'machine.dtb'));
-  const diffs = treeDifferences(machineTree(s), dumped);
+  const { bytes, file } = qemuDtb(s);
+  const diffs = treeDifferences(readDtb(bytes, file), dumped);
   if (diffs.length) {
     throw new HarnessError(`QEMU's device tree for virt/${s.machine.iommu} differs from ${boardDtbPath(s.machine.iommu)} (${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}): predictions would use a stale board; run \`probelab board dump\``);
   }
+  const lab = machineDtb(s);
+  if (lab) writeFile(join(dir, 'machine.dtb'), lab);
 }

@@ -11,7 +11,7 @@ export { bootScenario, baseCmdline, prepareBoot, type RealBoot, type PreparedBoo
 export { bootCommand, shellLine, shellQuote, type QemuCommand } from './qemu-command.js';
 export { buildInitramfs, type ShellGuest } from './initramfs.js';
 export { discover, variantsFor, bootTiming, type DiscoveredProfile } from './discovery.js';
-export { machineTree, boardDtbPath, dumpMachineTree, treeDifferences, checkBoardMatchesQemu } from './boards.js';
+export { machineTree, machineDtb, boardDtbPath, dumpMachineTree, treeDifferences, checkBoardMatchesQemu } from './boards.js';
 export { loadProfile, discoveredPath, calibrationPath, readCalibration, calibratedTiming, type Calibration } from './profiles.js';
 export { writeAtomic, writeFile, ensureDir, appendLine, fsError } from './atomic.js';
 export { lockOutputDir, startRun } from './out-lock.js';
@@ -20,3 +20,4 @@ export { sourceProfile, type SourceProfile, type SourceProfileRequest } from './
 export { kbuildIndex, readConfig, parseKbuildMakefile, type ObjectPlace, type Tristate } from './kbuild.js';
 export { scanDriverFile, type ScannedDriver, type ScannedFile } from './driver-scan.js';
 export { predictBoard, type BoardPrediction } from './board-predict.js';
+export { mergeOverlay, qemuLabels, type MergedTree } from './machine-overlay.js';

@@ -118,7 +118,7 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   const patches = (req.patches ?? []).map((p) => resolve(p));
   for (const p of patches) if (!existsSync(p)) throw new HarnessError(`${p}: patch not found`);
   const { tree: pristine, id } = await pristineTree(req.source);
-  const hash = sha(JSON.stringify({ id, fragment: readFileSync(fragment, 'utf8'), patches: patches.map((p) => sha(readFileSync(p))) })).slice(0, 16);
+  const hash = sha(JSON.stringify({ id, fragment: readFileSync(fragment, 'utf8'), patches: patches.map((p) => sha(readFileSync(p))), lab: labSourceHash() })).slice(0, 16);
   const dir = join(cacheDir(), 'kernels', hash);
   const done = join(dir, 'artefacts.json');
   if (existsSync(done)) return { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true };
@@ -131,6 +131,7 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   rmSync(tree, { recursive: true, force: true });
   log(`linking ${basename(pristine)} into the build's tree${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`);
   await spawnChild('cp', ['-al', pristine, tree]);
+  addLabDrivers(tree);
   await applyPatches(tree, patches);
   const obj = join(dir, 'build');
   mkdirSync(obj, { recursive: true });
@@ -201,6 +202,39 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   };
   writeFileSync(done, JSON.stringify(out, null, 2));
   return out;
+}
+
+/** The driver-core lab's test drivers (qemu/lab/probelab), part of every build's hash. */
+export function labSourceDir(): string {
+  return join(repoRoot(), 'qemu', 'lab', 'probelab');
+}
+
+function labSourceHash(): string {
+  const dir = labSourceDir();
+  return sha(readdirSync(dir).sort().map((f) => `${f}\0${sha(readFileSync(join(dir, f)))}`).join('\n'));
+}
+
+/**
+ * Put the lab drivers into a build's tree as drivers/probelab, hooked into drivers/Kconfig and
+ * drivers/Makefile the way an in-tree driver directory is. The tree is hard links to the pristine
+ * one: the two files are replaced by new files, never written through the link.
+ */
+export function addLabDrivers(tree: string): void {
+  const dest = join(tree, 'drivers', 'probelab');
+  rmSync(dest, { recursive: true, force: true });
+  cpSync(labSourceDir(), dest, { recursive: true });
+  const replace = (file: string, edit: (text: string) => string): void => {
+    const path = join(tree, file);
+    const text = edit(readFileSync(path, 'utf8'));
+    rmSync(path);
+    writeFileSync(path, text);
+  };
+  replace('drivers/Kconfig', (t) => {
+    const end = t.lastIndexOf('endmenu');
+    if (end < 0) throw new HarnessError(`${tree}/drivers/Kconfig: no endmenu to put the lab drivers before`);
+    return `${t.slice(0, end)}source "drivers/probelab/Kconfig"\n\n${t.slice(end)}`;
+  });
+  replace('drivers/Makefile', (t) => `${t}${t.endsWith('\n') ? '' : '\n'}obj-$(CONFIG_PROBELAB_LAB)\t\t+= probelab/\n`);
 }
 
 /** Files under the built modules tree, for tests and reports. */

@@ -11,6 +11,7 @@ import { writeAtomic } from './atomic.js';
 import { HarnessError } from './errors.js';
 import { discover, type DiscoveredProfile } from './discovery.js';
 import { parseSourceKernel, provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
+import { labDrivers } from './lab-drivers.js';
 import { LockBusy, lockOutputDir } from './out-lock.js';
 import { cacheDir, repoRoot } from './paths.js';
 
@@ -64,7 +65,15 @@ export async function loadProfile(id: KernelId, log: (l: string) => void = () =>
   if (!fallback && d.packageSha256 !== k.packageSha256) d = await discoveredFor(id, k, d, file, log);
   // The simulator uses a kernel's calibration when one exists (`probelab calibrate` fits it).
   const cal = opts.calibration === false ? null : readCalibration(id);
-  return { ...st, drivers: d.drivers, builtinMatches: d.builtinMatches, ofDeclared: d.ofDeclared, timing: calibratedTiming(d.timing, cal) };
+  // The lab's drivers come from the build's tree (lab-drivers.ts); a discovered entry of the same
+  // driver gives way to the one read from source, which knows its match table.
+  const lab = k.tree ? labDrivers(k.tree, k.config) : { drivers: [], behaviours: {} };
+  const labKey = new Set(lab.drivers.map((x) => `${x.bus}/${x.name}`));
+  const drivers = [...d.drivers.filter((x) => !labKey.has(`${x.bus}/${x.name}`)), ...lab.drivers];
+  return {
+    ...st, drivers, builtinMatches: d.builtinMatches, ofDeclared: d.ofDeclared, timing: calibratedTiming(d.timing, cal),
+    ...(Object.keys(lab.behaviours).length ? { behaviours: lab.behaviours } : {}),
+  };
 }
 
 /**

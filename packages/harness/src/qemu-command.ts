@@ -2,7 +2,8 @@
  * The QEMU command line of a scenario's boot, built in one place for `boot` and `shell`: the
  * machine (machine.ts, from qemu/machines/virt.json), the kernel, the initramfs, the command line,
  * the console (a file chardev for boots, the terminal for a shell) and the time base (icount
- * time warp for boots, real time for a person at a prompt). `shellLine` is what
+ * time warp for boots, real time for a person at a prompt), and for lab boards the merged tree
+ * (`-dtb`, machine-overlay.ts). `shellLine` is what
  * qemu-command.txt holds: one line a user can paste to run the same boot by hand.
  */
 import type { Scenario } from '@probelab/sim-core';
@@ -12,7 +13,7 @@ export interface QemuCommand { binary: string; args: string[] }
 
 export type ConsoleTo = { file: string } | 'terminal';
 
-export function bootCommand(m: MachineDef, s: Scenario, o: { kernelImage: string; initrd: string; cmdline: string; console: ConsoleTo; timeWarp: boolean }): QemuCommand {
+export function bootCommand(m: MachineDef, s: Scenario, o: { kernelImage: string; initrd: string; cmdline: string; console: ConsoleTo; timeWarp: boolean; dtb?: string }): QemuCommand {
   // A file chardev for boots: a pipe the host reads slowly would stall the guest's UART, and
   // under icount that stall is guest time. For a shell the terminal, with Ctrl-C passed to the
   // guest (signal=off) instead of stopping QEMU.
@@ -20,7 +21,7 @@ export function bootCommand(m: MachineDef, s: Scenario, o: { kernelImage: string
     ? ['-chardev', 'stdio,id=probelab-console,signal=off', '-serial', 'chardev:probelab-console']
     : ['-chardev', `file,id=probelab-console,path=${o.console.file}`, '-serial', 'chardev:probelab-console'];
   const time = o.timeWarp ? ['-icount', m.icount] : [];
-  return { binary: m.binary, args: [...consoleArgs, ...machineArgs(m, s), '-no-reboot', ...time, '-kernel', o.kernelImage, '-initrd', o.initrd, '-append', o.cmdline] };
+  return { binary: m.binary, args: [...consoleArgs, ...machineArgs(m, s), '-no-reboot', ...time, '-kernel', o.kernelImage, '-initrd', o.initrd, ...(o.dtb ? ['-dtb', o.dtb] : []), '-append', o.cmdline] };
 }
 
 /** POSIX shell quoting: plain words stay bare, anything else in single quotes. */

@@ -45,7 +45,8 @@ export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdli
   }
 }
 
-export interface PreparedBoot { machine: MachineDef; kernel: KernelArtefacts; initrd: string; cmdline: string }
+/** `dtb`: the lab board QEMU boots with `-dtb` (dir/machine.dtb), null when QEMU boots its own tree. */
+export interface PreparedBoot { machine: MachineDef; kernel: KernelArtefacts; initrd: string; cmdline: string; dtb: string | null }
 
 /**
  * Everything a boot of `s` needs before QEMU starts, the same for `boot` and `shell`: QEMU's
@@ -60,13 +61,13 @@ export async function prepareBoot(dir: string, s: Scenario, opts: { extraCmdline
   const initrd = join(dir, 'initramfs.cpio.gz');
   writeFile(initrd, await buildInitramfs(s, kernel, prof, opts.shell));
   const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`.replace(/\s+/g, ' ').trim();
-  return { machine: m, kernel, initrd, cmdline };
+  return { machine: m, kernel, initrd, cmdline, dtb: s.machine.overlay ? join(dir, 'machine.dtb') : null };
 }
 
 async function bootInto(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void }): Promise<RealBoot> {
-  const { machine: m, kernel, initrd, cmdline } = await prepareBoot(dir, s, opts);
+  const { machine: m, kernel, initrd, cmdline, dtb } = await prepareBoot(dir, s, opts);
   const consoleLog = join(dir, 'console.log');
-  const cmd = bootCommand(m, s, { kernelImage: kernel.image, initrd, cmdline, console: { file: consoleLog }, timeWarp: true });
+  const cmd = bootCommand(m, s, { kernelImage: kernel.image, initrd, cmdline, console: { file: consoleLog }, timeWarp: true, ...(dtb ? { dtb } : {}) });
   writeFile(join(dir, 'qemu-command.txt'), shellLine(cmd) + '\n');
   // Under icount a guest second costs well under a wall second; a boot that takes longer than
   // this has hung. PROBELAB_WALL_LIMIT (seconds) overrides it.

@@ -77,7 +77,7 @@ async function runShell(s: Scenario, dir: string, extraModules: string[]): Promi
   const prep = await prepareBoot(dir, s, { shell: { modules: extraModules, optional: iommuModule ? [iommuModule] : [], rows, cols }, log: (l) => process.stderr.write(`${l}\n`) });
   // The console at loglevel 4: kernel messages below warning stay in the ring buffer (the
   // capture reads them from there) instead of landing in the middle of what the person types.
-  const cmd = bootCommand(prep.machine, s, { kernelImage: prep.kernel.image, initrd: prep.initrd, cmdline: `${prep.cmdline} loglevel=4`, console: 'terminal', timeWarp: false });
+  const cmd = bootCommand(prep.machine, s, { kernelImage: prep.kernel.image, initrd: prep.initrd, cmdline: `${prep.cmdline} loglevel=4`, console: 'terminal', timeWarp: false, ...(prep.dtb ? { dtb: prep.dtb } : {}) });
   writeFile(join(dir, 'qemu-command.txt'), shellLine(cmd) + '\n');
   const logFile = join(dir, 'shell.log');
   writeFile(logFile, '');

@@ -23,8 +23,9 @@ export interface CoreTiming {
 
 type ProbeResult = 'bound' | 'defer' | 'failed';
 
-/** A probe result the scenario imposes on a device's driver (after DMA configuration). */
-export interface ProbeFault { device: string; result: 'defer' | 'error'; times: number }
+/** A probe result the scenario (or a lab device's DT properties, lab-devices.ts) imposes on a
+ *  device's driver, after DMA configuration; `value` is the error an 'error' probe returns. */
+export interface ProbeFault { device: string; result: 'defer' | 'error'; times: number; value?: number }
 
 export class DriverCore {
   readonly devices: Device[] = [];
@@ -73,7 +74,8 @@ export class DriverCore {
   private cycles: Map<DtNode, Set<DtNode>>;
   /** platform_bus_type's iommu_ops owner when a driver claimed them at init (seed 002). */
   private platformBusOps: string | null = null;
-  private faults = new Map<string, ProbeFault>();
+  private faults = new Map<string, ProbeFault[]>();
+  private probeTimes = new Map<string, { everyProbe: number; afterRegister: number }>();
   private i2cAdapters = 0;
   private lastDeferred = new Map<Device, string>();
   private initialized: ReadonlySet<string>;
@@ -102,7 +104,12 @@ export class DriverCore {
 
   /** Scenario-imposed probe results (a master whose probe fails and is retried; an IOMMU that fails for good). */
   setFaults(faults: ProbeFault[]): void {
-    for (const f of faults) this.faults.set(f.device, { ...f });
+    for (const f of faults) push(this.faults, f.device, { ...f });
+  }
+
+  /** Busy work a probe does beyond its driver's measured duration, per device (lab-devices.ts). */
+  setProbeTimes(times: Map<string, { everyProbe: number; afterRegister: number }>): void {
+    for (const [d, t] of times) this.probeTimes.set(d, t);
   }
 
   private get tree(): DeviceTree {
@@ -247,16 +254,17 @@ export class DriverCore {
       return 'defer';
     }
     this.now += this.timing.probeDuration[drv.info.name] ?? this.timing.defaultProbeDuration ?? 0.0002;
-    const fault = this.faults.get(dev.id);
-    if (fault && fault.times > 0) {
+    this.now += this.probeTimes.get(dev.id)?.everyProbe ?? 0;
+    const fault = this.faults.get(dev.id)?.find((f) => f.times > 0);
+    if (fault) {
       fault.times--;
       // dd.c:really_probe, probe_failed: the bus's dma_cleanup runs, but the IOMMU group the
       // device joined in of_iommu_configure stays until the device is removed (seed 004).
       if (fault.result === 'defer') {
-        this.lastDeferRule = `${drv.info.name}'s probe returned -EPROBE_DEFER (scenario fault); dd.c:really_probe keeps its IOMMU group`;
+        this.lastDeferRule = `${drv.info.name}'s probe returned -EPROBE_DEFER (a scenario fault, or probelab,defer-count); dd.c:really_probe keeps its IOMMU group`;
         return 'defer';
       }
-      this.emit({ kind: 'probe-failed', device: dev.id, driver: drv.info.name, value: -19, rule: 'drivers/base/dd.c:really_probe (probe failed: not on the deferred list, not retried until a new driver matches)' });
+      this.emit({ kind: 'probe-failed', device: dev.id, driver: drv.info.name, value: fault.value ?? -19, rule: 'drivers/base/dd.c:really_probe (probe failed: not on the deferred list, not retried until a new driver matches)' });
       if (dev.iommuGroup !== null) {
         this.hazards.push({
           kind: 'group-after-failed-probe', device: dev.id, t: round6(this.now),
@@ -300,6 +308,8 @@ export class DriverCore {
     } else if (b.kind === 'iommu') {
       const fwnode = b.fwnode === 'self' ? dev.node : dev.parent?.node ?? null;
       if (fwnode) this.registerIommu({ fwnode, driver: drv.info.name, device: dev }, b.afterRegister, b.xlateReadsLateState);
+      // What the probe still does after registering (probelab,register-before-ready).
+      this.now += this.probeTimes.get(dev.id)?.afterRegister ?? 0;
     } else if (b.kind === 'children' && dev.node) {
       this.addChildren(dev, b.bus);
     }

@@ -21,3 +21,4 @@ export { YamlInput } from './yaml-input.js';
 export { masterStates, outcomeMasterStates, type MasterState, type MasterSummary } from './master-states.js';
 export { loadMatrixFile, parseMatrixFile, expandMatrix, type MatrixFile, type MatrixCell, type MatrixVariant, type MatrixAxes } from './matrix-file.js';
 export { loadAnyScenario, type AnyScenario } from './scenario-file.js';
+export { labCompatibles, labFaults, labProbeTimes, LAB_PROBE_ERROR } from './lab-devices.js';

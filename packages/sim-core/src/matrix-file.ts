@@ -119,7 +119,7 @@ export function expandMatrix(m: MatrixFile): MatrixCell[] {
             cells.push({
               id, variant: v.name, params: { timeout, loadAt, fwDevlink: fw, devices },
               scenario: {
-                name: id, kernel: v.kernel ?? m.base.kernel, machine: { iommu: v.iommu ?? m.base.machine.iommu, devices },
+                name: id, kernel: v.kernel ?? m.base.kernel, machine: { iommu: v.iommu ?? m.base.machine.iommu, devices, ...(m.base.machine.overlay ? { overlay: m.base.machine.overlay } : {}) },
                 cmdline, modules: [...others, { name: v.load, at: loadAt }].sort((a, b) => a.at - b.at), capture: m.capture, file: m.file,
               },
             });

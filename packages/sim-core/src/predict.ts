@@ -9,6 +9,7 @@ import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import { parseDriverCoreParams } from './cmdline.js';
 import { DriverCore, type ProbeFault } from './driver-core.js';
 import { InputError } from './errors.js';
+import { labFaults, labProbeTimes } from './lab-devices.js';
 import { keepDevice, sortOutcome, type Outcome } from './outcome.js';
 import { moduleClosure, type BootTiming, type KernelProfile } from './profile.js';
 import { moduleKey, type ModuleLoad, type Scenario } from './scenario.js';
@@ -89,7 +90,10 @@ export function simulate(input: SimulationInput): Prediction {
   const board = buildBoard(input.tree, input.pciFunctions, ofDeclared);
   const behaviours = { ...probeBehaviours, ...profile.behaviours, ...input.behaviours };
   const core = new DriverCore(board, profile, params, { probeDuration: timing.probeDuration, deferCost: timing.deferCost, ...(input.defaultProbeDuration !== undefined ? { defaultProbeDuration: input.defaultProbeDuration } : {}) }, ofDeclared, behaviours);
-  core.setFaults(input.faults ?? []);
+  // The lab's test devices fault and take time as their DT properties say; a scenario's own
+  // faults come after them.
+  core.setFaults([...labFaults(board), ...(input.faults ?? [])]);
+  core.setProbeTimes(labProbeTimes(board));
 
   checkModuleActions(profile, input.modules, input.unloads ?? [], input.file);
   const actions = [...input.modules.map((m) => ({ ...m, unload: false })), ...(input.unloads ?? []).map((m) => ({ ...m, unload: true }))].sort((a, b) => a.at - b.at);

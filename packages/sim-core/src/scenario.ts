@@ -2,6 +2,7 @@
  * The scenario file (a stable contract: other tools read and write it). YAML, or the same
  * object as JSON. Validation names the file, line:column and field, and what was expected.
  */
+import { dirname, resolve } from 'node:path';
 import { LineCounter, isMap, isSeq, type Node as YamlNode } from 'yaml';
 import { fieldName, parseYaml } from './yaml-input.js';
 import { checkCmdline } from './cmdline.js';
@@ -22,7 +23,9 @@ export interface ModuleLoad { name: string; at: number }
 export interface Scenario {
   name: string;
   kernel: KernelId;
-  machine: { iommu: IommuKind; devices: PciEndpoint[] };
+  /** `overlay`: a DTS fragment merged into QEMU's own tree (absolute path, resolved against the
+   *  scenario file's directory), for lab boards (boards/lab). */
+  machine: { iommu: IommuKind; devices: PciEndpoint[]; overlay?: string };
   cmdline: string;
   modules: ModuleLoad[];
   /** rmmod by the guest's init, in time order with the loads (optional). */
@@ -73,7 +76,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const mm = machineNode as import('yaml').YAMLMap;
   for (const item of mm.items) {
     const k = fieldName(item.key);
-    if (k !== 'iommu' && k !== 'devices') fail(`machine.${k}`, 'iommu or devices (unknown field)', item.key as YamlNode);
+    if (k !== 'iommu' && k !== 'devices' && k !== 'overlay') fail(`machine.${k}`, 'iommu, devices or overlay (unknown field)', item.key as YamlNode);
   }
   const iommuNode = get(mm, 'iommu');
   const iommu = scalar(iommuNode);
@@ -86,6 +89,14 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     if (typeof v !== 'string' || !(pciEndpoints as readonly string[]).includes(v)) fail(`machine.devices[${i}]`, `one of ${pciEndpoints.join(', ')}`, it as YamlNode);
     devices.push(v as PciEndpoint);
   });
+
+  const overlayNode = get(mm, 'overlay');
+  let overlay: string | undefined;
+  if (overlayNode !== undefined) {
+    const v = scalar(overlayNode);
+    if (typeof v !== 'string' || !/\.dtsi?$/.test(v) || v.includes('\0')) fail('machine.overlay', 'the path of a DTS fragment (FILE.dtsi), relative to the scenario file', overlayNode);
+    overlay = resolve(file.startsWith('<') ? '.' : dirname(file), v as string);
+  }
 
   const cmdNode = get(top, 'cmdline');
   const cmdline = cmdNode === undefined ? '' : scalar(cmdNode);
@@ -125,7 +136,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   return {
     name: name as string,
     kernel: kernel as KernelId,
-    machine: { iommu: iommu as IommuKind, devices },
+    machine: { iommu: iommu as IommuKind, devices, ...(overlay ? { overlay } : {}) },
     cmdline: cmdline as string,
     modules,
     ...(unload.length ? { unload } : {}),

@@ -6,7 +6,7 @@
  * a `#` line that is not a directive (`#address-cells = <1>;`) is text, and macros expand in it.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { DtError } from '../errors.js';
 import { evaluate, ExprError } from './expr.js';
 import { lex, wouldPaste, type Tok } from './lexer.js';
@@ -220,7 +220,8 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
             const q = /^"([^"]+)"/.exec(spec) ?? /^<([^>]+)>/.exec(spec);
             if (!q) fail('#include expects "FILENAME" or <FILENAME>', chain, lineNo, col);
             const target = q![1]!;
-            const dirs = spec.startsWith('"') ? [dirname(path), ...opts.includeDirs] : opts.includeDirs;
+            // cpp searches no directory for an absolute name (libcpp/files.c: an absolute path is opened as given).
+            const dirs = isAbsolute(target) ? ['/'] : spec.startsWith('"') ? [dirname(path), ...opts.includeDirs] : opts.includeDirs;
             let found: string | undefined;
             let content: { text: string; mtimeMs: number | null } | undefined;
             for (const d of dirs) {

@@ -88,6 +88,8 @@ async function qemuJob(s: Scenario, r: LavaJobRequest, artefacts: string, url: s
           images: {
             kernel: { image_arg: `-kernel {kernel} -append '${kernelAppend.replace(/'/g, `'"'"'`)}'`, url: `${url}Image` },
             initrd: { image_arg: '-initrd {initrd}', url: `${url}initramfs.cpio.gz` },
+            // A lab board: the merged tree prepareBoot kept as machine.dtb, given to QEMU as boot does.
+            ...(prep.dtb ? { dtb: { image_arg: '-dtb {dtb}', url: `${url}machine.dtb` } } : {}),
           },
         },
       },

@@ -1,0 +1,49 @@
+/**
+ * The driver-core lab's test devices (qemu/lab/probelab, built into probelab's source kernels):
+ * what their DT properties make their probes do, as the simulator's probe faults and probe
+ * times. Mirrors qemu/lab/probelab/probelab_lab.h:probelab_probe_start, which every lab driver
+ * (probelab_master.c, probelab_supplier.c, probelab_iommu.c) calls at the start of its probe,
+ * after the driver core configured the device's DMA (drivers/base/dd.c:really_probe ->
+ * dma_configure):
+ *   probelab,probe-us = <N>     the CPU busy N µs, on every probe (deferring ones too);
+ *   probelab,defer-count = <N>  -EPROBE_DEFER from the first N probes of the node;
+ *   probelab,probe-error        -EIO from every probe ("probe of %s returned -5").
+ * and probelab_iommu.c:probelab_iommu_probe: `probelab,register-before-ready` with
+ * `probelab,ready-us = <N>` keeps the probe N µs longer after iommu_device_register().
+ */
+import { compatible, u32, type DtNode } from '@probelab/dt-compiler';
+import { busId, type Board } from './board.js';
+import type { ProbeFault } from './driver-core.js';
+
+export const labCompatibles = ['probelab,dma-master', 'probelab,supplier', 'probelab,iommu'] as const;
+
+/** -EIO, what probelab_probe_start returns for probelab,probe-error. */
+export const LAB_PROBE_ERROR = -5;
+
+const isLab = (n: DtNode): boolean => compatible(n).some((c) => (labCompatibles as readonly string[]).includes(c));
+
+/** The probe results the lab properties impose, per device. */
+export function labFaults(board: Board): ProbeFault[] {
+  const out: ProbeFault[] = [];
+  for (const n of board.deviceNodes) {
+    if (!isLab(n)) continue;
+    const defers = u32(n, 'probelab,defer-count') ?? 0;
+    // probelab_probe_start: the defer count is checked before the error property, so a node
+    // with both defers N times and then fails.
+    if (defers > 0) out.push({ device: busId(n), result: 'defer', times: defers });
+    if (n.properties.has('probelab,probe-error')) out.push({ device: busId(n), result: 'error', times: Number.POSITIVE_INFINITY, value: LAB_PROBE_ERROR });
+  }
+  return out;
+}
+
+/** Seconds of busy work each probe of a lab device adds (probe-us, plus ready-us once registered). */
+export function labProbeTimes(board: Board): Map<string, { everyProbe: number; afterRegister: number }> {
+  const out = new Map<string, { everyProbe: number; afterRegister: number }>();
+  for (const n of board.deviceNodes) {
+    if (!isLab(n)) continue;
+    const every = (u32(n, 'probelab,probe-us') ?? 0) / 1e6;
+    const ready = compatible(n).includes('probelab,iommu') && n.properties.has('probelab,register-before-ready') ? (u32(n, 'probelab,ready-us') ?? 0) / 1e6 : 0;
+    if (every || ready) out.set(busId(n), { everyProbe: every, afterRegister: ready });
+  }
+  return out;
+}
