@@ -134,8 +134,10 @@ export function staticProfile(k: KernelArtefacts): Pick<KernelProfile, 'id' | 's
  * deferred_probe_timeout (drivers/base/dd.c) and which supplier bindings are `.optional`
  * (drivers/of/property.c:of_supplier_bindings[]), so that a patch to either shows in predictions.
  */
-export function sourceFacts(tree: string): { deferredProbeTimeoutDefault?: number; optionalBindings?: Record<string, boolean> } {
-  const out: { deferredProbeTimeoutDefault?: number; optionalBindings?: Record<string, boolean> } = {};
+export type SourceFacts = Pick<KernelProfile, 'deferredProbeTimeoutDefault' | 'optionalBindings' | 'fwspecInitDefersFirst' | 'fwspecFreedOnError' | 'fwDevlinkCycleRule'>;
+
+export function sourceFacts(tree: string): SourceFacts {
+  const out: SourceFacts = {};
   const dd = readFileSync(join(tree, 'drivers', 'base', 'dd.c'), 'utf8');
   const t = /^(?:static )?int driver_deferred_probe_timeout = (-?\d+);/m.exec(dd);
   if (t) out.deferredProbeTimeoutDefault = Number(t[1]);
@@ -148,5 +150,33 @@ export function sourceFacts(tree: string): { deferredProbeTimeoutDefault?: numbe
     if (name) optional[name] = /\.optional = true/.test(m[2]!);
   }
   if (Object.keys(optional).length) out.optionalBindings = optional;
+  // drivers/iommu/iommu.c:iommu_fwspec_init: does "no ops -> -EPROBE_DEFER" come before the
+  // comparison with an existing fwspec? (In 6.1.192 the missing-ops case is of_iommu_xlate's,
+  // after iommu_fwspec_init compared.)
+  const iommu = readIf(join(tree, 'drivers', 'iommu', 'iommu.c'));
+  const init = iommu && functionBody(iommu, /^int iommu_fwspec_init\(/m);
+  if (init) {
+    const defer = init.search(/if \(!ops\)\s*return -EPROBE_DEFER;/);
+    const compare = init.search(/if \(fwspec\)/);
+    if (compare >= 0) out.fwspecInitDefersFirst = defer >= 0 && defer < compare;
+  }
+  // drivers/iommu/of_iommu.c:of_iommu_configure: is the fwspec of a failed configuration freed?
+  const ofIommu = readIf(join(tree, 'drivers', 'iommu', 'of_iommu.c'));
+  const conf = ofIommu && functionBody(ofIommu, /^(?:const struct iommu_ops \*|int )of_iommu_configure\(/m);
+  if (conf) out.fwspecFreedOnError = /if \(err[^)]*\)\s*iommu_fwspec_free\(dev\)/.test(conf);
+  // drivers/base/core.c: the function that relaxes fw_devlink cycles in this tree.
+  const core = readIf(join(tree, 'drivers', 'base', 'core.c'));
+  if (core && /^static bool __fw_devlink_relax_cycles\(/m.test(core)) out.fwDevlinkCycleRule = '__fw_devlink_relax_cycles';
+  else if (core && /^static int fw_devlink_relax_cycle\(/m.test(core)) out.fwDevlinkCycleRule = 'fw_devlink_relax_cycle';
   return out;
+}
+
+const readIf = (f: string): string | null => (existsSync(f) ? readFileSync(f, 'utf8') : null);
+
+/** A C function's text from its signature to the closing brace at column 0. */
+function functionBody(c: string, signature: RegExp): string | null {
+  const start = c.search(signature);
+  if (start < 0) return null;
+  const end = c.indexOf('\n}\n', start);
+  return end < 0 ? null : c.slice(start, end + 2);
 }

@@ -95,7 +95,9 @@ export class DriverCore {
       for (const sup of sups) {
         this.hazards.push({
           kind: 'cycle-broken', device: busId(con), t: 0,
-          rule: profile.series === '6.12' ? 'drivers/base/core.c:fw_devlink_create_devlink -> __fw_devlink_relax_cycles ("Fixed dependency cycle(s) with")' : 'drivers/base/core.c:fw_devlink_relax_cycle (device_link_add found a cycle: links made SYNC_STATE_ONLY)',
+          rule: (profile.fwDevlinkCycleRule ?? (profile.series === '6.12' ? '__fw_devlink_relax_cycles' : 'fw_devlink_relax_cycle')) === '__fw_devlink_relax_cycles'
+            ? 'drivers/base/core.c:fw_devlink_create_devlink -> __fw_devlink_relax_cycles ("Fixed dependency cycle(s) with")'
+            : 'drivers/base/core.c:fw_devlink_relax_cycle (device_link_add found a cycle: links made SYNC_STATE_ONLY)',
           detail: `${con.path} and ${sup.path} depend on each other; the link from ${con.path} to ${sup.path} no longer orders probing`,
         });
       }
@@ -407,10 +409,25 @@ export class DriverCore {
     return this.iommus.find((i) => i.fwnode === node);
   }
 
-  /** of/device.c:of_dma_configure_id -> of_iommu.c:of_iommu_configure. */
+  /**
+   * of/device.c:of_dma_configure_id -> of_iommu.c:of_iommu_configure, which walks the `iommus`
+   * entries in order (of_iommu_configure_device -> of_iommu_xlate -> iommu_fwspec_init). The
+   * first entry makes the device's fwspec; a later entry must name an IOMMU of the same ops.
+   * An entry whose IOMMU has not registered defers, except where the tree compares the fwspec
+   * first (fwspecInitDefersFirst false, 6.1.192): after an earlier entry made the fwspec, it
+   * fails with -EINVAL, and of_dma_configure_id lets the master probe without its IOMMU.
+   */
   private dmaConfigure(dev: Device, drv: Driver): 'ok' | 'defer' {
     const targets = this.iommuTargets(dev);
     if (!targets) return 'ok';
+    const defersFirst = this.profile.fwspecInitDefersFirst ?? this.profile.series !== '6.1';
+    let fwspec: IommuInstance | null = null;
+    for (const t of targets) {
+      const inst = this.instanceFor(t) ?? null;
+      if (!inst && (defersFirst || !fwspec)) break; // the -EPROBE_DEFER path below
+      if (fwspec && (!inst || inst.driver !== fwspec.driver)) return this.configureFailed(dev, fwspec, t);
+      fwspec ??= inst;
+    }
     const missing = targets.filter((t) => !this.instanceFor(t));
     if (!missing.length) {
       this.attach(dev, targets);
@@ -435,6 +452,24 @@ export class DriverCore {
           detail: `its IOMMU ${iommuDev!.id} failed to probe for good; the master waited for it until the deferred-probe timeout, then ran untranslated`,
         });
       }
+    }
+    return 'ok';
+  }
+
+  /**
+   * iommu_fwspec_init -EINVAL: "Adding to IOMMU failed: -22" (dev_dbg), and of_dma_configure_id
+   * goes on without an IOMMU. Where of_iommu_configure does not free the failed fwspec
+   * (fwspecFreedOnError false, 6.1.192) it stays, naming the first entry's instance.
+   */
+  private configureFailed(dev: Device, fwspec: IommuInstance, entry: DtNode): 'ok' {
+    const freed = this.profile.fwspecFreedOnError ?? this.profile.series !== '6.1';
+    if (!freed) dev.staleFwspec = fwspec;
+    if (!this.hazards.some((h) => h.kind === 'iommu-configure-failed' && h.device === dev.id)) {
+      this.hazards.push({
+        kind: 'iommu-configure-failed', device: dev.id, t: round6(this.now),
+        rule: 'drivers/iommu/of_iommu.c:of_iommu_xlate -> iommu.c:iommu_fwspec_init (-EINVAL: the fwspec holds another IOMMU\'s ops) ; of/device.c:of_dma_configure_id ignores the error',
+        detail: `its \`iommus\` entry for ${entry.path} ${this.instanceFor(entry) ? `is driven by ${this.instanceFor(entry)!.driver}, not ${fwspec.driver}` : 'names an IOMMU not registered yet'}; it binds untranslated without waiting${freed ? '' : `, keeping a fwspec for ${fwspec.device.id}`}`,
+      });
     }
     return 'ok';
   }
@@ -493,7 +528,28 @@ export class DriverCore {
   private registerIommu(inst: IommuInstance, afterRegister: string[] = [], xlateReadsLateState = false): void {
     this.iommus.push(inst);
     if (afterRegister.length) this.raceWindow(inst, afterRegister, xlateReadsLateState);
+    this.replayStaleFwspecs(inst);
     this.boundBeforeIommu(inst);
+  }
+
+  /**
+   * iommu.c:iommu_device_register -> bus_iommu_probe -> __iommu_probe_device for every device of
+   * the bus without a group: the driver's probe_device accepts a device whose stale fwspec (left
+   * by a failed of_iommu_configure) names one of its instances, bound or not.
+   */
+  private replayStaleFwspecs(inst: IommuInstance): void {
+    for (const dev of this.devices) {
+      const stale = dev.staleFwspec;
+      if (!stale || stale.driver !== inst.driver || dev.iommuGroup !== null || !this.iommus.includes(stale)) continue;
+      this.attachToGroup(dev, stale);
+      if (dev.driver) {
+        this.hazards.push({
+          kind: 'attached-while-bound', device: dev.id, t: round6(this.now),
+          rule: 'drivers/iommu/iommu.c:iommu_device_register -> bus_iommu_probe (a stale fwspec from the failed of_iommu_configure is replayed)',
+          detail: `bound untranslated by ${dev.driver}, now added to IOMMU group ${dev.iommuGroup} of ${stale.device.id} when ${inst.device.id} registered: its DMA changed under a bound driver`,
+        });
+      }
+    }
   }
 
   /**

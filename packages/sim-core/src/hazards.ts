@@ -18,7 +18,12 @@ export type HazardKind =
   /** Its IOMMU is driven by one driver but its bus's IOMMU ops belong to another (seed 002). */
   | 'foreign-bus-ops'
   /** Its probe failed for good, but it keeps its IOMMU group and pins the IOMMU module. */
-  | 'group-after-failed-probe';
+  | 'group-after-failed-probe'
+  /** of_iommu_configure failed (-EINVAL: its `iommus` entries name IOMMUs the fwspec cannot hold
+   *  together at that moment); it binds untranslated without waiting. */
+  | 'iommu-configure-failed'
+  /** Added to an IOMMU group while bound to its driver: its DMA changed under the driver. */
+  | 'attached-while-bound';
 
 export interface Hazard {
   kind: HazardKind;

@@ -18,6 +18,8 @@ export interface MatrixVariant {
   load: string;
   /** Replaces the base scenario's module list (the load module is added by the axis). */
   modules?: ModuleLoad[];
+  /** A lab board's fragment (machine.overlay), relative to the matrix file; replaces the base's. */
+  overlay?: string;
 }
 
 export interface MatrixAxes {
@@ -56,9 +58,10 @@ export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {
   const baseRel = y.string(top, 'base', 'base', 'the path of a QEMU scenario (relative to this file)');
   const base = loadScenario(resolve(dirname(resolve(file)), baseRel));
 
-  const variants: MatrixVariant[] = y.list(top, 'variants', 'variants', 'a list of { name, kernel, iommu, load, modules }').map((it) => {
-    const m = y.asMap(it, 'a mapping { name, kernel, iommu, load, modules }');
-    y.only(m, it.path, ['name', 'kernel', 'iommu', 'load', 'modules']);
+  const variants: MatrixVariant[] = y.list(top, 'variants', 'variants', 'a list of { name, kernel, iommu, load, modules, overlay }').map((it) => {
+    const m = y.asMap(it, 'a mapping { name, kernel, iommu, load, modules, overlay }');
+    y.only(m, it.path, ['name', 'kernel', 'iommu', 'load', 'modules', 'overlay']);
+    const overlayRel = y.optionalString(m, 'overlay', `${it.path}.overlay`, 'the path of a DTS fragment (FILE.dtsi), relative to this file', (s) => /\.dtsi?$/.test(s) && !s.includes('\0'));
     const kernel = y.optionalString(m, 'kernel', `${it.path}.kernel`, 'a kernel id (debian-6.12, debian-6.1, source-6.12[+patch], ...)', (s) => kernelIdPattern.test(s)) as KernelId | undefined;
     const iommu = y.optionalString(m, 'iommu', `${it.path}.iommu`, `one of ${iommuKinds.join(' | ')}`, (s) => (iommuKinds as readonly string[]).includes(s)) as IommuKind | undefined;
     const modules = y.node(m, 'modules') === undefined ? undefined : y.list(m, 'modules', `${it.path}.modules`, 'a list of { name, at }').map((mi) => {
@@ -71,6 +74,7 @@ export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {
       ...(kernel ? { kernel } : {}), ...(iommu ? { iommu } : {}),
       load: y.string(m, 'load', `${it.path}.load`, 'the module the loadAt axis moves', (s) => /^[A-Za-z0-9_-]+$/.test(s)),
       ...(modules ? { modules } : {}),
+      ...(overlayRel ? { overlay: resolve(dirname(resolve(file)), overlayRel) } : {}),
     };
   });
   if (!variants.length) y.fail('variants', 'at least one variant', y.node(top, 'variants') ?? top);
@@ -119,7 +123,7 @@ export function expandMatrix(m: MatrixFile): MatrixCell[] {
             cells.push({
               id, variant: v.name, params: { timeout, loadAt, fwDevlink: fw, devices },
               scenario: {
-                name: id, kernel: v.kernel ?? m.base.kernel, machine: { iommu: v.iommu ?? m.base.machine.iommu, devices, ...(m.base.machine.overlay ? { overlay: m.base.machine.overlay } : {}) },
+                name: id, kernel: v.kernel ?? m.base.kernel, machine: { iommu: v.iommu ?? m.base.machine.iommu, devices, ...((v.overlay ?? m.base.machine.overlay) ? { overlay: v.overlay ?? m.base.machine.overlay } : {}) },
                 cmdline, modules: [...others, { name: v.load, at: loadAt }].sort((a, b) => a.at - b.at), capture: m.capture, file: m.file,
               },
             });

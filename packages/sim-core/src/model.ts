@@ -26,6 +26,9 @@ export interface Device {
   registersIommu?: DtNode;
   /** Registration order on its bus (bus_for_each_dev order). */
   order: number;
+  /** A fwspec a failed of_iommu_configure left behind (trees that do not free it): the IOMMU
+   *  instance its first `iommus` entry named. */
+  staleFwspec?: IommuInstance;
 }
 
 export interface Driver {

@@ -67,6 +67,27 @@ export interface KernelProfile {
   deferredProbeTimeoutDefault?: number;
   /** From the kernel's source: property.c's `.optional` flag per binding, where it differs. */
   optionalBindings?: Record<string, boolean>;
+  /**
+   * From the kernel's source (drivers/iommu/iommu.c:iommu_fwspec_init): an `iommus` entry whose
+   * IOMMU has not registered defers (-EPROBE_DEFER) even when an earlier entry already made the
+   * device's fwspec (6.12's order). When false (6.1.192's order: the fwspec's ops are compared
+   * first), such an entry fails with -EINVAL and the master binds untranslated. Absent: by series.
+   */
+  fwspecInitDefersFirst?: boolean;
+  /**
+   * From the kernel's source (drivers/iommu/of_iommu.c:of_iommu_configure): the fwspec of a
+   * failed configuration is freed (6.12). When false (6.1.192), it stays, and the next
+   * iommu_device_register() of its driver (bus_iommu_probe) adds the bound device to a group.
+   * Absent: by series.
+   */
+  fwspecFreedOnError?: boolean;
+  /**
+   * From the kernel's source (drivers/base/core.c): how fw_devlink breaks dependency cycles —
+   * '__fw_devlink_relax_cycles' (6.12, and 6.1.192 by backport) or 'fw_devlink_relax_cycle'
+   * (older 6.1). Both stop the links of a cycle ordering probes; the hazards cite the one the
+   * tree has. Absent: by series.
+   */
+  fwDevlinkCycleRule?: '__fw_devlink_relax_cycles' | 'fw_devlink_relax_cycle';
   /** What probes do beyond binding (behaviours.ts), by driver name, when read from source. */
   behaviours?: Record<string, ProbeBehaviour>;
   /**
