@@ -10,6 +10,7 @@ import type { Bus, DriverInfo, KernelProfile } from './profile.js';
 import { aliasRegExp } from './profile.js';
 import type { ProbeEvent } from './outcome.js';
 import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
+import type { LabProbeTime } from './lab-devices.js';
 import { linksFor, cycleEdges } from './fw-devlink.js';
 import { busId, matchKey, ofModalias, pciModalias, virtioModalias, type Board } from './board.js';
 import { timerFireTime } from './timer-wheel.js';
@@ -75,7 +76,7 @@ export class DriverCore {
   /** platform_bus_type's iommu_ops owner when a driver claimed them at init (seed 002). */
   private platformBusOps: string | null = null;
   private faults = new Map<string, ProbeFault[]>();
-  private probeTimes = new Map<string, { everyProbe: number; afterRegister: number }>();
+  private probeTimes = new Map<string, LabProbeTime>();
   private i2cAdapters = 0;
   private lastDeferred = new Map<Device, string>();
   private initialized: ReadonlySet<string>;
@@ -110,7 +111,7 @@ export class DriverCore {
   }
 
   /** Busy work a probe does beyond its driver's measured duration, per device (lab-devices.ts). */
-  setProbeTimes(times: Map<string, { everyProbe: number; afterRegister: number }>): void {
+  setProbeTimes(times: Map<string, LabProbeTime>): void {
     for (const [d, t] of times) this.probeTimes.set(d, t);
   }
 
@@ -309,7 +310,9 @@ export class DriverCore {
       this.addDevice({ id: `virtio${idx}`, bus: 'virtio', node: null, parent: dev, modalias: virtioModalias(dev.virtioId, dev.virtioVendor ?? 0x1af4), virtioId: dev.virtioId });
     } else if (b.kind === 'iommu') {
       const fwnode = b.fwnode === 'self' ? dev.node : dev.parent?.node ?? null;
-      if (fwnode) this.registerIommu({ fwnode, driver: drv.info.name, device: dev }, b.afterRegister, b.xlateReadsLateState);
+      // probelab,register-before-ready: the lab IOMMU's probe_device reads `ready`, set after registering.
+      const lab = this.probeTimes.get(dev.id)?.window;
+      if (fwnode) this.registerIommu({ fwnode, driver: drv.info.name, device: dev }, [...(b.afterRegister ?? []), ...(lab ?? [])], b.xlateReadsLateState || !!lab);
       // What the probe still does after registering (probelab,register-before-ready).
       this.now += this.probeTimes.get(dev.id)?.afterRegister ?? 0;
     } else if (b.kind === 'children' && dev.node) {

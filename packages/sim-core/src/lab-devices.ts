@@ -36,14 +36,25 @@ export function labFaults(board: Board): ProbeFault[] {
   return out;
 }
 
-/** Seconds of busy work each probe of a lab device adds (probe-us, plus ready-us once registered). */
-export function labProbeTimes(board: Board): Map<string, { everyProbe: number; afterRegister: number }> {
-  const out = new Map<string, { everyProbe: number; afterRegister: number }>();
+export interface LabProbeTime {
+  /** Seconds of busy work on every probe (probelab,probe-us). */
+  everyProbe: number;
+  /** Seconds the probe still runs after iommu_device_register() (probelab,ready-us). */
+  afterRegister: number;
+  /** probelab,register-before-ready: what the probe does after registering, for the race
+   *  window (probelab_probe_device answers -ENODEV until `ready`). */
+  window?: string[];
+}
+
+/** The probe times and the register-before-ready window of the lab devices, per device. */
+export function labProbeTimes(board: Board): Map<string, LabProbeTime> {
+  const out = new Map<string, LabProbeTime>();
   for (const n of board.deviceNodes) {
     if (!isLab(n)) continue;
     const every = (u32(n, 'probelab,probe-us') ?? 0) / 1e6;
-    const ready = compatible(n).includes('probelab,iommu') && n.properties.has('probelab,register-before-ready') ? (u32(n, 'probelab,ready-us') ?? 0) / 1e6 : 0;
-    if (every || ready) out.set(busId(n), { everyProbe: every, afterRegister: ready });
+    const early = compatible(n).includes('probelab,iommu') && n.properties.has('probelab,register-before-ready');
+    const ready = early ? (u32(n, 'probelab,ready-us') ?? 0) / 1e6 : 0;
+    if (every || early) out.set(busId(n), { everyProbe: every, afterRegister: ready, ...(early ? { window: [`probelab_busy_us(${ready * 1e6})`, 'WRITE_ONCE(p->ready, true)'] } : {}) });
   }
   return out;
 }

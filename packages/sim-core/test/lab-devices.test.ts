@@ -1,0 +1,106 @@
+// The driver-core lab's DT properties (qemu/lab/probelab/probelab_lab.h:probelab_probe_start and
+// probelab_iommu.c) as the simulator models them, and the two fwspec rules of
+// drivers/iommu/iommu.c:iommu_fwspec_init / of_iommu.c:of_iommu_configure that differ between
+// trees, each on a small tree of its own.
+import { describe, expect, it } from 'vitest';
+import { predict, collapseKinds, labFaults, buildBoard, type KernelProfile } from '@probelab/sim-core';
+import { dts, profile, scenario } from './helpers.js';
+
+const lab = (extra: Partial<KernelProfile> = {}): KernelProfile => ({
+  ...profile({
+    modules: [
+      { name: 'probelab-master', module: 'probelab_master', compat: 'probelab,dma-master' },
+      { name: 'probelab-iommu', module: 'probelab_iommu', compat: 'probelab,iommu' },
+      { name: 'probelab-supplier', module: 'probelab_supplier', compat: 'probelab,supplier' },
+    ],
+  }),
+  ...extra,
+});
+const behaviours = { 'probelab-iommu': { kind: 'iommu' as const, fwnode: 'self' as const } };
+const run = (src: string, loads: Array<{ name: string; at: number }>, cmdline = 'deferred_probe_timeout=10', p = lab()) =>
+  predict({ scenario: scenario(cmdline, loads, 20), profile: p, tree: dts(src), pciFunctions: [], behaviours });
+const dev = (r: ReturnType<typeof run>, id: string) => r.outcome.devices.find((d) => d.id === id);
+
+describe('lab device properties (probelab_lab.h)', () => {
+  it('probelab,defer-count = <2>: two -EPROBE_DEFER after DMA setup, then bound on a later trigger', () => {
+    const r = run(`/ {
+      lab_iommu: lab-iommu { compatible = "probelab,iommu"; #iommu-cells = <1>; };
+      m { compatible = "probelab,dma-master"; iommus = <&lab_iommu 1>; probelab,defer-count = <2>; };
+      other-a { compatible = "probelab,supplier"; #clock-cells = <0>; };
+    };`, [{ name: 'probelab_iommu', at: 1 }, { name: 'probelab_master', at: 2 }, { name: 'probelab_supplier', at: 3 }]);
+    // 2 s: group, then defer #1; the supplier's bind at 3 s triggers defer #2; the timeout's retry
+    // (all devices, dd.c:deferred_probe_timeout_work_func) is the third probe and binds it.
+    expect(collapseKinds(r.outcome.events, 'm')).toEqual(['iommu-group:0', 'probe-deferred', 'bound:probelab-master']);
+    expect(dev(r, 'm')).toMatchObject({ driver: 'probelab-master', iommuGroup: 0 });
+  });
+
+  it('without a trigger after the last deferral the master stays deferred', () => {
+    const r = run(`/ { m { compatible = "probelab,dma-master"; probelab,defer-count = <1>; }; };`, [{ name: 'probelab_master', at: 1 }], 'deferred_probe_timeout=-1');
+    expect(dev(r, 'm')).toMatchObject({ driver: null, deferred: true });
+  });
+
+  it('probelab,probe-error: the probe fails with -EIO (-5) once, keeps its group, and is not retried', () => {
+    const r = run(`/ {
+      lab_iommu: lab-iommu { compatible = "probelab,iommu"; #iommu-cells = <1>; };
+      m { compatible = "probelab,dma-master"; iommus = <&lab_iommu 1>; probelab,probe-error; };
+    };`, [{ name: 'probelab_iommu', at: 1 }, { name: 'probelab_master', at: 2 }]);
+    // A failed DT device is not in the outcome (no driver, not deferred); the model's events keep it.
+    expect(dev(r, 'm')).toBeUndefined();
+    expect(r.core.events.filter((e) => e.device === 'm').map((e) => [e.kind, e.value])).toEqual([['iommu-group', 0], ['probe-failed', -5]]);
+    expect(r.hazards.map((h) => h.kind)).toContain('group-after-failed-probe');
+  });
+
+  it('defer-count then probe-error: defers N times first (the order of probelab_probe_start)', () => {
+    const board = buildBoard(dts(`/ { m { compatible = "probelab,dma-master"; probelab,defer-count = <3>; probelab,probe-error; }; };`), [], new Set());
+    expect(labFaults(board)).toEqual([{ device: 'm', result: 'defer', times: 3 }, { device: 'm', result: 'error', times: Number.POSITIVE_INFINITY, value: -5 }]);
+  });
+
+  it('probelab,probe-us and ready-us: the probe takes that long, and what follows moves with it', () => {
+    const src = (us: number) => `/ {
+      lab_iommu: lab-iommu { compatible = "probelab,iommu"; #iommu-cells = <1>; probelab,probe-us = <${us}>; probelab,register-before-ready; probelab,ready-us = <${us}>; };
+      m { compatible = "probelab,dma-master"; iommus = <&lab_iommu 1>; };
+    };`;
+    const t = (r: ReturnType<typeof run>) => r.outcome.events.find((e) => e.kind === 'bound' && e.device === 'm')!.t;
+    const loads = [{ name: 'probelab_master', at: 1 }, { name: 'probelab_iommu', at: 2 }];
+    expect(t(run(src(300000), loads)) - t(run(src(0), loads))).toBeCloseTo(0.6, 5);
+  });
+
+  it('properties of nodes that are not lab devices are ignored', () => {
+    const board = buildBoard(dts(`/ { x { compatible = "vendor,thing"; probelab,probe-error; }; };`), [], new Set());
+    expect(labFaults(board)).toEqual([]);
+  });
+});
+
+describe('a master behind two instances, the second not registered yet (of_iommu_configure_device)', () => {
+  const tree = `/ {
+    iommu_a: lab-iommu-a { compatible = "probelab,iommu"; #iommu-cells = <1>; };
+    iommu_b: lab-iommu-b { compatible = "probelab,iommu"; #iommu-cells = <1>; clocks = <&clk>; };
+    clk: clk { compatible = "probelab,supplier"; #clock-cells = <0>; };
+    m { compatible = "probelab,dma-master"; iommus = <&iommu_a 1>, <&iommu_b 2>; };
+  };`;
+  const loads = [{ name: 'probelab_iommu', at: 1 }, { name: 'probelab_master', at: 2 }, { name: 'probelab_supplier', at: 5 }];
+
+  it('iommu_fwspec_init defers first (6.12): the master waits for both, then joins a group', () => {
+    const r = run(tree, loads, 'deferred_probe_timeout=30', lab({ fwspecInitDefersFirst: true, fwspecFreedOnError: true }));
+    expect(collapseKinds(r.outcome.events, 'm')).toEqual(['probe-deferred', 'iommu-group:0', 'bound:probelab-master']);
+    expect(r.outcome.events.find((e) => e.kind === 'bound' && e.device === 'm')!.t).toBeGreaterThan(5);
+  });
+
+  it('the fwspec is compared first and kept on error (6.1.192): -EINVAL, bound untranslated, then added to a group while bound', () => {
+    const r = run(tree, loads, 'deferred_probe_timeout=30', lab({ fwspecInitDefersFirst: false, fwspecFreedOnError: false }));
+    expect(collapseKinds(r.outcome.events, 'm')).toEqual(['bound:probelab-master', 'iommu-group:0']);
+    expect(r.outcome.events.find((e) => e.kind === 'iommu-group' && e.device === 'm')!.t).toBeGreaterThan(5);
+    expect(r.hazards.filter((h) => h.device === 'm').map((h) => h.kind)).toEqual(['iommu-configure-failed', 'attached-while-bound']);
+  });
+
+  it('compared first but freed on error: bound untranslated and stays so', () => {
+    const r = run(tree, loads, 'deferred_probe_timeout=30', lab({ fwspecInitDefersFirst: false, fwspecFreedOnError: true }));
+    expect(collapseKinds(r.outcome.events, 'm')).toEqual(['bound:probelab-master']);
+    expect(dev(r, 'm')!.iommuGroup).toBeNull();
+  });
+
+  it('without source facts the series decides (package kernels have no tree)', () => {
+    const r = run(tree, loads, 'deferred_probe_timeout=30', lab({ series: '6.1' }));
+    expect(collapseKinds(r.outcome.events, 'm')).toEqual(['bound:probelab-master', 'iommu-group:0']);
+  });
+});
