@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MessageFlood, ProcExit, WasiShim } from './wasi-shim.js';
+import { MEMORY_DIR, MessageFlood, ProcExit, WasiShim } from './wasi-shim.js';
 import { parseDtcMessages, type DtcMessage } from './messages.js';
 
 export type { DtcMessage } from './messages.js';
@@ -57,7 +57,7 @@ export interface DtcRun {
 }
 
 /** Where inputs and outputs live inside the guest's in-memory file system. */
-const WORK = '/work';
+const WORK = MEMORY_DIR;
 
 /**
  * Run dtc with `args`. `inputs` are in-memory files (referred to in args as `@WORK@/<name>`);

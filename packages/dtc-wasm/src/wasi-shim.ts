@@ -7,6 +7,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { resolve, sep } from 'node:path';
 
+/** The sandbox directory of in-memory files (inputs and outputs): a name no host path starts
+ *  with, since messages drop it (a host file under /work once lost that prefix in every message). */
+export const MEMORY_DIR = '/.probelab-dtc-memory';
+
 const E = { SUCCESS: 0, ACCES: 2, BADF: 8, INVAL: 28, ISDIR: 31, NOENT: 44, NOSYS: 52, NOTDIR: 54 } as const;
 const FILETYPE = { CHAR: 2, DIR: 3, FILE: 4 } as const;
 const O_CREAT = 1;
@@ -141,7 +145,7 @@ export class WasiShim {
         const wantsWrite = (oflags & (O_CREAT | O_TRUNC)) !== 0 || (BigInt(rightsBase) & 0x40n) !== 0n; // RIGHT_FD_WRITE
         let f: OpenFile;
         if (wantsWrite) {
-          if (!path.startsWith('/work/')) return E.ACCES;
+          if (!path.startsWith(`${MEMORY_DIR}/`)) return E.ACCES;
           const existing = self.opts.files.get(path);
           const data = existing && !(oflags & O_TRUNC) ? existing : new Uint8Array(0);
           f = { kind: 'file', path, data, size: data.length, pos: 0, writable: true };

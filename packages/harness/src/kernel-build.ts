@@ -12,6 +12,7 @@ import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { spawnChild } from './lifetime.js';
 import { HarnessError } from './errors.js';
+import { waitForLock } from './out-lock.js';
 import { cacheDir, repoRoot } from './paths.js';
 
 export interface BuildRequest {
@@ -121,8 +122,19 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   const hash = sha(JSON.stringify({ id, fragment: readFileSync(fragment, 'utf8'), patches: patches.map((p) => sha(readFileSync(p))), lab: labSourceHash() })).slice(0, 16);
   const dir = join(cacheDir(), 'kernels', hash);
   const done = join(dir, 'artefacts.json');
-  if (existsSync(done)) return { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true };
+  const cached = (): BuiltKernel | null => (existsSync(done) ? { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true } : null);
+  if (cached()) return cached()!;
+  // One build per hash at a time: tests, matrix workers and users that ask for the same kernel
+  // at once wait for the first one's build instead of building over it.
+  const release = await waitForLock(dir, log);
+  try {
+    return cached() ?? (await buildInto(dir, done, hash, pristine, fragment, patches, log));
+  } finally {
+    release();
+  }
+}
 
+async function buildInto(dir: string, done: string, hash: string, pristine: string, fragment: string, patches: string[], log: (line: string) => void): Promise<BuiltKernel> {
   mkdirSync(dir, { recursive: true });
   // Every build gets its own tree at <dir>/tree (hard links to the pristine one, patched files
   // replaced) beside <dir>/build, and ccache's base is <dir>: paths in compile commands are then

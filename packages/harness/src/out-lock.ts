@@ -69,6 +69,23 @@ export function lockOutputDir(dir: string, hint = 'wait for it, or set PROBELAB_
   throw new HarnessError(`${dir}: cannot take the lock ${file} (another run keeps taking it)`);
 }
 
+/**
+ * Take `dir`, waiting while another live run holds it (a kernel build or a discovery that
+ * several processes ask for at once: one makes it, the others wait, then find it made).
+ */
+export async function waitForLock(dir: string, onWait?: (message: string) => void): Promise<() => void> {
+  for (let told = false; ; ) {
+    try {
+      return lockOutputDir(dir);
+    } catch (e) {
+      if (!(e instanceof LockBusy)) throw e;
+      if (!told && onWait) onWait(e.message.replace(/: wait for it.*$/, ': waiting for it'));
+      told = true;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
 /** Lock `dir` and remove the results of a previous run, so no stale result stands beside new logs. */
 export function startRun(dir: string, results: string[] = ['real.json', 'check.json']): () => void {
   const release = lockOutputDir(dir);

@@ -12,7 +12,7 @@ import { HarnessError } from './errors.js';
 import { discover, type DiscoveredProfile } from './discovery.js';
 import { parseSourceKernel, provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
 import { labDrivers } from './lab-drivers.js';
-import { LockBusy, lockOutputDir } from './out-lock.js';
+import { waitForLock } from './out-lock.js';
 import { cacheDir, repoRoot } from './paths.js';
 
 export function discoveredPath(id: KernelId): string {
@@ -86,22 +86,12 @@ async function discoveredFor(id: KernelId, k: KernelArtefacts, committed: Discov
   const dir = join(cacheDir(), 'discovered');
   const cached = join(dir, `${id}@${k.packageSha256}.json`);
   const read = (): DiscoveredProfile | null => (existsSync(cached) ? (JSON.parse(readFileSync(cached, 'utf8')) as DiscoveredProfile) : null);
-  let release: () => void;
-  for (;;) {
-    const d = read();
-    if (d) return d;
-    try {
-      release = lockOutputDir(dir);
-      break;
-    } catch (e) {
-      if (!(e instanceof LockBusy)) throw e;
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
+  if (read()) return read()!;
+  const release = await waitForLock(dir, log);
   try {
     const again = read();
     if (again) return again;
-    log(`${file} is of ${committed.packageVersion} (${committed.release}); apt provides ${k.packageVersion} (${k.release}): discovering its profile into ${cached} (\`probelab kernel discover ${id}\` updates the committed file)`);
+    log(`${file} is of ${committed.packageVersion} (${committed.release}); the kernel at hand is ${k.packageVersion} (${k.release}: a new linux-source upload, or a changed config fragment or lab driver): discovering its profile into ${cached} (\`probelab kernel discover ${id}\` updates the committed file)`);
     const d = await discover(id, log);
     writeAtomic(cached, `${JSON.stringify(d, null, 2)}\n`);
     return d;

@@ -65,8 +65,11 @@ describe('IOMMU and fw_devlink rules read from the tree, not the series (kernels
 describe('lab fragments merged into QEMU\'s tree (machine-overlay.ts)', () => {
   const smmuv3 = readFileSync(boardDtbPath('smmuv3'));
   const none = readFileSync(boardDtbPath('none'));
+  // In a directory named work: dtc.wasm's messages once dropped every "/work/" from paths.
   const frag = (text: string): string => {
-    const f = join(mkdtempSync(join(tmpdir(), 'lab-frag-')), 'board.dtsi');
+    const dir = join(mkdtempSync(join(tmpdir(), 'lab-frag-')), 'work');
+    mkdirSync(dir);
+    const f = join(dir, 'board.dtsi');
     writeFileSync(f, text);
     return f;
   };
