@@ -4,11 +4,11 @@
  * become events, and a truncated log is a state ("incomplete"), not a crash. Message formats are
  * the kernel's own (cited per row) and were checked against real boots kept in test/fixtures.
  */
-import type { EventKind, Outcome, OutcomeDevice, ProbeEvent } from '@probelab/sim-core';
+import type { EventKind, LabDma, Outcome, OutcomeDevice, ProbeEvent } from '@probelab/sim-core';
 import { keepDevice, moduleKey, sortOutcome } from '@probelab/sim-core';
 
 export interface DmesgLine { level: number; t: number; text: string }
-export interface StateDevice { bus: string; id: string; driver: string | null; group: number | null; modalias: string | null; ofNode: string | null }
+export interface StateDevice { bus: string; id: string; driver: string | null; group: number | null; modalias: string | null; ofNode: string | null; dma?: LabDma }
 export interface StateDriver { bus: string; name: string; module: string | null }
 
 export interface ParsedConsole {
@@ -39,7 +39,8 @@ export function parseConsole(text: string): ParsedConsole {
     if (out.phase === 'state') {
       const f = line.split('\t');
       if (f[0] === '@dev' && f.length >= 7) {
-        out.devices.push({ bus: f[1]!, id: f[2]!, driver: dash(f[3]!), group: f[4] === '-' ? null : Number(f[4]), modalias: dash(f[5]!), ofNode: dash(f[6]!) });
+        const dma = f[7] === 'translated' || f[7] === 'identity' || f[7] === 'bypassed' ? f[7] : null;
+        out.devices.push({ bus: f[1]!, id: f[2]!, driver: dash(f[3]!), group: f[4] === '-' ? null : Number(f[4]), modalias: dash(f[5]!), ofNode: dash(f[6]!), ...(dma ? { dma } : {}) });
       } else if (f[0] === '@drv' && f.length >= 4) {
         out.drivers.push({ bus: f[1]!, name: f[2]!, module: dash(f[3]!) });
       } else if (line.startsWith('@deferred ')) {
@@ -128,7 +129,7 @@ export function outcomeFromConsole(p: ParsedConsole, scenarioModules: string[]):
   const ignored = new Set(events.filter((e) => e.kind === 'ignored-dependency').map((e) => e.device));
   const devices: OutcomeDevice[] = p.devices
     .filter((d) => ['platform', 'amba', 'pci', 'virtio'].includes(d.bus))
-    .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.group, ignoredDependency: ignored.has(d.id), deferred: deferred.has(d.id), fromDt: d.ofNode !== null }))
+    .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.group, ignoredDependency: ignored.has(d.id), deferred: deferred.has(d.id), fromDt: d.ofNode !== null, ...(d.dma ? { dma: d.dma } : {}) }))
     .filter(keepDevice)
     .map(({ fromDt: _f, ...d }) => d);
   return sortOutcome({ devices, events });

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDtb } from '@probelab/dt-compiler';
-import { runCli } from './cli.js';
+import { root, runCli } from './cli.js';
 
 interface Dev { id: string; driver: string | null; iommuGroup: number | null; ignoredDependency: boolean; deferred: boolean }
 interface Ev { kind: string; t: number; device: string | null; module?: string; value?: number }
@@ -93,6 +93,15 @@ describe('driver-core lab boards on real kernels', () => {
       expect(dev(row.patched.real, 'dma-master-0')!.iommuGroup).not.toBeNull();
     }
   }, 3_600_000);
+
+  it('a --json result over 64 KiB arrives whole on a non-blocking pipe (npx), the 48-master board\'s check', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const r = execFileSync('python3', [join('packages', 'probelab', 'test', 'fixtures', 'nonblocking-stdout.py'), process.execPath, join('packages', 'probelab', 'bin', 'probelab.js'), 'check', 'boards/lab/many-masters-6.12.yaml', '--json'], { cwd: root, env: { ...process.env, PROBELAB_OUT: out, DELAY: '3' }, encoding: 'utf8', maxBuffer: 1 << 24 });
+    const nl = r.indexOf('\n');
+    expect(r.slice(0, nl)).toBe('0');
+    expect(r.length - nl).toBeGreaterThan(65_536);
+    expect((JSON.parse(r.slice(nl + 1)) as Check).agree).toBe(true);
+  }, 1_800_000);
 
   it('a bad fragment is one line naming its file:line, and leaves no result', async () => {
     const r = await runCli(['predict', 'packages/probelab/test/fixtures/bad-overlay.yaml']);

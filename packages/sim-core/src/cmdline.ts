@@ -8,6 +8,8 @@ export interface DriverCoreParams {
   deferredProbeTimeout: number;
   fwDevlink: FwDevlinkMode;
   fwDevlinkStrict: boolean;
+  /** iommu.passthrough (drivers/iommu/iommu.c:iommu_set_def_domain_type): identity default domains. */
+  iommuPassthrough: boolean;
 }
 
 /** Split a command line into tokens, honouring double quotes as init/main.c:next_arg does. */
@@ -51,6 +53,8 @@ export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', m
     // core.c: fw_devlink_flags defaults to FW_DEVLINK_FLAGS_ON in 6.1, FW_DEVLINK_FLAGS_RPM in 6.12.
     fwDevlink: series === '6.1' ? 'on' : 'rpm',
     fwDevlinkStrict: false,
+    // The lab kernels' default (CONFIG_IOMMU_DEFAULT_DMA_STRICT): translated.
+    iommuPassthrough: false,
   };
   for (const { key, value } of tokens(cmdline)) {
     if (key === 'deferred_probe_timeout' && value !== undefined) {
@@ -63,6 +67,10 @@ export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', m
     } else if (key === 'fw_devlink.strict' && value !== undefined) {
       const v = kstrtobool(value);
       if (v !== undefined) p.fwDevlinkStrict = v;
+    } else if (key === 'iommu.passthrough' && value !== undefined) {
+      // iommu_set_def_domain_type: kstrtobool; true -> identity, false -> translated.
+      const v = kstrtobool(value);
+      if (v !== undefined) p.iommuPassthrough = v;
     }
   }
   return p;

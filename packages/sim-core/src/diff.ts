@@ -39,7 +39,7 @@ export function diffOutcomes(left: Outcome, right: Outcome): OutcomeDiff {
       devices.push({ id, field: 'present', left: !!l, right: !!r });
       continue;
     }
-    for (const f of ['driver', 'iommuGroup', 'ignoredDependency', 'deferred'] as const) {
+    for (const f of ['driver', 'iommuGroup', 'ignoredDependency', 'deferred', 'dma'] as const) {
       if (l[f] !== r[f]) devices.push({ id, field: f, left: l[f], right: r[f] });
     }
   }

@@ -21,4 +21,5 @@ export { YamlInput } from './yaml-input.js';
 export { masterStates, outcomeMasterStates, type MasterState, type MasterSummary } from './master-states.js';
 export { loadMatrixFile, parseMatrixFile, expandMatrix, type MatrixFile, type MatrixCell, type MatrixVariant, type MatrixAxes } from './matrix-file.js';
 export { loadAnyScenario, type AnyScenario } from './scenario-file.js';
-export { labCompatibles, labFaults, labProbeTimes, LAB_PROBE_ERROR } from './lab-devices.js';
+export { labCompatibles, labDma, labFaults, labProbeTimes, LAB_PROBE_ERROR, type LabProbeTime } from './lab-devices.js';
+export type { LabDma } from './outcome.js';

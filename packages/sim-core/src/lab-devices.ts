@@ -14,6 +14,7 @@
 import { compatible, u32, type DtNode } from '@probelab/dt-compiler';
 import { busId, type Board } from './board.js';
 import type { ProbeFault } from './driver-core.js';
+import type { LabDma } from './outcome.js';
 
 export const labCompatibles = ['probelab,dma-master', 'probelab,supplier', 'probelab,iommu'] as const;
 
@@ -57,4 +58,15 @@ export function labProbeTimes(board: Board): Map<string, LabProbeTime> {
     if (every || early) out.set(busId(n), { everyProbe: every, afterRegister: ready, ...(early ? { window: [`probelab_busy_us(${ready * 1e6})`, 'WRITE_ONCE(p->ready, true)'] } : {}) });
   }
   return out;
+}
+
+/**
+ * probelab_master.c:probelab_dma_show for a bound master: no domain -> bypassed; otherwise the
+ * group's default domain, identity when the kernel was told iommu.passthrough=1
+ * (drivers/iommu/iommu.c:iommu_set_def_domain_type), else a DMA (paging) domain: translated.
+ */
+export function labDma(driver: string | null, iommuGroup: number | null, passthrough: boolean): LabDma | undefined {
+  if (driver !== 'probelab-master') return undefined;
+  if (iommuGroup === null) return 'bypassed';
+  return passthrough ? 'identity' : 'translated';
 }

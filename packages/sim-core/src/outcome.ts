@@ -42,6 +42,9 @@ export interface ProbeEvent {
   rule?: string;
 }
 
+/** Where a bound lab master's DMA goes (its sysfs `probelab_dma`, qemu/lab/probelab/probelab_master.c). */
+export type LabDma = 'translated' | 'identity' | 'bypassed';
+
 export interface OutcomeDevice {
   id: string;
   bus: string;
@@ -49,6 +52,8 @@ export interface OutcomeDevice {
   iommuGroup: number | null;
   ignoredDependency: boolean;
   deferred: boolean;
+  /** Lab masters bound to probelab-master only. */
+  dma?: LabDma;
 }
 
 export interface Outcome {

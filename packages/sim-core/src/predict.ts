@@ -9,7 +9,7 @@ import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import { parseDriverCoreParams } from './cmdline.js';
 import { DriverCore, type ProbeFault } from './driver-core.js';
 import { InputError } from './errors.js';
-import { labFaults, labProbeTimes } from './lab-devices.js';
+import { labDma, labFaults, labProbeTimes } from './lab-devices.js';
 import { keepDevice, sortOutcome, type Outcome } from './outcome.js';
 import { moduleClosure, type BootTiming, type KernelProfile } from './profile.js';
 import { moduleKey, type ModuleLoad, type Scenario } from './scenario.js';
@@ -158,7 +158,10 @@ export function simulate(input: SimulationInput): Prediction {
   const scenarioModules = new Set(actions.map((m) => moduleKey(m.name)));
   const everBound = new Set(input.listEveryBoundDevice ? core.events.filter((e) => (e.kind === 'bound' || e.kind === 'probe-failed') && e.device).map((e) => e.device!) : []);
   const devices = core.devices
-    .map((d) => ({ id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.iommuGroup, ignoredDependency: d.ignoredDependency, deferred: core.deferredNow(d), fromDt: d.node !== null }))
+    .map((d) => {
+      const dma = labDma(d.driver, d.iommuGroup, params.iommuPassthrough);
+      return { id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.iommuGroup, ignoredDependency: d.ignoredDependency, deferred: core.deferredNow(d), fromDt: d.node !== null, ...(dma ? { dma } : {}) };
+    })
     .filter((d) => keepDevice(d) || (d.fromDt && everBound.has(d.id)))
     .map(({ fromDt: _f, ...d }) => d);
   const events = core.events.filter((e) => e.kind !== 'module-loaded' || scenarioModules.has(e.module ?? ''));
