@@ -134,7 +134,7 @@ export function staticProfile(k: KernelArtefacts): Pick<KernelProfile, 'id' | 's
  * deferred_probe_timeout (drivers/base/dd.c) and which supplier bindings are `.optional`
  * (drivers/of/property.c:of_supplier_bindings[]), so that a patch to either shows in predictions.
  */
-export type SourceFacts = Pick<KernelProfile, 'deferredProbeTimeoutDefault' | 'optionalBindings' | 'fwspecInitDefersFirst' | 'fwspecFreedOnError' | 'fwDevlinkCycleRule'>;
+export type SourceFacts = Pick<KernelProfile, 'deferredProbeTimeoutDefault' | 'optionalBindings' | 'fwspecInitDefersFirst' | 'fwspecFreedOnError' | 'fwDevlinkCycleRule' | 'singleIommuDriver'>;
 
 export function sourceFacts(tree: string): SourceFacts {
   const out: SourceFacts = {};
@@ -160,6 +160,9 @@ export function sourceFacts(tree: string): SourceFacts {
     const compare = init.search(/if \(fwspec\)/);
     if (compare >= 0) out.fwspecInitDefersFirst = defer >= 0 && defer < compare;
   }
+  // drivers/iommu/iommu.c:iommu_device_register: does a second driver get -EBUSY?
+  const reg = iommu && functionBody(iommu, /^int iommu_device_register\(/m);
+  if (reg) out.singleIommuDriver = /iommu_ops\s*!=\s*ops\)\s*return -EBUSY;/.test(reg);
   // drivers/iommu/of_iommu.c:of_iommu_configure: is the fwspec of a failed configuration freed?
   const ofIommu = readIf(join(tree, 'drivers', 'iommu', 'of_iommu.c'));
   const conf = ofIommu && functionBody(ofIommu, /^(?:const struct iommu_ops \*|int )of_iommu_configure\(/m);

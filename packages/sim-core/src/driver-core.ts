@@ -75,6 +75,8 @@ export class DriverCore {
   private cycles: Map<DtNode, Set<DtNode>>;
   /** platform_bus_type's iommu_ops owner when a driver claimed them at init (seed 002). */
   private platformBusOps: string | null = null;
+  /** iommu.c:iommu_buses[]->iommu_ops where the tree allows one IOMMU driver (6.1.192). */
+  private busIommuDriver: string | null = null;
   private faults = new Map<string, ProbeFault[]>();
   private probeTimes = new Map<string, LabProbeTime>();
   private i2cAdapters = 0;
@@ -277,9 +279,27 @@ export class DriverCore {
       }
       return 'failed';
     }
+    if (this.registerRefused(drv, dev)) return 'failed';
     this.runBehaviour(drv, dev);
     this.driverBound(dev, drv);
     return 'bound';
+  }
+
+  /**
+   * iommu.c:iommu_device_register in a tree that allows one IOMMU driver: another driver's
+   * registration returns -EBUSY, and the driver's probe fails with it ("probe of %s returned -16").
+   */
+  private registerRefused(drv: Driver, dev: Device): boolean {
+    if (this.behaviours[drv.info.name]?.kind !== 'iommu') return false;
+    if (!(this.profile.singleIommuDriver ?? this.profile.series === '6.1')) return false;
+    if (this.busIommuDriver === null || this.busIommuDriver === drv.info.name) return false;
+    this.emit({ kind: 'probe-failed', device: dev.id, driver: drv.info.name, value: -16, rule: 'drivers/iommu/iommu.c:iommu_device_register (-EBUSY: "Temporarily enforce global restriction to a single driver")' });
+    this.hazards.push({
+      kind: 'iommu-register-refused', device: dev.id, t: round6(this.now),
+      rule: 'drivers/iommu/iommu.c:iommu_device_register (iommu_buses[0]->iommu_ops belongs to another driver: -EBUSY)',
+      detail: `${drv.info.name} cannot register: ${this.busIommuDriver} registered first and owns the buses' IOMMU ops; its masters wait for it like for an IOMMU not probed yet`,
+    });
+    return true;
   }
 
   /** dd.c:driver_bound: links, deferred_del, then driver_deferred_probe_trigger(). */
@@ -530,6 +550,7 @@ export class DriverCore {
    */
   private registerIommu(inst: IommuInstance, afterRegister: string[] = [], xlateReadsLateState = false): void {
     this.iommus.push(inst);
+    this.busIommuDriver ??= inst.driver;
     if (afterRegister.length) this.raceWindow(inst, afterRegister, xlateReadsLateState);
     this.replayStaleFwspecs(inst);
     this.boundBeforeIommu(inst);

@@ -23,7 +23,9 @@ export type HazardKind =
    *  together at that moment); it binds untranslated without waiting. */
   | 'iommu-configure-failed'
   /** Added to an IOMMU group while bound to its driver: its DMA changed under the driver. */
-  | 'attached-while-bound';
+  | 'attached-while-bound'
+  /** An IOMMU whose registration the core refused: another driver already owns the buses. */
+  | 'iommu-register-refused';
 
 export interface Hazard {
   kind: HazardKind;

@@ -88,6 +88,12 @@ export interface KernelProfile {
    * tree has. Absent: by series.
    */
   fwDevlinkCycleRule?: '__fw_devlink_relax_cycles' | 'fw_devlink_relax_cycle';
+  /**
+   * From the kernel's source (drivers/iommu/iommu.c:iommu_device_register): the first IOMMU
+   * driver to register owns the buses' iommu_ops and any other driver's registration fails with
+   * -EBUSY ("Temporarily enforce global restriction to a single driver", 6.1.192). Absent: by series.
+   */
+  singleIommuDriver?: boolean;
   /** What probes do beyond binding (behaviours.ts), by driver name, when read from source. */
   behaviours?: Record<string, ProbeBehaviour>;
   /**
