@@ -45,6 +45,11 @@ usage:
                                          modprobe/rmmod by hand, probelab-state; on leaving the
                                          state is diffed against the prediction
   probelab board dump                    write QEMU's virt device trees to boards/qemu-virt/dtb/
+  probelab board transplant BOARD-SCENARIO [-o OUT.yaml] [--smmuv3]
+                                         a lab scenario + fragment rebuilding a board's IOMMU
+                                         masters, IOMMUs and their suppliers from the lab's test
+                                         devices (default boards/lab/<name>-lab.yaml), and both
+                                         predictions side by side
   probelab kernel build [--source 6.12|6.1|PATH] [--patch FILE]... [--series DIR] [--config FRAGMENT]
                                          cross-build an arm64 kernel for virt (cached by inputs)
   probelab validate --patch FILE... [--matrix FILE] [--json]
@@ -105,6 +110,10 @@ export async function main(argv: string[]): Promise<number> {
       if (!file) return fail('shell: missing SCENARIO (a QEMU scenario file)');
       const { cmdShell } = await import('./shell.js');
       return await cmdShell(file, mods);
+    }
+    if (cmd === 'board' && a1 === 'transplant') {
+      const { cmdBoardTransplant } = await import('./transplant-command.js');
+      return await cmdBoardTransplant(argv.slice(2));
     }
     const unknownFlag = cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build') ? undefined : args.find((a) => a.startsWith('-'));
     if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);

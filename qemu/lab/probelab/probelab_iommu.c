@@ -72,9 +72,14 @@ static struct iommu_device *probelab_probe_device(struct device *dev)
 	struct iommu_fwspec *fwspec = dev_iommu_fwspec_get(dev);
 	struct probelab_iommu *p;
 
-	/* The core asks only the driver whose instance the fwspec names (the 6.12 fwspec has no ops
-	 * field to compare): the instance is found by the fwnode, as arm-smmu-v3.c does. */
-	if (!fwspec)
+	/*
+	 * Only a device this driver's of_xlate has seen (it added an ID): a fwspec that a failed
+	 * of_iommu_configure left without IDs (6.1.192 keeps the fwspec of an -ETIMEDOUT
+	 * configuration) is not ours, as exynos-iommu.c (has_sysmmu: of_xlate's private data) and
+	 * 6.1's arm-smmu-v3.c (fwspec->ops, set with the IDs) answer. The 6.12 fwspec has no ops field;
+	 * the instance is found by the fwnode, as arm-smmu-v3.c does.
+	 */
+	if (!fwspec || !fwspec->num_ids)
 		return ERR_PTR(-ENODEV);
 	p = instance_of(fwspec->iommu_fwnode);
 	if (!p || !READ_ONCE(p->ready)) {
