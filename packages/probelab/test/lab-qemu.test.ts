@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { readDtb } from '@probelab/dt-compiler';
 import { root, runCli } from './cli.js';
 
-interface Dev { id: string; driver: string | null; iommuGroup: number | null; ignoredDependency: boolean; deferred: boolean }
+interface Dev { id: string; driver: string | null; iommuGroup: number | null; ignoredDependency: boolean; deferred: boolean; dma?: string }
 interface Ev { kind: string; t: number; device: string | null; module?: string; value?: number }
 interface Check { agree: boolean; real: { devices: Dev[]; events: Ev[] }; predicted: { devices: Dev[]; events: Ev[] } }
 
@@ -101,6 +101,21 @@ describe('driver-core lab boards on real kernels', () => {
     expect(r.slice(0, nl)).toBe('0');
     expect(r.length - nl).toBeGreaterThan(65_536);
     expect((JSON.parse(r.slice(nl + 1)) as Check).agree).toBe(true);
+  }, 1_800_000);
+
+  it.each([
+    ['exynos5433-tm2e/sysmmu-module-10s-iommus-optional', 'decon-13800000', 'bypassed'],
+    ['rcar-salvator-xs/ipmmu-builtin', 'mmc-ee100000', 'translated'],
+  ])('board transplant %s: the lab board tells the board\'s story on a real kernel', async (board, master, dma) => {
+    const yaml = join(out, 'transplant', `${board.replace('/', '-')}.yaml`);
+    const t = await runCli(['board', 'transplant', `boards/${board}.yaml`, '-o', yaml], { PROBELAB_OUT: out });
+    expect(t.code, t.stderr).toBe(0);
+    expect(t.stdout).toMatch(/(\d+) of \1 masters end the same on the lab board/);
+    const r = await runCli(['check', yaml, '--json'], { PROBELAB_OUT: out });
+    expect(r.code, r.stderr).toBe(0);
+    const c = JSON.parse(r.stdout) as Check;
+    expect(c.agree).toBe(true);
+    expect(dev(c.real, master)).toMatchObject({ driver: 'probelab-master', dma });
   }, 1_800_000);
 
   it('a bad fragment is one line naming its file:line, and leaves no result', async () => {
