@@ -14,12 +14,15 @@ import { loadMachine, machineArgs } from './machine.js';
 import { repoRoot } from './paths.js';
 import { dumpDtb } from './qemu-run.js';
 
-export function boardDtbPath(iommu: IommuKind): string {
-  return join(repoRoot(), 'boards', 'qemu-virt', 'dtb', `${iommu}.dtb`);
+/** The CPU counts kept (machine.cpus): QEMU's tree has a node per CPU and a cpu-map. */
+export const boardCpuCounts = [1, 2, 4] as const;
+
+export function boardDtbPath(iommu: IommuKind, cpus = 1): string {
+  return join(repoRoot(), 'boards', 'qemu-virt', 'dtb', `${iommu}${cpus > 1 ? `-smp${cpus}` : ''}.dtb`);
 }
 
 function qemuDtb(s: Scenario): { bytes: Uint8Array; file: string } {
-  const f = boardDtbPath(s.machine.iommu);
+  const f = boardDtbPath(s.machine.iommu, s.machine.cpus ?? 1);
   try {
     return { bytes: readFileSync(f), file: f };
   } catch {
@@ -86,7 +89,7 @@ export async function checkBoardMatchesQemu(s: Scenario, dir: string): Promise<v
   const { bytes, file } = qemuDtb(s);
   const diffs = treeDifferences(readDtb(bytes, file), dumped);
   if (diffs.length) {
-    throw new HarnessError(`QEMU's device tree for virt/${s.machine.iommu} differs from ${boardDtbPath(s.machine.iommu)} (${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}): predictions would use a stale board; run \`probelab board dump\``);
+    throw new HarnessError(`QEMU's device tree for virt/${s.machine.iommu} differs from ${boardDtbPath(s.machine.iommu, s.machine.cpus ?? 1)} (${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}): predictions would use a stale board; run \`probelab board dump\``);
   }
   const lab = machineDtb(s);
   if (lab) writeFile(join(dir, 'machine.dtb'), lab);

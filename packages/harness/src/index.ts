@@ -12,7 +12,7 @@ export { bootScenario, baseCmdline, prepareBoot, type RealBoot, type PreparedBoo
 export { bootCommand, shellLine, shellQuote, type QemuCommand } from './qemu-command.js';
 export { buildInitramfs, type ShellGuest } from './initramfs.js';
 export { discover, variantsFor, bootTiming, type DiscoveredProfile } from './discovery.js';
-export { machineTree, machineDtb, boardDtbPath, dumpMachineTree, treeDifferences, checkBoardMatchesQemu } from './boards.js';
+export { machineTree, machineDtb, boardCpuCounts, boardDtbPath, dumpMachineTree, treeDifferences, checkBoardMatchesQemu } from './boards.js';
 export { loadProfile, discoveredPath, calibrationPath, readCalibration, calibratedTiming, type Calibration } from './profiles.js';
 export { writeAtomic, writeFile, ensureDir, appendLine, fsError } from './atomic.js';
 export { lockOutputDir, startRun } from './out-lock.js';

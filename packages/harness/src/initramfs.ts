@@ -56,7 +56,8 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
     const key = moduleKey(m.name);
     const files: string[] = [];
     for (const dep of moduleClosure(profile, key)) files.push(await addModule(dep));
-    schedule.push({ at: m.at, line: `${m.at} ${m.name} ${files.join(' ')}` });
+    // "-- <params>": insmod parameters for the module itself (the last file), not its dependencies.
+    schedule.push({ at: m.at, line: `${m.at} ${m.name} ${files.join(' ')}${m.params ? ` -- ${m.params}` : ''}` });
   }
   // rmmod lines: "<at> !<module>", in time order with the loads (loads first at equal times).
   for (const u of s.unload ?? []) {

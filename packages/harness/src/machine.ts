@@ -36,7 +36,7 @@ export function pciFunctions(m: MachineDef, s: Scenario): Array<PciFunctionSpec 
 /** QEMU arguments for the machine (no kernel, initrd or console options). */
 export function machineArgs(m: MachineDef, s: Scenario): string[] {
   const opts = [m.machine, m.iommu[s.machine.iommu]!.machineOptions].filter(Boolean).join(',');
-  const args = ['-M', opts, '-cpu', m.cpu, '-m', String(m.memoryMiB), '-nodefaults', '-no-user-config', '-display', 'none'];
+  const args = ['-M', opts, '-cpu', m.cpu, ...(s.machine.cpus && s.machine.cpus > 1 ? ['-smp', String(s.machine.cpus)] : []), '-m', String(m.memoryMiB), '-nodefaults', '-no-user-config', '-display', 'none'];
   for (const f of pciFunctions(m, s)) {
     if (f.kind === 'host-bridge') continue;
     const slot = `0x${f.slot.toString(16)}`;

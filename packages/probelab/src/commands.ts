@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { diffOutcomes, explainDevice, loadAnyScenario, loadScenario, predict, type Outcome, type Prediction, type Scenario } from '@probelab/sim-core';
-import { startRun, predictBoard, baseCmdline, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
+import { startRun, predictBoard, baseCmdline, boardCpuCounts, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
 import { iommuKinds } from '@probelab/sim-core';
 import type { KernelId } from '@probelab/sim-core';
 import { renderDiff, renderHazards, renderOutcome } from './report.js';
@@ -80,9 +80,9 @@ export async function cmdDiscover(kernel: KernelId): Promise<number> {
 }
 
 export async function cmdBoardDump(): Promise<number> {
-  for (const iommu of iommuKinds) {
-    const s: Scenario = { name: `board-${iommu}`, kernel: 'debian-6.12', machine: { iommu, devices: [] }, cmdline: '', modules: [], capture: 1, file: '<board dump>' };
-    const f = boardDtbPath(iommu);
+  for (const iommu of iommuKinds) for (const cpus of boardCpuCounts) {
+    const s: Scenario = { name: `board-${iommu}`, kernel: 'debian-6.12', machine: { iommu, devices: [], ...(cpus > 1 ? { cpus } : {}) }, cmdline: '', modules: [], capture: 1, file: '<board dump>' };
+    const f = boardDtbPath(iommu, cpus);
     mkdirSync(join(f, '..'), { recursive: true });
     const t = await dumpMachineTree(s, f);
     process.stderr.write(`wrote ${f}: ${t.nodes.length} nodes\n`);

@@ -46,6 +46,17 @@ describe('driver-core lab boards on real kernels', () => {
     expect(c.real.events.find((e) => e.kind === 'bound' && e.device === 'dma-master-both')!.t).toBeLessThan(2);
   }, 1_800_000);
 
+  it.each([
+    ['window-smp-6.12', 'bypassed'],
+    ['window-smp-after-6.12', 'translated'],
+    ['window-up-6.1', 'translated'],
+  ])('seed 000\'s window: %s (async IOMMU probe registering 200 ms before ready) -> masters %s', async (board, dma) => {
+    const c = await check(board);
+    expect(c.agree).toBe(true);
+    for (const m of ['dma-master-0', 'dma-master-1']) expect(dev(c.real, m)).toMatchObject({ driver: 'probelab-master', dma });
+    expect(dev(c.real, 'lab-iommu')).toMatchObject({ driver: 'probelab-iommu' });
+  }, 1_800_000);
+
   it('6.12: a master failing after DMA setup keeps its group and pins arm_smmu_v3', async () => {
     const c = await check('probe-error-master-6.12');
     expect(c.agree).toBe(true);

@@ -10,6 +10,8 @@ export interface DriverCoreParams {
   fwDevlinkStrict: boolean;
   /** iommu.passthrough (drivers/iommu/iommu.c:iommu_set_def_domain_type): identity default domains. */
   iommuPassthrough: boolean;
+  /** module.async_probe (kernel/module/main.c: the default of every module's async_probe). */
+  moduleAsyncProbe: boolean;
 }
 
 /** Split a command line into tokens, honouring double quotes as init/main.c:next_arg does. */
@@ -35,7 +37,7 @@ function kstrtoint(s: string): number | undefined {
 }
 
 /** lib/kstrtox.c:kstrtobool: first character y/Y/1/t/T or n/N/0/f/F, or on/off. */
-function kstrtobool(s: string): boolean | undefined {
+export function kstrtobool(s: string): boolean | undefined {
   const c = s[0]?.toLowerCase();
   if (c === 'y' || c === '1' || c === 't') return true;
   if (c === 'n' || c === '0' || c === 'f') return false;
@@ -55,6 +57,7 @@ export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', m
     fwDevlinkStrict: false,
     // The lab kernels' default (CONFIG_IOMMU_DEFAULT_DMA_STRICT): translated.
     iommuPassthrough: false,
+    moduleAsyncProbe: false,
   };
   for (const { key, value } of tokens(cmdline)) {
     if (key === 'deferred_probe_timeout' && value !== undefined) {
@@ -67,6 +70,9 @@ export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', m
     } else if (key === 'fw_devlink.strict' && value !== undefined) {
       const v = kstrtobool(value);
       if (v !== undefined) p.fwDevlinkStrict = v;
+    } else if (key === 'module.async_probe' && value !== undefined) {
+      const v = kstrtobool(value);
+      if (v !== undefined) p.moduleAsyncProbe = v;
     } else if (key === 'iommu.passthrough' && value !== undefined) {
       // iommu_set_def_domain_type: kstrtobool; true -> identity, false -> translated.
       const v = kstrtobool(value);

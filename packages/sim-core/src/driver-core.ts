@@ -75,6 +75,19 @@ export class DriverCore {
   private cycles: Map<DtNode, Set<DtNode>>;
   /** platform_bus_type's iommu_ops owner when a driver claimed them at init (seed 002). */
   private platformBusOps: string | null = null;
+  /** Modules whose probes run asynchronously (kernel/module/main.c: async_probe_requested). */
+  private asyncModules = new Set<string>();
+  /** Probes running in async workers (dd.c:__driver_attach_async_helper), by device. */
+  private probing = new Set<Device>();
+  /** Timed steps of async probes; simulate() runs them in time order with everything else. */
+  readonly asyncSteps: Array<{ t: number; run: () => void }> = [];
+  /** QEMU -smp: with one CPU an async probe (no preemption, PREEMPT_NONE) holds it to the end. */
+  cpus = 1;
+  /** The end of the last async probe when it holds the only CPU: the init cannot run before. */
+  cpuBusyUntil = 0;
+  /** The end of the last async probe: a module loaded without async_probe waits for it
+   *  (kernel/module/main.c:do_init_module -> async_synchronize_full). */
+  asyncUntil = 0;
   /** iommu.c:iommu_buses[]->iommu_ops where the tree allows one IOMMU driver (6.1.192). */
   private busIommuDriver: string | null = null;
   private faults = new Map<string, ProbeFault[]>();
@@ -178,8 +191,10 @@ export class DriverCore {
     if (this.profile.busOpsAtInit?.includes(info.name) && !this.platformBusOps) this.platformBusOps = info.name;
     // dd.c:driver_attach -> __driver_attach for every device on the bus, in registration order.
     for (const dev of this.candidatesFor(drv)) {
-      if (dev.driver || !this.matches(drv, dev)) continue;
-      this.driverProbeDevice(drv, dev);
+      if (dev.driver || this.probing.has(dev) || !this.matches(drv, dev)) continue;
+      // __driver_attach: driver_allows_async_probing -> async_schedule_dev(__driver_attach_async_helper).
+      if (info.module && this.asyncModules.has(info.module)) this.asyncProbe(drv, dev);
+      else this.driverProbeDevice(drv, dev);
     }
     this.extendTimeout();
   }
@@ -219,7 +234,7 @@ export class DriverCore {
   /** dd.c:__device_attach: try each driver of the bus in registration order; stop on bind or defer. */
   private deviceAttach(dev: Device): void {
     for (const drv of this.driversByBus.get(dev.bus) ?? []) {
-      if (dev.driver) return;
+      if (dev.driver || this.probing.has(dev)) return;
       if (!this.matches(drv, dev)) continue;
       const r = this.driverProbeDevice(drv, dev);
       if (r === 'bound' || r === 'defer') return; // __device_attach_driver: 0 or <0 stops the walk
@@ -240,6 +255,50 @@ export class DriverCore {
       if (tc !== this.triggerCount) this.trigger();
     }
     return r;
+  }
+
+  /**
+   * A probe in an async worker (dd.c:__driver_attach_async_helper -> driver_probe_device), run
+   * while the module's loader goes on (insmod ... async_probe=1: do_init_module skips
+   * async_synchronize_full). Its supplier checks and DMA set-up happen when it starts; an IOMMU
+   * driver's iommu_device_register() after the probe's own work, its instance ready only when the
+   * probe's remaining work (afterRegister) is done — a master configured in between gets
+   * -ENODEV from probe_device and runs untranslated (seed 000's window, on a real kernel only with
+   * a second CPU); the bind at the end. Faults and other behaviours run as a synchronous probe.
+   */
+  private asyncProbe(drv: Driver, dev: Device): void {
+    const b = this.behaviours[drv.info.name];
+    if ((b && b.kind !== 'iommu') || this.faults.get(dev.id)?.some((f) => f.times > 0) || this.blockedBySupplier(dev) || this.dmaConfigureWouldDefer(dev)) {
+      this.driverProbeDevice(drv, dev);
+      return;
+    }
+    dev.canMatch = true;
+    this.probing.add(dev);
+    this.dmaConfigure(dev, drv); // really_probe -> dma_configure, when the worker starts
+    const lab = this.probeTimes.get(dev.id);
+    const start = this.now;
+    const registered = start + (this.timing.probeDuration[drv.info.name] ?? this.timing.defaultProbeDuration ?? 0.0002) + (lab?.everyProbe ?? 0);
+    const end = registered + (b?.kind === 'iommu' ? lab?.afterRegister ?? 0 : 0);
+    if (this.cpus === 1) this.cpuBusyUntil = Math.max(this.cpuBusyUntil, end);
+    this.asyncUntil = Math.max(this.asyncUntil, end);
+    if (b?.kind === 'iommu' && dev.node) {
+      this.asyncSteps.push({ t: registered, run: () => {
+        this.registerIommu({ fwnode: dev.node!, driver: drv.info.name, device: dev, readyAt: end }, [...(b.afterRegister ?? []), ...(lab?.window ?? [])], b.xlateReadsLateState || !!lab?.window);
+      } });
+    }
+    this.asyncSteps.push({ t: end, run: () => {
+      this.probing.delete(dev);
+      const inst = this.iommus.find((i) => i.device === dev);
+      if (inst) delete inst.readyAt;
+      this.driverBound(dev, drv);
+    } });
+    this.asyncSteps.sort((x, y) => x.t - y.t);
+  }
+
+  /** Whether of_iommu_configure would defer now (no side effects). */
+  private dmaConfigureWouldDefer(dev: Device): boolean {
+    const targets = this.iommuTargets(dev, true);
+    return !!targets && targets.some((t) => !this.instanceFor(t)) && this.checkState() === 'defer';
   }
 
   /** dd.c:really_probe. */
@@ -453,6 +512,18 @@ export class DriverCore {
     }
     const missing = targets.filter((t) => !this.instanceFor(t));
     if (!missing.length) {
+      // Registered, but its driver's probe has not finished setting it up (an async probe inside
+      // its register-before-ready window): probe_device answers -ENODEV, of_iommu_configure fails,
+      // of_dma_configure_id goes on without an IOMMU.
+      const early = targets.map((t) => this.instanceFor(t)!).find((i) => i.readyAt !== undefined && i.readyAt > this.now);
+      if (early) {
+        this.hazards.push({
+          kind: 'configured-in-window', device: dev.id, t: round6(this.now),
+          rule: 'drivers/iommu/iommu.c:iommu_device_register (inside the IOMMU driver\'s probe) -> of_iommu.c:of_iommu_configure -> iommu_probe_device (-ENODEV from probe_device)',
+          detail: `configured against ${early.device.id} ${round6(early.readyAt! - this.now)} s before its driver's probe finished; bound untranslated although its IOMMU is there`,
+        });
+        return 'ok';
+      }
       this.attach(dev, targets);
       return 'ok';
     }
@@ -690,8 +761,10 @@ export class DriverCore {
     for (const dev of this.pending) this.emit({ kind: 'deferred-pending', device: dev.id, rule: 'drivers/base/dd.c:deferred_probe_timeout_work_func ("deferred probe pending")' });
   }
 
-  /** A module's init: register each of its drivers (kernel/module/main.c:do_init_module). */
-  loadModule(module: string): void {
+  /** A module's init: register each of its drivers (kernel/module/main.c:do_init_module);
+   *  `async`: its async_probe parameter (or module.async_probe) was set. */
+  loadModule(module: string, async = false): void {
+    if (async) this.asyncModules.add(module);
     this.emit({ kind: 'module-loaded', device: null, module, rule: 'kernel/module/main.c:do_init_module -> driver_register (driver_attach, deferred_probe_extend_timeout)' });
     for (const info of this.profile.drivers.filter((d) => d.module === module && !d.builtin)) this.registerDriver(info);
   }

@@ -25,7 +25,10 @@ export type HazardKind =
   /** Added to an IOMMU group while bound to its driver: its DMA changed under the driver. */
   | 'attached-while-bound'
   /** An IOMMU whose registration the core refused: another driver already owns the buses. */
-  | 'iommu-register-refused';
+  | 'iommu-register-refused'
+  /** Configured against an IOMMU registered but not ready (its driver's probe still running on
+   *  another CPU): bound untranslated although the IOMMU is there (seed 000's window, realised). */
+  | 'configured-in-window';
 
 export interface Hazard {
   kind: HazardKind;

@@ -51,4 +51,6 @@ export interface IommuInstance {
   fwnode: DtNode;
   driver: string;
   device: Device;
+  /** Registered by an async probe still running: not usable before this time. */
+  readyAt?: number;
 }

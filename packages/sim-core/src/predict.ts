@@ -6,7 +6,7 @@
 import type { DeviceTree } from '@probelab/dt-compiler';
 import { buildBoard, ofModalias, type PciFunctionSpec } from './board.js';
 import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
-import { parseDriverCoreParams } from './cmdline.js';
+import { kstrtobool, parseDriverCoreParams } from './cmdline.js';
 import { DriverCore, type ProbeFault } from './driver-core.js';
 import { InputError } from './errors.js';
 import { labDma, labFaults, labProbeTimes } from './lab-devices.js';
@@ -41,7 +41,7 @@ export function predict(input: PredictInput): Prediction {
   if (!timing) throw new InputError(`kernel profile ${profile.id} has no boot timing for machine.iommu=${scenario.machine.iommu}; run \`probelab kernel discover ${profile.id}\``, scenario.file);
   return simulate({
     file: scenario.file, profile, timing, tree: input.tree, pciFunctions: input.pciFunctions,
-    cmdline: `${input.baseCmdline ?? ''} ${scenario.cmdline}`, modules: scenario.modules, unloads: scenario.unload ?? [], capture: scenario.capture,
+    cmdline: `${input.baseCmdline ?? ''} ${scenario.cmdline}`, modules: scenario.modules, unloads: scenario.unload ?? [], capture: scenario.capture, cpus: scenario.machine.cpus ?? 1,
     ...(input.behaviours ? { behaviours: input.behaviours } : {}),
   });
 }
@@ -61,6 +61,8 @@ export interface SimulationInput {
   capture: number;
   behaviours?: Record<string, ProbeBehaviour>;
   defaultProbeDuration?: number;
+  /** QEMU -smp (machine.cpus): whether an async probe runs beside the init. */
+  cpus?: number;
   /** List every DT device that was ever bound (board scenarios), not only those bound at capture. */
   listEveryBoundDevice?: boolean;
 }
@@ -82,6 +84,19 @@ export function checkModuleActions(profile: Pick<KernelProfile, 'id' | 'moduleDe
   }
 }
 
+/**
+ * kernel/module/main.c:unknown_module_param_cb: `async_probe` (kstrtobool; no or a bad value
+ * means true) sets the module's async_probe_requested, else module.async_probe's default.
+ */
+export function asyncProbeParam(params: string | undefined, dflt: boolean): boolean {
+  let v = dflt;
+  for (const w of (params ?? '').split(' ').filter(Boolean)) {
+    const [k, val] = [w.split('=')[0], w.includes('=') ? w.slice(w.indexOf('=') + 1) : undefined];
+    if (k === 'async_probe') v = val === undefined ? true : kstrtobool(val) ?? true;
+  }
+  return v;
+}
+
 /** The boot replayed as timed events; any board, any kernel profile. */
 export function simulate(input: SimulationInput): Prediction {
   const { profile, timing } = input;
@@ -94,6 +109,7 @@ export function simulate(input: SimulationInput): Prediction {
   // faults come after them.
   core.setFaults([...labFaults(board), ...(input.faults ?? [])]);
   core.setProbeTimes(labProbeTimes(board));
+  core.cpus = input.cpus ?? 1;
 
   checkModuleActions(profile, input.modules, input.unloads ?? [], input.file);
   const actions = [...input.modules.map((m) => ({ ...m, unload: false })), ...(input.unloads ?? []).map((m) => ({ ...m, unload: true }))].sort((a, b) => a.at - b.at);
@@ -123,7 +139,7 @@ export function simulate(input: SimulationInput): Prediction {
     if (!m) return null;
     const key = moduleKey(m.name);
     const latency = timing.moduleLoadLatency[key] ?? timing.defaultModuleLoadLatency;
-    return Math.max(m.at, initFree) + latency;
+    return Math.max(m.at, initFree, core.cpuBusyUntil) + latency;
   };
 
   let si = 0;
@@ -131,24 +147,31 @@ export function simulate(input: SimulationInput): Prediction {
     const ts = statics[si]?.t ?? Infinity;
     const tm = nextModuleTime() ?? Infinity;
     const tt = core.timeoutTimerAt ?? Infinity;
-    const t = Math.min(ts, tm, tt);
+    const ta = core.asyncSteps[0]?.t ?? Infinity;
+    const t = Math.min(ts, tm, tt, ta);
     if (t > input.capture || t === Infinity) break;
     core.now = Math.max(core.now, t);
-    if (t === ts) {
+    if (t === ta) {
+      core.asyncSteps.shift()!.run();
+    } else if (t === ts) {
       statics[si++]!.run();
     } else if (t === tt) {
       core.timeoutFire();
     } else {
       const m = actions[modIndex++]!;
       const key = moduleKey(m.name);
+      initFree = core.now + 0.001;
       if (m.unload) core.unloadModule(key);
       else {
+        const async = asyncProbeParam(m.params, params.moduleAsyncProbe);
         for (const dep of moduleClosure(profile, key)) {
           if (profile.builtinModules.has(dep)) continue;
-          core.loadModule(dep);
+          core.loadModule(dep, dep === key ? async : params.moduleAsyncProbe);
         }
+        initFree = core.now + 0.001;
+        // do_init_module: a module without async_probe waits for every async probe still running.
+        if (!async) initFree = Math.max(initFree, core.asyncUntil);
       }
-      initFree = core.now + 0.001;
     }
     core.runDeferredWork();
   }

@@ -18,14 +18,15 @@ export const kernels = ['debian-6.12', 'debian-6.1', 'source-6.12', 'source-6.1'
 export type KernelId = (typeof kernels)[number] | `source-${string}`;
 export const kernelIdPattern = /^(debian-6\.12|debian-6\.1|source-(6\.12|6\.1)(\+[A-Za-z0-9_.-]+)*)$/;
 
-export interface ModuleLoad { name: string; at: number }
+/** `params`: module parameters for insmod (e.g. `async_probe=1`, kernel/module/main.c). */
+export interface ModuleLoad { name: string; at: number; params?: string }
 
 export interface Scenario {
   name: string;
   kernel: KernelId;
   /** `overlay`: a DTS fragment merged into QEMU's own tree (absolute path, resolved against the
    *  scenario file's directory), for lab boards (boards/lab). */
-  machine: { iommu: IommuKind; devices: PciEndpoint[]; overlay?: string };
+  machine: { iommu: IommuKind; devices: PciEndpoint[]; overlay?: string; cpus?: number };
   cmdline: string;
   modules: ModuleLoad[];
   /** rmmod by the guest's init, in time order with the loads (optional). */
@@ -76,7 +77,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   const mm = machineNode as import('yaml').YAMLMap;
   for (const item of mm.items) {
     const k = fieldName(item.key);
-    if (k !== 'iommu' && k !== 'devices' && k !== 'overlay') fail(`machine.${k}`, 'iommu, devices or overlay (unknown field)', item.key as YamlNode);
+    if (!['iommu', 'devices', 'overlay', 'cpus'].includes(k)) fail(`machine.${k}`, 'iommu, devices, overlay or cpus (unknown field)', item.key as YamlNode);
   }
   const iommuNode = get(mm, 'iommu');
   const iommu = scalar(iommuNode);
@@ -97,6 +98,10 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
     if (typeof v !== 'string' || !/\.dtsi?$/.test(v) || v.includes('\0')) fail('machine.overlay', 'the path of a DTS fragment (FILE.dtsi), relative to the scenario file', overlayNode);
     overlay = resolve(file.startsWith('<') ? '.' : dirname(file), v as string);
   }
+
+  const cpusNode = get(mm, 'cpus');
+  const cpus = cpusNode === undefined ? 1 : scalar(cpusNode);
+  if (cpus !== 1 && cpus !== 2 && cpus !== 4) fail('machine.cpus', '1, 2 or 4 CPUs (QEMU -smp; boards/qemu-virt/dtb keeps those trees)', cpusNode);
 
   const cmdNode = get(top, 'cmdline');
   const cmdline = cmdNode === undefined ? '' : scalar(cmdNode);
@@ -119,7 +124,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
       const m = itNode as import('yaml').YAMLMap;
       for (const item of m.items) {
         const k = fieldName(item.key);
-        if (k !== 'name' && k !== 'at') fail(`${key}[${i}].${k}`, 'name or at (unknown field)', item.key as YamlNode);
+        if (k !== 'name' && k !== 'at' && !(k === 'params' && key === 'modules')) fail(`${key}[${i}].${k}`, key === 'modules' ? 'name, at or params (unknown field)' : 'name or at (unknown field)', item.key as YamlNode);
       }
       const n = scalar(get(m, 'name'));
       if (typeof n !== 'string' || !/^[A-Za-z0-9_-]+$/.test(n)) fail(`${key}[${i}].name`, 'a module name (the .ko base name)', get(m, 'name') ?? m);
@@ -127,7 +132,12 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
       if (typeof a !== 'number' || !Number.isFinite(a) || a < 0) fail(`${key}[${i}].at`, 'a number of seconds of guest uptime, >= 0', get(m, 'at') ?? m);
       if ((a as number) >= (capture as number)) fail(`${key}[${i}].at`, `a time before capture (${capture} s)`, get(m, 'at') ?? m);
       if (out.some((o) => moduleKey(o.name) === moduleKey(n as string))) fail(`${key}[${i}].name`, `each module once (${n} is listed twice in \`${key}\`)`, get(m, 'name') ?? m);
-      out.push({ name: n as string, at: a as number });
+      const pn = get(m, 'params');
+      const params = pn === undefined ? undefined : scalar(pn);
+      // insmod's parameters: name=value words (kernel/params.c:parse_args), nothing the init's
+      // shell would read otherwise.
+      if (params !== undefined && (typeof params !== 'string' || !/^[A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:-]*)?( [A-Za-z0-9_.-]+(=[A-Za-z0-9_.,:-]*)?)*$/.test(params))) fail(`${key}[${i}].params`, 'module parameters for insmod: name=value words separated by spaces', pn);
+      out.push({ name: n as string, at: a as number, ...(params ? { params: params as string } : {}) });
     });
     return out;
   };
@@ -136,7 +146,7 @@ export function parseScenario(text: string, file = '<scenario>'): Scenario {
   return {
     name: name as string,
     kernel: kernel as KernelId,
-    machine: { iommu: iommu as IommuKind, devices, ...(overlay ? { overlay } : {}) },
+    machine: { iommu: iommu as IommuKind, devices, ...(overlay ? { overlay } : {}), ...(cpus !== 1 ? { cpus: cpus as number } : {}) },
     cmdline: cmdline as string,
     modules,
     ...(unload.length ? { unload } : {}),

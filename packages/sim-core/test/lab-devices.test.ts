@@ -3,7 +3,7 @@
 // drivers/iommu/iommu.c:iommu_fwspec_init / of_iommu.c:of_iommu_configure that differ between
 // trees, each on a small tree of its own.
 import { describe, expect, it } from 'vitest';
-import { predict, collapseKinds, labFaults, buildBoard, type KernelProfile } from '@probelab/sim-core';
+import { predict, collapseKinds, labFaults, buildBoard, parseScenario, type KernelProfile } from '@probelab/sim-core';
 import { dts, profile, scenario } from './helpers.js';
 
 const lab = (extra: Partial<KernelProfile> = {}): KernelProfile => ({
@@ -102,5 +102,57 @@ describe('a master behind two instances, the second not registered yet (of_iommu
   it('without source facts the series decides (package kernels have no tree)', () => {
     const r = run(tree, loads, 'deferred_probe_timeout=30', lab({ series: '6.1' }));
     expect(collapseKinds(r.outcome.events, 'm')).toEqual(['bound:probelab-master', 'iommu-group:0']);
+  });
+});
+
+describe('async probes (dd.c:__driver_attach -> async_schedule_dev) and the register-before-ready window', () => {
+  const src = `/ {
+    lab_iommu: lab-iommu { compatible = "probelab,iommu"; #iommu-cells = <1>; probelab,register-before-ready; probelab,ready-us = <200000>; };
+    m { compatible = "probelab,dma-master"; iommus = <&lab_iommu 1>; };
+  };`;
+  const go = (cpus: number, masterAt: number, params = 'async_probe=1') => {
+    const s = { ...scenario('deferred_probe_timeout=30', [{ name: 'probelab_iommu', at: 2, params }, { name: 'probelab_master', at: masterAt }], 5), machine: { iommu: 'none' as const, devices: [], cpus } };
+    return predict({ scenario: s, profile: lab(), tree: dts(src), pciFunctions: [], behaviours });
+  };
+
+  it('two CPUs, the master loaded inside the window: configured against a registered, unready IOMMU -> bypassed', () => {
+    const r = go(2, 2.05);
+    expect(dev(r, 'm')).toMatchObject({ driver: 'probelab-master', iommuGroup: null, dma: 'bypassed' });
+    expect(r.hazards.map((h) => h.kind)).toContain('configured-in-window');
+  });
+
+  it('two CPUs, loaded after the window: translated', () => {
+    expect(dev(go(2, 2.5), 'm')).toMatchObject({ iommuGroup: 0, dma: 'translated' });
+  });
+
+  it('one CPU: the busy async probe holds it, the master loads after the window: translated', () => {
+    const r = go(1, 2.05);
+    expect(dev(r, 'm')).toMatchObject({ iommuGroup: 0, dma: 'translated' });
+    expect(r.outcome.events.find((e) => e.kind === 'module-loaded' && e.module === 'probelab_master')!.t).toBeGreaterThan(2.2);
+  });
+
+  it('without async_probe the load waits for the probe: no window on any CPU count', () => {
+    expect(dev(go(2, 2.05, 'async_probe=0'), 'm')).toMatchObject({ iommuGroup: 0 });
+    expect(dev(go(2, 2.05, ''), 'm')).toMatchObject({ iommuGroup: 0 });
+  });
+
+  it('module.async_probe=1 on the command line is every module\'s default', () => {
+    const s = { ...scenario('deferred_probe_timeout=30 module.async_probe=1', [{ name: 'probelab_iommu', at: 2 }, { name: 'probelab_master', at: 2.05 }], 5), machine: { iommu: 'none' as const, devices: [], cpus: 2 } };
+    expect(dev(predict({ scenario: s, profile: lab(), tree: dts(src), pciFunctions: [], behaviours }), 'm')).toMatchObject({ iommuGroup: null });
+  });
+
+  it('scenario fields: machine.cpus 1, 2 or 4, and modules[].params as name=value words', () => {
+    const y = (extra: string, mod = '{ name: probelab_iommu, at: 2, params: "async_probe=1" }') => `name: a\nkernel: source-6.12\nmachine:\n  iommu: none\n  devices: []\n${extra}modules:\n  - ${mod}\ncapture: 5\n`;
+    expect(parseScenario(y('  cpus: 2\n'))).toMatchObject({ machine: { cpus: 2 }, modules: [{ name: 'probelab_iommu', at: 2, params: 'async_probe=1' }] });
+    const err = (text: string): string => {
+      try {
+        parseScenario(text, 's.yaml');
+      } catch (e) {
+        return String(e);
+      }
+      return 'no error';
+    };
+    expect(err(y('  cpus: 3\n'))).toMatch(/s\.yaml:6:9: field `machine\.cpus`: expected 1, 2 or 4/);
+    expect(() => parseScenario(y('', '{ name: x, at: 1, params: "a=1; reboot" }'), 's.yaml')).toThrow(/field `modules\[0\]\.params`/);
   });
 });
