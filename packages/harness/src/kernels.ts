@@ -134,7 +134,7 @@ export function staticProfile(k: KernelArtefacts): Pick<KernelProfile, 'id' | 's
  * deferred_probe_timeout (drivers/base/dd.c) and which supplier bindings are `.optional`
  * (drivers/of/property.c:of_supplier_bindings[]), so that a patch to either shows in predictions.
  */
-export type SourceFacts = Pick<KernelProfile, 'deferredProbeTimeoutDefault' | 'optionalBindings' | 'fwspecInitDefersFirst' | 'fwspecFreedOnError' | 'fwDevlinkCycleRule' | 'singleIommuDriver'>;
+export type SourceFacts = Pick<KernelProfile, 'deferredProbeTimeoutDefault' | 'optionalBindings' | 'fwspecInitDefersFirst' | 'fwspecFreedOnError' | 'fwDevlinkCycleRule' | 'singleIommuDriver' | 'fwDevlinkDefault'>;
 
 export function sourceFacts(tree: string): SourceFacts {
   const out: SourceFacts = {};
@@ -167,8 +167,11 @@ export function sourceFacts(tree: string): SourceFacts {
   const ofIommu = readIf(join(tree, 'drivers', 'iommu', 'of_iommu.c'));
   const conf = ofIommu && functionBody(ofIommu, /^(?:const struct iommu_ops \*|int )of_iommu_configure\(/m);
   if (conf) out.fwspecFreedOnError = /if \(err[^)]*\)\s*iommu_fwspec_free\(dev\)/.test(conf);
-  // drivers/base/core.c: the function that relaxes fw_devlink cycles in this tree.
+  // drivers/base/core.c: fw_devlink's default mode.
   const core = readIf(join(tree, 'drivers', 'base', 'core.c'));
+  const flags = core && /^static u32 fw_devlink_flags = FW_DEVLINK_FLAGS_(ON|RPM|PERMISSIVE);/m.exec(core);
+  if (flags) out.fwDevlinkDefault = flags[1]!.toLowerCase() as SourceFacts['fwDevlinkDefault'];
+  // drivers/base/core.c: the function that relaxes fw_devlink cycles in this tree.
   if (core && /^static bool __fw_devlink_relax_cycles\(/m.test(core)) out.fwDevlinkCycleRule = '__fw_devlink_relax_cycles';
   else if (core && /^static int fw_devlink_relax_cycle\(/m.test(core)) out.fwDevlinkCycleRule = 'fw_devlink_relax_cycle';
   return out;

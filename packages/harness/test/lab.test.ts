@@ -57,8 +57,8 @@ describe('IOMMU and fw_devlink rules read from the tree, not the series (kernels
   it('linux-source-6.1 (6.1.192) and linux-source-6.12', async () => {
     const t61 = (await pristineTree('6.1')).tree;
     const t612 = (await pristineTree('6.12')).tree;
-    expect(sourceFacts(t61)).toMatchObject({ fwspecInitDefersFirst: false, fwspecFreedOnError: false, fwDevlinkCycleRule: '__fw_devlink_relax_cycles' });
-    expect(sourceFacts(t612)).toMatchObject({ fwspecInitDefersFirst: true, fwspecFreedOnError: true, fwDevlinkCycleRule: '__fw_devlink_relax_cycles' });
+    expect(sourceFacts(t61)).toMatchObject({ fwspecInitDefersFirst: false, fwspecFreedOnError: false, fwDevlinkCycleRule: '__fw_devlink_relax_cycles', singleIommuDriver: true, fwDevlinkDefault: 'on' });
+    expect(sourceFacts(t612)).toMatchObject({ fwspecInitDefersFirst: true, fwspecFreedOnError: true, fwDevlinkCycleRule: '__fw_devlink_relax_cycles', singleIommuDriver: false, fwDevlinkDefault: 'rpm' });
   }, 300_000);
 });
 

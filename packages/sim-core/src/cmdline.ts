@@ -48,12 +48,12 @@ export function kstrtobool(s: string): boolean | undefined {
   return undefined;
 }
 
-export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', modules: boolean, timeoutDefault = 10): DriverCoreParams {
+export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', modules: boolean, timeoutDefault = 10, fwDevlinkDefault?: FwDevlinkMode): DriverCoreParams {
   const p: DriverCoreParams = {
     // dd.c: driver_deferred_probe_timeout = 10 under CONFIG_MODULES, else 0.
     deferredProbeTimeout: modules ? timeoutDefault : 0,
-    // core.c: fw_devlink_flags defaults to FW_DEVLINK_FLAGS_ON in 6.1, FW_DEVLINK_FLAGS_RPM in 6.12.
-    fwDevlink: series === '6.1' ? 'on' : 'rpm',
+    // core.c: fw_devlink_flags, as the tree sets it (FW_DEVLINK_FLAGS_ON in 6.1, _RPM in 6.12).
+    fwDevlink: fwDevlinkDefault ?? (series === '6.1' ? 'on' : 'rpm'),
     fwDevlinkStrict: false,
     // The lab kernels' default (CONFIG_IOMMU_DEFAULT_DMA_STRICT): translated.
     iommuPassthrough: false,

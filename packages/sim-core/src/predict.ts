@@ -100,7 +100,7 @@ export function asyncProbeParam(params: string | undefined, dflt: boolean): bool
 /** The boot replayed as timed events; any board, any kernel profile. */
 export function simulate(input: SimulationInput): Prediction {
   const { profile, timing } = input;
-  const params = parseDriverCoreParams(input.cmdline, profile.series, profile.modules, profile.deferredProbeTimeoutDefault);
+  const params = parseDriverCoreParams(input.cmdline, profile.series, profile.modules, profile.deferredProbeTimeoutDefault, profile.fwDevlinkDefault);
   const ofDeclared = new Set(profile.ofDeclared);
   const board = buildBoard(input.tree, input.pciFunctions, ofDeclared);
   const behaviours = { ...probeBehaviours, ...profile.behaviours, ...input.behaviours };

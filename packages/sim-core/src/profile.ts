@@ -94,6 +94,9 @@ export interface KernelProfile {
    * -EBUSY ("Temporarily enforce global restriction to a single driver", 6.1.192). Absent: by series.
    */
   singleIommuDriver?: boolean;
+  /** From the kernel's source (drivers/base/core.c: `static u32 fw_devlink_flags = …`): the
+   *  fw_devlink mode without fw_devlink= on the command line. Absent: by series (on / rpm). */
+  fwDevlinkDefault?: 'off' | 'permissive' | 'on' | 'rpm';
   /** What probes do beyond binding (behaviours.ts), by driver name, when read from source. */
   behaviours?: Record<string, ProbeBehaviour>;
   /**
