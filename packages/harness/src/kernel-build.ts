@@ -221,7 +221,7 @@ export function labSourceDir(): string {
   return join(repoRoot(), 'qemu', 'lab', 'probelab');
 }
 
-function labSourceHash(): string {
+export function labSourceHash(): string {
   const dir = labSourceDir();
   return sha(readdirSync(dir).sort().map((f) => `${f}\0${sha(readFileSync(join(dir, f)))}`).join('\n'));
 }
@@ -232,6 +232,8 @@ function labSourceHash(): string {
  * one: the two files are replaced by new files, never written through the link.
  */
 export function addLabDrivers(tree: string): void {
+  // Not a kernel tree's drivers/ (a stand-in tree of a test): nothing to hook into.
+  if (!existsSync(join(tree, 'drivers', 'Kconfig')) || !existsSync(join(tree, 'drivers', 'Makefile'))) return;
   const dest = join(tree, 'drivers', 'probelab');
   rmSync(dest, { recursive: true, force: true });
   cpSync(labSourceDir(), dest, { recursive: true });

@@ -12,7 +12,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { spawnChild } from './lifetime.js';
 import type { DriverInfo, KernelProfile, ProbeBehaviour } from '@probelab/sim-core';
 import { HarnessError } from './errors.js';
-import { applyPatches, checkFragment, pristineTree } from './kernel-build.js';
+import { addLabDrivers, applyPatches, checkFragment, labSourceHash, pristineTree } from './kernel-build.js';
 import { kbuildIndex, readConfig } from './kbuild.js';
 import { scanDriverFile } from './driver-scan.js';
 import { sourceFacts } from './kernels.js';
@@ -44,7 +44,7 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   for (const p of patches) if (!existsSync(p)) throw new HarnessError(`${p}: patch not found`);
   const { tree: pristine, id } = await pristineTree(req.source);
   const base = req.base ?? 'defconfig';
-  const hash = sha(JSON.stringify({ PROFILE_FORMAT, id, base, fragment: fragment ? readFileSync(fragment, 'utf8') : '', patches: patches.map((p) => sha(readFileSync(p))) })).slice(0, 16);
+  const hash = sha(JSON.stringify({ PROFILE_FORMAT, id, base, fragment: fragment ? readFileSync(fragment, 'utf8') : '', patches: patches.map((p) => sha(readFileSync(p))), lab: base === 'allnoconfig' ? labSourceHash() : '' })).slice(0, 16);
   const dir = join(cacheDir(), 'profiles', hash);
   const done = join(dir, 'profile.json');
   if (existsSync(done)) return revive(JSON.parse(readFileSync(done, 'utf8')) as Json);
@@ -55,10 +55,14 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   rmSync(work, { recursive: true, force: true });
   mkdirSync(work, { recursive: true });
   let tree = pristine;
-  if (patches.length) {
+  // probelab's own kernels (allnoconfig + the virt fragment) carry the lab drivers, as
+  // kernel-build.ts builds them: the profile reads the tree the build compiles.
+  const lab = base === 'allnoconfig';
+  if (patches.length || lab) {
     tree = join(work, 'tree');
-    log(`linking ${basename(pristine)} and applying ${patches.length} patch(es)`);
+    log(`linking ${basename(pristine)}${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`);
     await spawnChild('cp', ['-al', pristine, tree]);
+    if (lab) addLabDrivers(tree);
     await applyPatches(tree, patches);
   }
   // Kconfig: the base, then the fragment wins (KCONFIG_ALLCONFIG over alldefconfig/allnoconfig),
@@ -122,7 +126,7 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
     builtinModules, moduleDeps: new Map([...modules].map((m) => [m, []])), moduleAliases,
     drivers, builtinMatches: [], ofDeclared: [...ofDeclared].sort(), timing: {},
     ...sourceFacts(tree), behaviours, fwnodeInitialized: [...initializedEarly].sort(),
-    configFile: join(dir, 'build', '.config'), tree: patches.length ? join(dir, 'tree') : pristine,
+    configFile: join(dir, 'build', '.config'), tree: patches.length || lab ? join(dir, 'tree') : pristine,
   };
   writeFileSync(join(work, 'profile.json'), JSON.stringify(toJson(profile)));
   try {

@@ -7,9 +7,10 @@
  *   - each master with `iommus` -> a probelab,dma-master with the same entries, one
  *     probelab,iommu per original IOMMU instance (or QEMU's SMMUv3 when there is one instance);
  *   - each device a master or an IOMMU waits for through fw_devlink (clocks, power domains,
- *     pinctrl, …, transitively) -> a probelab,supplier that the consumer references with
- *     `clocks` (a mandatory binding, as the original's are); a supplier no driver ever matched
- *     keeps a compatible no driver has;
+ *     resets, pinctrl, …, transitively) -> a probelab,supplier that the consumer references with
+ *     the same binding for clocks, power domains and resets, and with `clocks` for any other (all
+ *     mandatory bindings, as the original's are); a supplier no driver ever matched keeps a
+ *     compatible no driver has;
  *   - placement: the module of each role loaded when the original's driver registered (built-in
  *     drivers at the init's start), the original's probe faults as probelab,* properties, its
  *     timeout and fw_devlink parameters.
@@ -88,6 +89,9 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
   // Suppliers: what the masters and IOMMUs wait for through fw_devlink, transitively.
   const linkBindings = new Set(['iommus', 'iommu-map']);
   const suppliersOf = new Map<Device, Device[]>();
+  /** The lab binding each (consumer, supplier) pair uses: clocks, power-domains or resets. */
+  const bindingOf = new Map<string, 'clocks' | 'power-domains' | 'resets'>();
+  const labBinding = (b: string): 'clocks' | 'power-domains' | 'resets' => (b === 'power-domains' || b === 'resets' ? b : 'clocks');
   const suppliers: Device[] = [];
   const todo = [...masters, ...instances];
   const seen = new Set<Device>(todo);
@@ -98,6 +102,7 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
       const s = core.deviceOf(l.supplierNode);
       if (!s || s === d || !s.node || sups.includes(s)) continue;
       sups.push(s);
+      bindingOf.set(`${d.id}\0${s.id}`, labBinding(l.binding));
       if (!seen.has(s)) {
         seen.add(s);
         if (!masters.includes(s) && !instances.includes(s)) suppliers.push(s);
@@ -107,6 +112,8 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
     suppliersOf.set(d, sups);
   }
 
+  const early = new Set([...(t.profile.fwnodeInitialized ?? []), ...t.profile.ofDeclared]);
+  const earlyProvider = (d: Device): boolean => !!d.node && compatible(d.node).some((c) => early.has(c));
   const names = new Map<Device, string>();
   const used = new Set<string>();
   for (const d of [...suppliers, ...instances, ...masters]) {
@@ -126,9 +133,22 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
     if (!out.length && failedForGood(d)) out.push('probelab,probe-error;');
     return out;
   };
+  const providedBy = new Map<Device, Set<string>>();
+  for (const [key, b] of bindingOf) {
+    const sup = [...suppliersOf.values()].flat().find((x) => x.id === key.split('\0')[1]);
+    if (sup) providedBy.set(sup, (providedBy.get(sup) ?? new Set()).add(b));
+  }
   const clocks = (d: Device): string[] => {
-    const s = suppliersOf.get(d) ?? [];
-    return s.length ? [`clocks = ${s.map((x) => `<&${label(x)}>`).join(', ')};`] : [];
+    const out: string[] = [];
+    for (const b of ['clocks', 'power-domains', 'resets'] as const) {
+      const s = (suppliersOf.get(d) ?? []).filter((x) => bindingOf.get(`${d.id}\0${x.id}`) === b);
+      if (s.length) out.push(`${b} = ${s.map((x) => `<&${label(x)}${b === 'resets' ? ' 0' : ''}>`).join(', ')};`);
+    }
+    return out;
+  };
+  const cellsOf = (s: Device): string[] => {
+    const p = providedBy.get(s) ?? new Set(['clocks']);
+    return [...(p.has('clocks') ? ['#clock-cells = <0>;'] : []), ...(p.has('power-domains') ? ['#power-domain-cells = <0>;'] : []), ...(p.has('resets') ? ['#reset-cells = <1>;'] : [])];
   };
 
   const lines: string[] = [`// Transplanted by \`probelab board transplant\` from ${t.file}:`, `// ${masters.length} masters, ${instances.length} IOMMU instance(s), ${suppliers.length} supplier(s).`, '/ {'];
@@ -138,10 +158,12 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
   for (const s of suppliers) {
     // A supplier that no driver ever matched (dev->can_match false) stays driverless: fw_devlink
     // relaxes links to it at the timeout (core.c:fw_devlink_drivers_done), as on the board.
-    // One that matched but never bound (deferred to the end) defers for good here too.
-    const driverless = !s.canMatch && !s.driver;
+    // One that matched but never bound (deferred to the end) defers for good here too. A node
+    // early init provides for without a driver (OF_DECLARE clocks, rcar-sysc's power domains:
+    // profile.ofDeclared / fwnodeInitialized) does provide: a supplier bound at the start.
+    const driverless = !s.canMatch && !s.driver && !earlyProvider(s);
     const stuck = s.canMatch && !s.driver ? ['probelab,defer-count = <1000000>;'] : [];
-    node(s, [driverless ? 'compatible = "probelab,no-driver";' : 'compatible = "probelab,supplier";', '#clock-cells = <0>;', ...clocks(s), ...(driverless ? [] : [...faultProps(s), ...stuck])], `${s.id} (${s.driver ?? (driverless ? 'no driver' : 'matched, never bound')})`);
+    node(s, [driverless ? 'compatible = "probelab,no-driver";' : 'compatible = "probelab,supplier";', ...cellsOf(s), ...clocks(s), ...(driverless ? [] : [...faultProps(s), ...stuck])], `${s.id} (${s.driver ?? (earlyProvider(s) ? 'provided by early init, no driver' : driverless ? 'no driver' : 'matched, never bound')})`);
   }
   if (!t.smmuv3) {
     for (const i of instances) node(i, ['compatible = "probelab,iommu";', '#iommu-cells = <1>;', ...clocks(i), ...faultProps(i)], `${i.id} (${i.driver ?? 'not bound at capture'})`);
@@ -171,6 +193,10 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
   const loadAt = (ds: Device[]): number | null => {
     let at: number | null = null;
     for (const d of ds) {
+      if (earlyProvider(d) && !d.driver) {
+        at = at === null ? 0 : Math.min(at, 0);
+        continue;
+      }
       const drv = driverOf(d);
       const t0 = drv.builtin ? 0 : t.modules.find((x) => moduleKey(x.name) === drv.module)?.at;
       if (t0 === undefined) continue; // a module the original never loads
@@ -178,7 +204,7 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
     }
     return at;
   };
-  const roles: Array<[string, Device[]]> = [['probelab_supplier', suppliers.filter((s) => s.canMatch || s.driver)], [t.smmuv3 ? 'arm_smmu_v3' : 'probelab_iommu', instances], ['probelab_master', masters]];
+  const roles: Array<[string, Device[]]> = [['probelab_supplier', suppliers.filter((s) => s.canMatch || s.driver || earlyProvider(s))], [t.smmuv3 ? 'arm_smmu_v3' : 'probelab_iommu', instances], ['probelab_master', masters]];
   const loads: ModuleLoad[] = [];
   for (const [mod, ds] of roles) {
     if (!ds.length) continue;

@@ -38,10 +38,10 @@ describe('board transplant', () => {
     expect(t.notes.join('\n')).toMatch(/1 master\(s\) with `iommus` whose driver never registers on the board left out: 6000\.codec/);
   });
 
-  it('the fragment keeps the iommus entries and turns fw_devlink suppliers into clocks', () => {
+  it('the fragment keeps the iommus entries, and clocks and power domains as such', () => {
     const t = run();
-    expect(t.dtsi).toMatch(/display_5000: display-5000 \{\n\t\tcompatible = "probelab,dma-master";\n\t\tiommus = <&iommu_3000 0x0>, <&iommu_4000 0x1>;\n\t\tclocks = <&clock_controller_1000>, <&power_domain_2000>;/);
-    expect(t.dtsi).toMatch(/power_domain_2000: power-domain-2000 \{\n\t\tcompatible = "probelab,supplier";\n\t\t#clock-cells = <0>;\n\t\tclocks = <&clock_controller_1000>;/);
+    expect(t.dtsi).toMatch(/display_5000: display-5000 \{\n\t\tcompatible = "probelab,dma-master";\n\t\tiommus = <&iommu_3000 0x0>, <&iommu_4000 0x1>;\n\t\tclocks = <&clock_controller_1000>;\n\t\tpower-domains = <&power_domain_2000>;/);
+    expect(t.dtsi).toMatch(/power_domain_2000: power-domain-2000 \{\n\t\tcompatible = "probelab,supplier";\n\t\t#power-domain-cells = <0>;\n\t\tclocks = <&clock_controller_1000>;/);
     expect(t.dtsi).not.toMatch(/uart/);
   });
 

@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * probelab,supplier: clocks and resets for the driver-core lab's masters, with no hardware.
+ * probelab,supplier: clocks, resets and power domains for the driver-core lab's masters, with
+ * no hardware.
  *
  * After the probelab,* behaviour (probelab_lab.h), probe registers what the node's cells say it
  * provides: `#clock-cells = <0>` or `<1>` (clock-output-count clocks, default 1, fixed rate 24 MHz,
- * of_clk_add_hw_provider) and `#reset-cells = <1>` (reset-count resets, default 1,
- * reset_controller_register). Consumers reference them with `clocks` and `resets`, which
- * drivers/of/property.c makes fw_devlink supplier links of, and which probelab_master's probe
- * gets (-EPROBE_DEFER while the provider is not registered: drivers/clk/clk.c and
- * drivers/reset/core.c).
+ * of_clk_add_hw_provider), `#reset-cells = <1>` (reset-count resets, default 1,
+ * reset_controller_register) and `#power-domain-cells = <0>` or `<1>` (power-domain-count generic
+ * power domains, default 1, always on: pm_genpd_init + of_genpd_add_provider_*). Consumers
+ * reference them with `clocks`, `resets` and `power-domains`, which drivers/of/property.c makes
+ * fw_devlink supplier links of; probelab_master's probe gets the clocks and resets
+ * (-EPROBE_DEFER while the provider is not registered: drivers/clk/clk.c, drivers/reset/core.c)
+ * and the platform bus attaches its power domain before the probe
+ * (drivers/base/platform.c:platform_probe -> dev_pm_domain_attach, -EPROBE_DEFER likewise:
+ * drivers/pmdomain/core.c, drivers/base/power/domain.c in 6.1). Its providers stay for the
+ * module's lifetime: the module is not meant to be unloaded.
  */
 #include <linux/clk-provider.h>
 #include <linux/module.h>
 #include <linux/platform_device.h>
+#include <linux/pm_domain.h>
 #include <linux/reset-controller.h>
 #include <linux/slab.h>
 #include "probelab_lab.h"
@@ -22,7 +29,37 @@ DEFINE_PROBELAB_DEFERS(supplier_defers);
 struct probelab_supplier {
 	struct reset_controller_dev rcdev;
 	struct clk_hw_onecell_data *clks;
+	struct genpd_onecell_data pds;
 };
+
+/* `#power-domain-cells`: always-on generic power domains (nothing to switch). */
+static int probelab_add_power_domains(struct device *dev, struct probelab_supplier *s, u32 cells)
+{
+	struct device_node *np = dev->of_node;
+	u32 n = 1;
+	int i, ret;
+
+	if (!IS_ENABLED(CONFIG_PM_GENERIC_DOMAINS))
+		return dev_err_probe(dev, -EOPNOTSUPP, "probelab: #power-domain-cells needs CONFIG_PM_GENERIC_DOMAINS\n");
+	if (cells)
+		of_property_read_u32(np, "power-domain-count", &n);
+	s->pds.domains = devm_kcalloc(dev, n, sizeof(*s->pds.domains), GFP_KERNEL);
+	if (!s->pds.domains)
+		return -ENOMEM;
+	s->pds.num_domains = n;
+	for (i = 0; i < n; i++) {
+		struct generic_pm_domain *pd = devm_kzalloc(dev, sizeof(*pd), GFP_KERNEL);
+
+		if (!pd)
+			return -ENOMEM;
+		pd->name = devm_kasprintf(dev, GFP_KERNEL, "%pOFn-pd%d", np, i);
+		ret = pm_genpd_init(pd, NULL, false);
+		if (ret)
+			return ret;
+		s->pds.domains[i] = pd;
+	}
+	return cells ? of_genpd_add_provider_onecell(np, &s->pds) : of_genpd_add_provider_simple(np, s->pds.domains[0]);
+}
 
 static int probelab_reset_noop(struct reset_controller_dev *rcdev, unsigned long id)
 {
@@ -69,6 +106,11 @@ static int probelab_supplier_probe(struct platform_device *pdev)
 		if (ret)
 			return ret;
 	}
+	if (!of_property_read_u32(np, "#power-domain-cells", &cells)) {
+		ret = probelab_add_power_domains(dev, s, cells);
+		if (ret)
+			return ret;
+	}
 	if (!of_property_read_u32(np, "#reset-cells", &cells)) {
 		n = 1;
 		of_property_read_u32(np, "reset-count", &n);
@@ -102,5 +144,5 @@ static struct platform_driver probelab_supplier_driver = {
 };
 module_platform_driver(probelab_supplier_driver);
 
-MODULE_DESCRIPTION("probelab driver-core lab: clock and reset supplier");
+MODULE_DESCRIPTION("probelab driver-core lab: clock, reset and power-domain supplier");
 MODULE_LICENSE("GPL");
