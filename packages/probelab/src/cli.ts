@@ -17,7 +17,10 @@ usage:
   probelab predict SCENARIO [--json]     the simulator's outcome (no QEMU boot); SCENARIO is a
                                          QEMU virt scenario or a board scenario (boards/*/)
   probelab boot SCENARIO [--json]        boot the real kernel under QEMU and read the outcome
-  probelab check SCENARIO [--json]       both, and a diff; exit 0 agree, 1 differ, 2 error
+  probelab check SCENARIO [--json] [--require-translation]
+                                         both, and a diff; exit 0 agree, 1 differ, 2 error;
+                                         --require-translation: also 1 if an IOMMU master (iommus,
+                                         iommu-map) ends untranslated, real or predicted
   probelab explain SCENARIO DEVICE       the events and kernel rules behind one device's outcome
   probelab sweep SCENARIO --timeout LIST --load MODULE@LIST
                                          the simulator over timeouts x load times: a table of
@@ -115,11 +118,13 @@ export async function main(argv: string[]): Promise<number> {
       const { cmdBoardTransplant } = await import('./transplant-command.js');
       return await cmdBoardTransplant(argv.slice(2));
     }
-    const unknownFlag = cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build') ? undefined : args.find((a) => a.startsWith('-'));
+    const requireTranslation = cmd === 'check' && args.includes('--require-translation');
+    const unknownFlag = cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build') ? undefined : args.find((a) => a.startsWith('-') && !(requireTranslation && a === '--require-translation'));
     if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);
     if (cmd === 'predict' || cmd === 'boot' || cmd === 'check') {
       if (!a1) return fail(`${cmd}: missing SCENARIO (a .yaml or .json scenario file)`);
-      return await (cmd === 'predict' ? cmdPredict : cmd === 'boot' ? cmdBoot : cmdCheck)(a1, json);
+      if (cmd === 'check') return await cmdCheck(a1, json, requireTranslation);
+      return await (cmd === 'predict' ? cmdPredict : cmdBoot)(a1, json);
     }
     if (cmd === 'board' && a1 === 'dump') return await cmdBoardDump();
     if (cmd === 'explain') {

@@ -1,18 +1,18 @@
 /** The commands: predict, boot, check, kernel discover. Each returns an exit status. */
 import { join } from 'node:path';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { diffOutcomes, explainDevice, loadAnyScenario, loadScenario, predict, type Outcome, type Prediction, type Scenario } from '@probelab/sim-core';
+import { diffOutcomes, explainDevice, iommuMasters, judgedMasters, loadAnyScenario, loadScenario, predict, translationFailures, type Outcome, type PolicyFailure, type Prediction, type Scenario } from '@probelab/sim-core';
 import { startRun, predictBoard, baseCmdline, boardCpuCounts, boardDtbPath, bootScenario, discover, discoveredPath, dumpMachineTree, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
 import { iommuKinds } from '@probelab/sim-core';
 import type { KernelId } from '@probelab/sim-core';
 import { renderDiff, renderHazards, renderOutcome } from './report.js';
 import type { Hazard } from '@probelab/sim-core';
 
-export async function predictFull(s: Scenario, log: (l: string) => void = () => {}): Promise<{ outcome: Outcome; hazards: Hazard[] }> {
+export async function predictFull(s: Scenario, log: (l: string) => void = () => {}): Promise<{ outcome: Outcome; hazards: Hazard[]; masters: string[] }> {
   const profile = await loadProfile(s.kernel, log);
   const tree = machineTree(s);
   const p = predict({ scenario: s, profile, tree, pciFunctions: pciFunctions(loadMachine(), s), baseCmdline });
-  return { outcome: p.outcome, hazards: p.hazards };
+  return { outcome: p.outcome, hazards: p.hazards, masters: iommuMasters(p.core) };
 }
 
 /** Predict any scenario file: QEMU virt (discovered profile) or a board (profile from source). */
@@ -56,18 +56,30 @@ export async function cmdBoot(file: string, json: boolean): Promise<number> {
   return 0;
 }
 
-export async function cmdCheck(file: string, json: boolean): Promise<number> {
+/** `requireTranslation`: the DMA-protection policy (translation-policy.ts) on both outcomes. */
+export async function cmdCheck(file: string, json: boolean, requireTranslation = false): Promise<number> {
   const s = loadScenario(file);
   const dir = join(outDir(), s.name);
   startRun(dir);
-  const { outcome: predicted, hazards } = await predictFull(s);
+  const { outcome: predicted, hazards, masters } = await predictFull(s);
   const real = await bootScenario(s);
   const d = diffOutcomes(predicted, real.outcome);
-  const result = { scenario: s.name, agree: d.agree, predicted, hazards, real: real.outcome, diff: d, consoleLog: real.consoleLog, wallSeconds: real.wallSeconds };
+  const policy = requireTranslation ? { predicted: translationFailures(masters, predicted, hazards), real: translationFailures(masters, real.outcome) } : null;
+  const failed = !!policy && (policy.predicted.length > 0 || policy.real.length > 0);
+  const result = { scenario: s.name, agree: d.agree, predicted, hazards, real: real.outcome, diff: d, ...(policy ? { requireTranslation: { masters, failed, ...policy } } : {}), consoleLog: real.consoleLog, wallSeconds: real.wallSeconds };
   writeAtomic(join(dir, 'check.json'), JSON.stringify(result, null, 2) + '\n');
   if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else process.stdout.write(`${s.name} (${real.kernel.release}, virt/${s.machine.iommu}; ${real.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest)\n${renderDiff(d)}\n${renderHazards(hazards)}console log: ${real.consoleLog}\n`);
-  return d.agree ? 0 : 1;
+  else process.stdout.write(`${s.name} (${real.kernel.release}, virt/${s.machine.iommu}; ${real.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest)\n${renderDiff(d)}\n${renderHazards(hazards)}${policy ? renderPolicy(judgedMasters(masters, real.outcome), policy) : ''}console log: ${real.consoleLog}\n`);
+  return d.agree && !failed ? 0 : 1;
+}
+
+function renderPolicy(masters: string[], p: { predicted: PolicyFailure[]; real: PolicyFailure[] }): string {
+  if (!p.predicted.length && !p.real.length) return `DMA protection (--require-translation): all ${masters.length} bound IOMMU master(s) translated, real and predicted\n`;
+  const lines = [`DMA protection (--require-translation): FAILED, IOMMU masters not translated`];
+  for (const [side, list] of [['real', p.real], ['predicted', p.predicted]] as const) {
+    for (const f of list) lines.push(`  ${side.padEnd(9)} ${f.device.padEnd(22)} ${f.state.padEnd(9)} ${f.rule}`);
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 export async function cmdDiscover(kernel: KernelId): Promise<number> {

@@ -24,3 +24,4 @@ export { loadAnyScenario, type AnyScenario } from './scenario-file.js';
 export { labCompatibles, labDma, labFaults, labProbeTimes, LAB_PROBE_ERROR, type LabProbeTime } from './lab-devices.js';
 export type { LabDma } from './outcome.js';
 export { transplant, type Transplant, type TransplantInput, type TransplantNode } from './transplant.js';
+export { iommuMasters, judgedMasters, translationFailures, type PolicyFailure } from './translation-policy.js';
