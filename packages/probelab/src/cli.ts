@@ -29,7 +29,8 @@ usage:
                                          every cell of a matrix file (ci/*.yaml) booted and
                                          predicted in parallel, resumable; results.jsonl,
                                          report.html, junit.xml; exit 1 on any disagreement
-                                         or change from the baseline; --shard K/N: one shard's cells
+                                         or change from the baseline; --shard K/N: one shard's cells;
+                                         --require-translation: untranslated IOMMU masters fail
   probelab matrix merge DIR... --out DIR [--baseline RESULTS.jsonl]
                                          shards merged into one run's results, report, JUnit
   probelab calibrate [MATRIX] [--jobs N]  boot the reference cells (default ci/calibration.yaml),

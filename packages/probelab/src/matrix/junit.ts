@@ -16,22 +16,26 @@ function describe(r: CellResult): string {
   return lines.join('\n');
 }
 
-export function renderJUnit(m: MatrixFile, results: CellResult[]): string {
+/** `requireTranslation`: a cell whose IOMMU masters end untranslated is a failure too. */
+export function renderJUnit(m: MatrixFile, results: CellResult[], requireTranslation = false): string {
   const variants = [...new Set(results.map((r) => r.variant))];
   const out = ['<?xml version="1.0" encoding="UTF-8"?>'];
-  const fails = results.filter((r) => r.status === 'differ' || r.baseline === 'changed').length;
+  const policy = (r: CellResult): boolean => requireTranslation && !!r.translation && (r.translation.real.length > 0 || r.translation.predicted.length > 0);
+  const failing = (r: CellResult): boolean => r.status === 'differ' || r.baseline === 'changed' || (r.status !== 'error' && policy(r));
+  const fails = results.filter(failing).length;
   const errors = results.filter((r) => r.status === 'error').length;
   const total = results.reduce((s, r) => s + (r.wallSeconds ?? 0), 0);
   out.push(`<testsuites name="${esc(m.name)}" tests="${results.length}" failures="${fails}" errors="${errors}" time="${total.toFixed(3)}">`);
   for (const v of variants) {
     const rs = results.filter((r) => r.variant === v);
-    out.push(`  <testsuite name="${esc(`${m.name}.${v}`)}" tests="${rs.length}" failures="${rs.filter((r) => r.status === 'differ' || r.baseline === 'changed').length}" errors="${rs.filter((r) => r.status === 'error').length}" time="${rs.reduce((s, r) => s + (r.wallSeconds ?? 0), 0).toFixed(3)}">`);
+    out.push(`  <testsuite name="${esc(`${m.name}.${v}`)}" tests="${rs.length}" failures="${rs.filter(failing).length}" errors="${rs.filter((r) => r.status === 'error').length}" time="${rs.reduce((s, r) => s + (r.wallSeconds ?? 0), 0).toFixed(3)}">`);
     for (const r of rs) {
       const name = `timeout=${r.params.timeout} load@${r.params.loadAt}s${r.params.fwDevlink ? ` fw_devlink=${r.params.fwDevlink}` : ''} [${r.params.devices.join(',')}]`;
       out.push(`    <testcase classname="${esc(`${m.name}.${v}`)}" name="${esc(name)}" time="${(r.wallSeconds ?? 0).toFixed(3)}">`);
       if (r.status === 'error') out.push(`      <error message="${esc(r.error ?? 'error')}"/>`);
       else if (r.status === 'differ') out.push(`      <failure message="real outcome differs from the prediction">${esc(describe(r))}</failure>`);
       else if (r.baseline === 'changed') out.push(`      <failure message="real outcome changed from the baseline">${esc(describe(r))}</failure>`);
+      else if (policy(r)) out.push(`      <failure message="IOMMU masters not translated (--require-translation)">${esc([...r.translation!.real.map((f) => `real ${f.device} ${f.state}: ${f.rule}`), ...r.translation!.predicted.map((f) => `predicted ${f.device} ${f.state}: ${f.rule}`)].join('\n'))}</failure>`);
       out.push(`      <system-out>${esc(describe(r))}</system-out>`);
       out.push('    </testcase>');
     }

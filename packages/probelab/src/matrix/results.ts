@@ -4,7 +4,7 @@
  * process killed mid-write) is cut off on the next resume.
  */
 import { existsSync, truncateSync } from 'node:fs';
-import { InputError, readInputFile, type Hazard, MasterSummary, Outcome, OutcomeDiff, Scenario } from '@probelab/sim-core';
+import { InputError, readInputFile, type Hazard, type PolicyFailure, MasterSummary, Outcome, OutcomeDiff, Scenario } from '@probelab/sim-core';
 import { appendLine } from '@probelab/harness';
 
 export interface TimingError {
@@ -29,6 +29,9 @@ export interface CellResult {
   diff?: OutcomeDiff;
   timing?: TimingError;
   masters?: { predicted: MasterSummary; real: MasterSummary };
+  /** IOMMU masters that ended untranslated (translation-policy.ts), real and predicted; a
+   *  failure of the cell under --require-translation. */
+  translation?: { real: PolicyFailure[]; predicted: PolicyFailure[] };
   baseline?: 'same' | 'changed' | 'new';
   consoleLog?: string;
   kernelRelease?: string;

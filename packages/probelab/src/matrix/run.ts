@@ -6,7 +6,7 @@
  */
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { diffOutcomes, expandMatrix, loadMatrixFile, masterStates, outcomeMasterStates, predict, type KernelId, type KernelProfile, type MatrixCell, type MatrixFile, type OutcomeDiff } from '@probelab/sim-core';
+import { diffOutcomes, expandMatrix, iommuMasters, translationFailures, loadMatrixFile, masterStates, outcomeMasterStates, predict, type KernelId, type KernelProfile, type MatrixCell, type MatrixFile, type OutcomeDiff } from '@probelab/sim-core';
 import { lockOutputDir, baseCmdline, bootScenario, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
 import { appendResult, latestById, readResults, type CellResult, type TimingError } from './results.js';
 import { Progress } from './progress.js';
@@ -21,6 +21,8 @@ export interface MatrixOptions {
   calibration?: boolean;
   /** Run only shard k of n (1-based): the cells whose id hashes to it (shard.ts). */
   shard?: Shard;
+  /** The DMA-protection policy: a cell whose IOMMU masters end untranslated fails. */
+  requireTranslation?: boolean;
 }
 
 export interface MatrixRun {
@@ -95,6 +97,7 @@ async function runLocked(matrix: MatrixFile, cells: MatrixCell[], dir: string, b
       const r: CellResult = {
         ...base, status: diff.agree ? 'agree' : 'differ', predicted: p.outcome, real: real.outcome, hazards: p.hazards, diff,
         timing: timingError(diff), masters: { predicted: ps, real: outcomeMasterStates(real.outcome, Object.keys(ps.states)) },
+        translation: { real: translationFailures(iommuMasters(p.core), real.outcome), predicted: translationFailures(iommuMasters(p.core), p.outcome, p.hazards) },
         consoleLog: relative(dir, real.consoleLog), kernelRelease: real.kernel.release, wallSeconds: (Date.now() - started) / 1000, finishedAt: new Date().toISOString(),
       };
       return r;
@@ -117,14 +120,19 @@ async function runLocked(matrix: MatrixFile, cells: MatrixCell[], dir: string, b
   progress.end();
 
   const results = cells.map((c) => previous.get(c.id)!).filter(Boolean);
-  return finishRun(matrix, results, dir, baseline);
+  return finishRun(matrix, results, dir, baseline, opts.requireTranslation ?? false);
+}
+
+/** A cell whose IOMMU masters end untranslated, real or predicted. */
+export function untranslated(r: CellResult): boolean {
+  return !!r.translation && (r.translation.real.length > 0 || r.translation.predicted.length > 0);
 }
 
 /**
  * The end of a run, the same for a run and for merged shards: each result compared with the
  * baseline, report.html and junit.xml written, the exit status (1 differ or changed, 2 failed).
  */
-export function finishRun(matrix: MatrixFile, results: CellResult[], dir: string, baseline: Map<string, CellResult> | null): MatrixRun {
+export function finishRun(matrix: MatrixFile, results: CellResult[], dir: string, baseline: Map<string, CellResult> | null, requireTranslation = false): MatrixRun {
   if (baseline) {
     for (const r of results) {
       const b = baseline.get(r.id);
@@ -136,8 +144,8 @@ export function finishRun(matrix: MatrixFile, results: CellResult[], dir: string
   const reportFile = join(dir, 'report.html');
   const junitFile = join(dir, 'junit.xml');
   writeAtomic(reportFile, renderReport(matrix, results, dir));
-  writeAtomic(junitFile, renderJUnit(matrix, results));
-  const differ = results.some((r) => r.status === 'differ' || r.baseline === 'changed');
+  writeAtomic(junitFile, renderJUnit(matrix, results, requireTranslation));
+  const differ = results.some((r) => r.status === 'differ' || r.baseline === 'changed' || (requireTranslation && untranslated(r)));
   const failed = results.some((r) => r.status === 'error');
   return { matrix, results, dir, reportFile, junitFile, resultsFile, exitCode: differ ? 1 : failed ? 2 : 0 };
 }

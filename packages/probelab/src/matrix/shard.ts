@@ -66,7 +66,7 @@ function readShardFile(dir: string): ShardFile {
 }
 
 /** Merge shard directories into `out`: one run's results, report and JUnit. */
-export function mergeShards(dirs: string[], out: string, baselineFile?: string): MatrixRun {
+export function mergeShards(dirs: string[], out: string, baselineFile?: string, requireTranslation = false): MatrixRun {
   if (!dirs.length) throw new InputError('matrix merge: expected at least one shard directory', '(command line)');
   const shards = dirs.map((d) => ({ dir: resolve(d), f: readShardFile(resolve(d)) }));
   const first = shards[0]!.f;
@@ -107,7 +107,7 @@ export function mergeShards(dirs: string[], out: string, baselineFile?: string):
       return r;
     });
     writeAtomic(join(dir, 'results.jsonl'), results.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    return finishRun(matrix, results, dir, baseline);
+    return finishRun(matrix, results, dir, baseline, requireTranslation);
   } finally {
     release();
   }
