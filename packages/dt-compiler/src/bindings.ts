@@ -75,3 +75,34 @@ export const supplierBindings: ReadonlyArray<SupplierBinding> = [
   { property: '-gpios', parser: { kind: 'suffix', cells: '#gpio-cells', except: ',nr-gpios' }, optional: false, series: both },
   { ...simple('post-init-providers', null, only612), ignore: true },
 ];
+
+/**
+ * What a tree's drivers/of/property.c declares: the parse functions listed in
+ * of_supplier_bindings[], and the properties and cells of its DEFINE_SIMPLE_PROP /
+ * DEFINE_SUFFIX_PROP parsers (read by the harness, kernels.ts:sourceFacts).
+ */
+export interface SupplierTable {
+  parsers: string[];
+  simple: Array<{ fn: string; property: string; cells: string | null }>;
+  suffix: Array<{ fn: string; property: string; cells: string | null }>;
+}
+
+const handWritten: Record<string, string> = {
+  'iommu-map': 'parse_iommu_maps', 'gpio-compat': 'parse_gpio_compat', interrupts: 'parse_interrupts',
+  'interrupt-map': 'parse_interrupt_map', 'remote-endpoint': 'parse_remote_endpoint',
+};
+
+/** The rows of supplierBindings a tree's table has (each matched by parser, property and cells). */
+export function bindingsOfTree(t: SupplierTable): SupplierBinding[] {
+  const listed = new Set(t.parsers);
+  return supplierBindings.filter((b) => {
+    const p = b.parser;
+    // parse_gpios is written by hand (it skips ",nr-gpios"), not with DEFINE_SUFFIX_PROP.
+    if (p.kind === 'suffix' && p.except) return listed.has(`parse_${b.property.replace(/^-/, '').replace(/-/g, '_')}`);
+    if (p.kind === 'simple' || p.kind === 'suffix') {
+      const decl = (p.kind === 'simple' ? t.simple : t.suffix).find((d) => d.property === b.property && d.cells === p.cells);
+      return !!decl && listed.has(`parse_${decl.fn}`);
+    }
+    return listed.has(handWritten[p.kind]!);
+  });
+}

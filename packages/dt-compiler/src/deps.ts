@@ -15,13 +15,16 @@ export interface DtLink {
   binding: SupplierBinding;
 }
 
-/** The property names a binding row claims, and their supplier nodes, for one node. */
-export function linksOfNode(tree: DeviceTree, node: DtNode, series: KernelSeries): DtLink[] {
+/**
+ * The property names a binding row claims, and their supplier nodes, for one node. `rows`: a
+ * series' rows, or the rows a tree's own table has (bindingsOfTree).
+ */
+export function linksOfNode(tree: DeviceTree, node: DtNode, rows: KernelSeries | ReadonlyArray<SupplierBinding>): DtLink[] {
   const out: DtLink[] = [];
+  const table = typeof rows === 'string' ? supplierBindings.filter((b) => b.series.includes(rows)) : rows;
   for (const prop of node.properties.keys()) {
     // of_link_property: the first row that yields a supplier wins for this property.
-    for (const b of supplierBindings) {
-      if (!b.series.includes(series)) continue;
+    for (const b of table) {
       const sups = suppliers(tree, node, prop, b);
       if (sups === null) continue;
       let consumer = node;

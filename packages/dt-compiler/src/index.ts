@@ -7,7 +7,7 @@ export {
   phandleList, idMap, mapId,
   type RegEntry, type PhandleArgs, type IdMapEntry,
 } from './decode.js';
-export { supplierBindings, type SupplierBinding, type KernelSeries, type BindingParser } from './bindings.js';
+export { supplierBindings, bindingsOfTree, type SupplierBinding, type SupplierTable, type KernelSeries, type BindingParser } from './bindings.js';
 export { linksOfNode, supplierGraph, renderGraph, type DtLink } from './deps.js';
 export { preprocess, type PreprocessOptions, type PreprocessResult } from './cpp/preprocess.js';
 export { compileDtsFile, dtbToDts, kernelDtcFlags, includeDirsFor, type CompileOptions, type CompileOutput } from './compile.js';

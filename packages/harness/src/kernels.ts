@@ -134,7 +134,7 @@ export function staticProfile(k: KernelArtefacts): Pick<KernelProfile, 'id' | 's
  * deferred_probe_timeout (drivers/base/dd.c) and which supplier bindings are `.optional`
  * (drivers/of/property.c:of_supplier_bindings[]), so that a patch to either shows in predictions.
  */
-export type SourceFacts = Pick<KernelProfile, 'deferredProbeTimeoutDefault' | 'optionalBindings' | 'fwspecInitDefersFirst' | 'fwspecFreedOnError' | 'fwDevlinkCycleRule' | 'singleIommuDriver' | 'fwDevlinkDefault'>;
+export type SourceFacts = Pick<KernelProfile, 'deferredProbeTimeoutDefault' | 'optionalBindings' | 'fwspecInitDefersFirst' | 'fwspecFreedOnError' | 'fwDevlinkCycleRule' | 'singleIommuDriver' | 'fwDevlinkDefault' | 'supplierTable'>;
 
 export function sourceFacts(tree: string): SourceFacts {
   const out: SourceFacts = {};
@@ -150,6 +150,13 @@ export function sourceFacts(tree: string): SourceFacts {
     if (name) optional[name] = /\.optional = true/.test(m[2]!);
   }
   if (Object.keys(optional).length) out.optionalBindings = optional;
+  // The table's rows: which parse functions it lists, and what each DEFINE_*_PROP parses.
+  const listed = [...table.matchAll(/\.parse_prop = (parse_\w+)/g)].map((m) => m[1]!);
+  if (listed.length) {
+    const decls = (macro: string): Array<{ fn: string; property: string; cells: string | null }> =>
+      [...prop.matchAll(new RegExp(`^${macro}\\((\\w+), "([^"]+)", (NULL|"[^"]+")\\)`, 'gm'))].map((m) => ({ fn: m[1]!, property: m[2]!, cells: m[3] === 'NULL' ? null : m[3]!.slice(1, -1) }));
+    out.supplierTable = { parsers: listed, simple: decls('DEFINE_SIMPLE_PROP'), suffix: decls('DEFINE_SUFFIX_PROP') };
+  }
   // drivers/iommu/iommu.c:iommu_fwspec_init: does "no ops -> -EPROBE_DEFER" come before the
   // comparison with an existing fwspec? (In 6.1.192 the missing-ops case is of_iommu_xlate's,
   // after iommu_fwspec_init compared.)

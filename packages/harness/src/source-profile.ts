@@ -35,7 +35,7 @@ export interface SourceProfile extends KernelProfile {
 }
 
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
-const PROFILE_FORMAT = 8;
+const PROFILE_FORMAT = 9;
 
 export async function sourceProfile(req: SourceProfileRequest, log: (l: string) => void = () => {}): Promise<SourceProfile> {
   const fragment = req.fragment ? resolve(req.fragment) : null;

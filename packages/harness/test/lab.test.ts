@@ -5,7 +5,7 @@ import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, statSync, w
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DtError, phandleList } from '@probelab/dt-compiler';
+import { bindingsOfTree, DtError, phandleList, supplierBindings } from '@probelab/dt-compiler';
 import { addLabDrivers, boardDtbPath, labDrivers, mergeOverlay, pristineTree, qemuLabels, repoRoot, sourceFacts } from '@probelab/harness';
 
 const root = repoRoot();
@@ -59,6 +59,14 @@ describe('IOMMU and fw_devlink rules read from the tree, not the series (kernels
     const t612 = (await pristineTree('6.12')).tree;
     expect(sourceFacts(t61)).toMatchObject({ fwspecInitDefersFirst: false, fwspecFreedOnError: false, fwDevlinkCycleRule: '__fw_devlink_relax_cycles', singleIommuDriver: true, fwDevlinkDefault: 'on' });
     expect(sourceFacts(t612)).toMatchObject({ fwspecInitDefersFirst: true, fwspecFreedOnError: true, fwDevlinkCycleRule: '__fw_devlink_relax_cycles', singleIommuDriver: false, fwDevlinkDefault: 'rpm' });
+    // of_supplier_bindings[] as each tree has it: the rows (and their order) the series table
+    // was written from, nvmem-cells with its cells in 6.12 and without in 6.1.
+    for (const [t, series] of [[t61, '6.1'], [t612, '6.12']] as const) {
+      const rows = bindingsOfTree(sourceFacts(t).supplierTable!);
+      expect(rows).toEqual(supplierBindings.filter((b) => b.series.includes(series)));
+    }
+    expect(sourceFacts(t612).supplierTable!.simple.find((d) => d.property === 'nvmem-cells')!.cells).toBe('#nvmem-cell-cells');
+    expect(sourceFacts(t61).supplierTable!.simple.find((d) => d.property === 'nvmem-cells')!.cells).toBeNull();
   }, 300_000);
 });
 

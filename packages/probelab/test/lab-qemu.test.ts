@@ -57,6 +57,14 @@ describe('driver-core lab boards on real kernels', () => {
     expect(dev(c.real, 'lab-iommu')).toMatchObject({ driver: 'probelab-iommu' });
   }, 1_800_000);
 
+  it('6.12, fw_devlink=permissive, supplier never loaded: genpd fails the power-domain master at the timeout (-110), the clock master defers on', async () => {
+    const c = await check('relaxed-links-timeout-6.12');
+    expect(c.agree).toBe(true);
+    expect(dev(c.real, 'dma-master-pd')).toBeUndefined();
+    expect(dev(c.real, 'dma-master-clk')).toMatchObject({ driver: null, deferred: true });
+    expect(readFileSync(join(out, 'lab-relaxed-links-timeout-612', 'console.log'), 'utf8')).toMatch(/dma-master-pd: probe with driver probelab-master failed with error -110/);
+  }, 1_800_000);
+
   it('6.12: a master failing after DMA setup keeps its group and pins arm_smmu_v3', async () => {
     const c = await check('probe-error-master-6.12');
     expect(c.agree).toBe(true);

@@ -3,7 +3,7 @@
  * drivers/base/core.c (fw_devlink blocking), drivers/iommu/of_iommu.c (IOMMU configuration of
  * bus masters), drivers/iommu/iommu.c (registration, groups). Rules cite the function mirrored.
  */
-import { mapId, cells, compatible, isAvailable, phandleList, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
+import { bindingsOfTree, mapId, cells, compatible, isAvailable, phandleList, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
 import type { DriverCoreParams } from './cmdline.js';
 import type { Device, Driver, IommuInstance, SupplierLink } from './model.js';
 import type { Bus, DriverInfo, KernelProfile } from './profile.js';
@@ -11,7 +11,7 @@ import { aliasRegExp } from './profile.js';
 import type { ProbeEvent } from './outcome.js';
 import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import type { LabProbeTime } from './lab-devices.js';
-import { linksFor, cycleEdges } from './fw-devlink.js';
+import { linksFor, cycleEdges, type BindingRows } from './fw-devlink.js';
 import { busId, matchKey, ofModalias, pciModalias, virtioModalias, type Board } from './board.js';
 import { timerFireTime } from './timer-wheel.js';
 import type { Hazard } from './hazards.js';
@@ -91,6 +91,7 @@ export class DriverCore {
   /** iommu.c:iommu_buses[]->iommu_ops where the tree allows one IOMMU driver (6.1.192). */
   private busIommuDriver: string | null = null;
   private faults = new Map<string, ProbeFault[]>();
+  private readonly bindingRows: BindingRows;
   private probeTimes = new Map<string, LabProbeTime>();
   private i2cAdapters = 0;
   private lastDeferred = new Map<Device, string>();
@@ -106,7 +107,9 @@ export class DriverCore {
   ) {
     this.timeout = params.deferredProbeTimeout;
     this.initialized = new Set(profile.fwnodeInitialized ?? []);
-    this.cycles = cycleEdges(board, profile.series, params, ofDeclared, profile.optionalBindings);
+    // The binding rows of the tree's own property.c when the profile has them, else the series'.
+    this.bindingRows = profile.supplierTable ? bindingsOfTree(profile.supplierTable) : profile.series;
+    this.cycles = cycleEdges(board, this.bindingRows, params, ofDeclared, profile.optionalBindings);
     for (const [con, sups] of this.cycles) {
       for (const sup of sups) {
         this.hazards.push({
@@ -156,7 +159,7 @@ export class DriverCore {
     if (dev.node) this.byNode.set(dev.node, dev);
     push(this.byBus, dev.bus, dev);
     if (dev.node) for (const c of compatible(dev.node)) push(this.byCompat, c, dev);
-    const links = linksFor(dev, this.tree, this.profile.series, this.params, this.ofDeclared, this.profile.optionalBindings);
+    const links = linksFor(dev, this.tree, this.bindingRows, this.params, this.ofDeclared, this.profile.optionalBindings);
     for (const l of links) {
       // core.c:fw_devlink_create_devlink: no link to a supplier that early init marked
       // FWNODE_FLAG_INITIALIZED while its device has no driver ("dev might never probe").
@@ -317,6 +320,18 @@ export class DriverCore {
       this.lastDeferRule = 'drivers/iommu/of_iommu.c:of_iommu_configure -> dd.c:driver_deferred_probe_check_state (-EPROBE_DEFER: IOMMU not registered yet)';
       return 'defer';
     }
+    // Resources the probe path takes whether or not a device link ordered it (a relaxed or
+    // missing link lets it probe first): the bus's power domain, a lab master's clocks/resets.
+    const res = this.missingResource(dev, drv);
+    if (res) {
+      this.now += this.timing.deferCost;
+      if (res.result === 'defer') {
+        this.lastDeferRule = res.rule;
+        return 'defer';
+      }
+      this.emit({ kind: 'probe-failed', device: dev.id, driver: drv.info.name, value: -110, rule: res.rule });
+      return 'failed';
+    }
     this.now += this.timing.probeDuration[drv.info.name] ?? this.timing.defaultProbeDuration ?? 0.0002;
     this.now += this.probeTimes.get(dev.id)?.everyProbe ?? 0;
     const fault = this.faults.get(dev.id)?.find((f) => f.times > 0);
@@ -359,6 +374,43 @@ export class DriverCore {
       detail: `${drv.info.name} cannot register: ${this.busIommuDriver} registered first and owns the buses' IOMMU ops; its masters wait for it like for an IOMMU not probed yet`,
     });
     return true;
+  }
+
+  /**
+   * What the probe path gets from providers, checked when it runs (not through device links):
+   * - platform.c:platform_probe and amba's amba_probe -> dev_pm_domain_attach -> genpd (pmdomain/core.c, 6.1's
+   *   base/power/domain.c):__genpd_dev_pm_attach: no provider registered ->
+   *   driver_deferred_probe_check_state: -EPROBE_DEFER, after the timeout -ETIMEDOUT (a failed
+   *   probe, "failed with error -110");
+   * - probelab_master.c:probelab_master_probe: devm_clk_bulk_get_all and
+   *   devm_reset_control_array_get_optional_exclusive: -EPROBE_DEFER while a provider is missing.
+   * A provider is there when its device is bound, or when early init provides it without one
+   * (OF_DECLARE'd clocks, fwnodeInitialized providers).
+   */
+  private missingResource(dev: Device, drv: Driver): { result: 'defer' | 'fail'; rule: string } | null {
+    const node = dev.node;
+    if (!node || (dev.bus !== 'platform' && dev.bus !== 'amba')) return null;
+    const early = (n: DtNode): boolean => compatible(n).some((c) => this.ofDeclared.has(c) || this.initialized.has(c));
+    const absent = (prop: string, cellsName: string): DtNode | undefined => {
+      for (const p of phandleList(this.tree, node, prop, cellsName)) {
+        const provider = this.deviceOf(p.node);
+        if (!early(p.node) && !provider?.driver) return p.node;
+      }
+      return undefined;
+    };
+    // genpd_dev_pm_attach handles a single domain only (several are the driver's to attach).
+    const pd = phandleList(this.tree, node, 'power-domains', '#power-domain-cells').length === 1 ? absent('power-domains', '#power-domain-cells') : undefined;
+    if (pd) {
+      const st = this.checkState();
+      return st === 'defer'
+        ? { result: 'defer', rule: `drivers/pmdomain/core.c:__genpd_dev_pm_attach (no PM domain provider for ${pd.path} yet) -> dd.c:driver_deferred_probe_check_state` }
+        : { result: 'fail', rule: `drivers/pmdomain/core.c:__genpd_dev_pm_attach -> dd.c:driver_deferred_probe_check_state (-ETIMEDOUT: ${pd.path} never provided its power domain)` };
+    }
+    if (drv.info.name === 'probelab-master') {
+      const clk = absent('clocks', '#clock-cells') ?? absent('resets', '#reset-cells');
+      if (clk) return { result: 'defer', rule: `qemu/lab/probelab/probelab_master.c:probelab_master_probe (devm_clk_bulk_get_all / reset get: ${clk.path} has not registered its provider, -EPROBE_DEFER)` };
+    }
+    return null;
   }
 
   /** dd.c:driver_bound: links, deferred_del, then driver_deferred_probe_trigger(). */

@@ -3,7 +3,7 @@
  * drivers/base/core.c:fw_devlink_link_device), and whether a consumer may probe
  * (core.c:device_links_check_suppliers).
  */
-import { compatible, isAvailable, linksOfNode, type DeviceTree, type DtNode, type KernelSeries } from '@probelab/dt-compiler';
+import { compatible, isAvailable, linksOfNode, type DeviceTree, type DtNode, type KernelSeries, type SupplierBinding } from '@probelab/dt-compiler';
 import type { DriverCoreParams } from './cmdline.js';
 import type { Device, SupplierLink } from './model.js';
 import type { Board } from './board.js';
@@ -15,12 +15,22 @@ import type { Board } from './board.js';
  * returns early); post-init-providers links (6.12, FWLINK_FLAG_IGNORE) never block.
  */
 type Supplier = { node: DtNode; binding: string; optional: boolean };
-/** Per node and per (series, fw_devlink, strict, overrides): cycle detection and device_add both ask. */
+/** A series' binding rows, or the rows of a tree's own table (dt-compiler bindingsOfTree). */
+export type BindingRows = KernelSeries | ReadonlyArray<SupplierBinding>;
+const rowIds = new WeakMap<ReadonlyArray<SupplierBinding>, number>();
+const rowsKey = (r: BindingRows): string => {
+  if (typeof r === 'string') return r;
+  let id = rowIds.get(r);
+  if (id === undefined) rowIds.set(r, (id = nextRowId++));
+  return `rows${id}`;
+};
+let nextRowId = 0;
+/** Per node and per (rows, fw_devlink, strict, overrides): cycle detection and device_add both ask. */
 const supplierCache = new WeakMap<DtNode, Map<string, Supplier[]>>();
 
-export function supplierNodes(tree: DeviceTree, node: DtNode, series: KernelSeries, params: DriverCoreParams, optionalOverride: Record<string, boolean> = {}): Supplier[] {
+export function supplierNodes(tree: DeviceTree, node: DtNode, series: BindingRows, params: DriverCoreParams, optionalOverride: Record<string, boolean> = {}): Supplier[] {
   if (params.fwDevlink === 'off') return [];
-  const key = `${series}/${params.fwDevlink}/${params.fwDevlinkStrict}/${JSON.stringify(optionalOverride)}`;
+  const key = `${rowsKey(series)}/${params.fwDevlink}/${params.fwDevlinkStrict}/${JSON.stringify(optionalOverride)}`;
   let perNode = supplierCache.get(node);
   if (!perNode) supplierCache.set(node, (perNode = new Map()));
   const hit = perNode.get(key);
@@ -30,7 +40,7 @@ export function supplierNodes(tree: DeviceTree, node: DtNode, series: KernelSeri
   return out;
 }
 
-function computeSuppliers(tree: DeviceTree, node: DtNode, series: KernelSeries, params: DriverCoreParams, optionalOverride: Record<string, boolean>): Supplier[] {
+function computeSuppliers(tree: DeviceTree, node: DtNode, series: BindingRows, params: DriverCoreParams, optionalOverride: Record<string, boolean>): Supplier[] {
   const strict = params.fwDevlinkStrict && params.fwDevlink !== 'permissive';
   const optional = (b: { property: string; optional: boolean }): boolean => optionalOverride[b.property] ?? b.optional;
   return linksOfNode(tree, node, series)
@@ -44,7 +54,7 @@ function computeSuppliers(tree: DeviceTree, node: DtNode, series: KernelSeries, 
  * without a device ("Not linking %pfwf - might never become dev"), none to a descendant of the
  * consumer (of_link_to_phandle refuses a consumer that is an ancestor of its supplier).
  */
-export function linksFor(dev: Device, tree: DeviceTree, series: KernelSeries, params: DriverCoreParams, ofDeclared: ReadonlySet<string>, optionalOverride: Record<string, boolean> = {}): SupplierLink[] {
+export function linksFor(dev: Device, tree: DeviceTree, series: BindingRows, params: DriverCoreParams, ofDeclared: ReadonlySet<string>, optionalOverride: Record<string, boolean> = {}): SupplierLink[] {
   if (!dev.node) return [];
   const links: SupplierLink[] = [];
   for (const s of supplierNodes(tree, dev.node, series, params, optionalOverride)) {
@@ -80,7 +90,7 @@ function claimedEarly(n: DtNode, ofDeclared: ReadonlySet<string>): boolean {
  * SYNC_STATE_ONLY and no longer orders probing. Returns consumer node -> supplier nodes whose
  * link is relaxed. Tarjan's algorithm, iterative.
  */
-export function cycleEdges(board: Board, series: KernelSeries, params: DriverCoreParams, ofDeclared: ReadonlySet<string>, optionalOverride: Record<string, boolean> = {}): Map<DtNode, Set<DtNode>> {
+export function cycleEdges(board: Board, series: BindingRows, params: DriverCoreParams, ofDeclared: ReadonlySet<string>, optionalOverride: Record<string, boolean> = {}): Map<DtNode, Set<DtNode>> {
   const out = new Map<DtNode, Set<DtNode>>();
   if (params.fwDevlink === 'off') return out;
   const deviceNodeOf = (n: DtNode): DtNode | null => {

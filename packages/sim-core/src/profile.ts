@@ -6,6 +6,7 @@
  */
 import type { IommuKind } from './scenario.js';
 import type { ProbeBehaviour } from './behaviours.js';
+import type { SupplierTable } from '@probelab/dt-compiler';
 
 export type Bus = 'platform' | 'amba' | 'pci' | 'virtio' | 'i2c' | 'spi';
 
@@ -97,6 +98,9 @@ export interface KernelProfile {
   /** From the kernel's source (drivers/base/core.c: `static u32 fw_devlink_flags = …`): the
    *  fw_devlink mode without fw_devlink= on the command line. Absent: by series (on / rpm). */
   fwDevlinkDefault?: 'off' | 'permissive' | 'on' | 'rpm';
+  /** From the kernel's source (drivers/of/property.c): the supplier-binding table as the tree
+   *  declares it (which rows exist, with which cells). Absent: the series' rows. */
+  supplierTable?: SupplierTable;
   /** What probes do beyond binding (behaviours.ts), by driver name, when read from source. */
   behaviours?: Record<string, ProbeBehaviour>;
   /**

@@ -156,3 +156,21 @@ describe('async probes (dd.c:__driver_attach -> async_schedule_dev) and the regi
     expect(() => parseScenario(y('', '{ name: x, at: 1, params: "a=1; reboot" }'), 's.yaml')).toThrow(/field `modules\[0\]\.params`/);
   });
 });
+
+describe('fw_devlink bindings from the tree\'s own table (drivers/of/property.c:of_supplier_bindings[])', () => {
+  const src = `/ {
+    clk: lab-clock { compatible = "probelab,supplier"; #clock-cells = <0>; };
+    m { compatible = "probelab,dma-master"; clocks = <&clk>; };
+  };`;
+  const run2 = (table?: KernelProfile['supplierTable']) => predict({
+    scenario: scenario('deferred_probe_timeout=-1', [{ name: 'probelab_master', at: 1 }], 5), profile: lab(table ? { supplierTable: table } : {}), tree: dts(src), pciFunctions: [], behaviours,
+  });
+  it('a table with parse_clocks links the consumer to its clock supplier: it waits for it', () => {
+    expect(dev(run2({ parsers: ['parse_clocks'], simple: [{ fn: 'clocks', property: 'clocks', cells: '#clock-cells' }], suffix: [] }), 'm')).toMatchObject({ driver: null, deferred: true });
+  });
+  it('a tree whose table has no clocks row makes no link: the master probes, and its own clock get defers', () => {
+    const r = run2({ parsers: ['parse_iommus'], simple: [{ fn: 'iommus', property: 'iommus', cells: '#iommu-cells' }], suffix: [] });
+    expect(r.core.links.filter((l) => l.consumer.id === 'm')).toEqual([]);
+    expect(r.core.events.find((e) => e.kind === 'probe-deferred' && e.device === 'm')!.rule).toMatch(/probelab_master\.c:probelab_master_probe \(devm_clk_bulk_get_all/);
+  });
+});
