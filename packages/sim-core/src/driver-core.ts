@@ -92,6 +92,7 @@ export class DriverCore {
   private busIommuDriver: string | null = null;
   private faults = new Map<string, ProbeFault[]>();
   private readonly bindingRows: BindingRows;
+  private staleFwspecs = new Set<Device>();
   private probeTimes = new Map<string, LabProbeTime>();
   private i2cAdapters = 0;
   private lastDeferred = new Map<Device, string>();
@@ -609,7 +610,10 @@ export class DriverCore {
    */
   private configureFailed(dev: Device, fwspec: IommuInstance, entry: DtNode): 'ok' {
     const freed = this.profile.fwspecFreedOnError ?? this.profile.series !== '6.1';
-    if (!freed) dev.staleFwspec = fwspec;
+    if (!freed) {
+      dev.staleFwspec = fwspec;
+      this.staleFwspecs.add(dev);
+    }
     if (!this.hazards.some((h) => h.kind === 'iommu-configure-failed' && h.device === dev.id)) {
       this.hazards.push({
         kind: 'iommu-configure-failed', device: dev.id, t: round6(this.now),
@@ -685,9 +689,12 @@ export class DriverCore {
    * by a failed of_iommu_configure) names one of its instances, bound or not.
    */
   private replayStaleFwspecs(inst: IommuInstance): void {
-    for (const dev of this.devices) {
-      const stale = dev.staleFwspec;
-      if (!stale || stale.driver !== inst.driver || dev.iommuGroup !== null || !this.iommus.includes(stale)) continue;
+    // Only devices a failed configuration left a fwspec on (kept apart: this runs at every
+    // registration, and a board has up to 100k devices).
+    for (const dev of [...this.staleFwspecs].sort((a, b) => a.order - b.order)) {
+      const stale = dev.staleFwspec!;
+      if (stale.driver !== inst.driver || dev.iommuGroup !== null || !this.iommus.includes(stale)) continue;
+      this.staleFwspecs.delete(dev);
       this.attachToGroup(dev, stale);
       if (dev.driver) {
         this.hazards.push({
