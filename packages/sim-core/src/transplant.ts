@@ -177,11 +177,10 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
     });
     node(m, ['compatible = "probelab,dma-master";', `iommus = ${iommus.join(', ')};`, ...clocks(m), ...faultProps(m)], `${m.id} (${m.driver ?? 'not bound at capture'}, ${compatible(m.node!)[0] ?? ''})`);
   }
-  if (t.smmuv3) {
-    const smmuSups = suppliersOf.get(instances[0]!) ?? [];
-    if (smmuSups.length) lines.push(`};`, '', '&smmu {', `\tclocks = ${smmuSups.map((x) => `<&${label(x)}>`).join(', ')};`);
-  }
   lines.push('};', '');
+  // QEMU's SMMUv3 standing for the instance: what the instance waited for, on QEMU's node.
+  const smmuProps = t.smmuv3 ? clocks(instances[0]!) : [];
+  if (smmuProps.length) lines.push('&smmu {', ...smmuProps.map((p) => `\t${p}`), '};', '');
 
   // When each role's module loads: the original driver's registration (built-in: at the init's start).
   const driverOf = (d: Device): { module: string | null; builtin: boolean } => {

@@ -60,6 +60,25 @@ describe('board transplant', () => {
     expect(run([{ device: '3000.iommu', result: 'error', times: 1 }]).dtsi).toMatch(/iommu-3000 \{[^}]*probelab,probe-error;/);
   });
 
+  it('--smmuv3: QEMU\'s SMMUv3 stands for the one instance, with its own stream IDs and the instance\'s suppliers', () => {
+    const one = dts(`/ {
+      #address-cells = <1>; #size-cells = <1>;
+      clk: clock-controller@1000 { compatible = "v,cmu"; reg = <0x1000 0x10>; #clock-cells = <1>; };
+      mmu: iommu@3000 { compatible = "v,mmu"; reg = <0x3000 0x10>; #iommu-cells = <1>; clocks = <&clk 2>; };
+      display@5000 { compatible = "v,display"; reg = <0x5000 0x10>; iommus = <&mmu 7>; };
+      gpu@6000 { compatible = "v,display"; reg = <0x6000 0x10>; iommus = <&mmu 9>; };
+    };`);
+    const s = scenario('', [{ name: 'v_mmu', at: 3 }], 10);
+    const pred = predict({ scenario: s, profile: p, tree: one, pciFunctions: [], behaviours: { 'v-mmu': { kind: 'iommu', fwnode: 'self' } } });
+    const t = transplant({ prediction: pred, profile: p, name: 'one', modules: s.modules, unload: [], faults: [], cmdline: '', capture: 10, qemuPatches: [], smmuv3: true, file: 'one.yaml' }, 'one.dtsi');
+    expect(t.dtsi).toMatch(/iommus = <&smmu 0x100>;[\s\S]*iommus = <&smmu 0x101>;/);
+    expect(t.dtsi).not.toMatch(/probelab,iommu/);
+    expect(t.dtsi).toMatch(/\n\};\n\n&smmu \{\n\tclocks = <&clock_controller_1000>;\n\};\n$/);
+    expect(parseScenario(t.scenario, '/tmp/one.yaml')).toMatchObject({ machine: { iommu: 'smmuv3' }, modules: [{ name: 'probelab_supplier', at: 0 }, { name: 'probelab_master', at: 0 }, { name: 'arm_smmu_v3', at: 3 }] });
+    // The fragment compiles onto QEMU's tree (dtc via the host, as the helpers do).
+    expect(() => dts(`/ { smmu: iommu@0 { #iommu-cells = <1>; }; };\n${t.dtsi.replace(/^\/\/.*$/gm, '')}`)).not.toThrow();
+  });
+
   it('--smmuv3 needs one IOMMU instance', () => {
     const s = scenario('', [{ name: 'v_mmu', at: 14 }], 30);
     const pred = predict({ scenario: s, profile: p, tree: board, pciFunctions: [], behaviours: { 'v-mmu': { kind: 'iommu', fwnode: 'self' } } });

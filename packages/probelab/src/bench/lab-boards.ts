@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { loadScenario } from '@probelab/sim-core';
 import { readDtb } from '@probelab/dt-compiler';
 import { boardDtbPath, bootScenario, mergeOverlay, repoRoot } from '@probelab/harness';
@@ -15,8 +15,8 @@ async function main(): Promise<void> {
   const lab = (f: string) => loadScenario(join(repoRoot(), 'boards', 'lab', f));
   const many = lab('many-masters-6.12.yaml');
   const two = lab('smmu-early-6.12.yaml');
-  const plain = { ...two, name: 'bench-no-overlay', machine: { ...two.machine, overlay: undefined }, modules: two.modules.filter((m) => m.name === 'arm_smmu_v3') };
-  delete (plain.machine as { overlay?: string }).overlay;
+  const { overlay: _overlay, ...qemuOwn } = two.machine;
+  const plain = { ...two, name: 'bench-no-overlay', machine: qemuOwn, modules: two.modules.filter((m) => m.name === 'arm_smmu_v3') };
   const out = join(tmpdir(), 'probelab-bench-lab');
   await bootScenario(plain, { out: join(out, 'warmup') }); // kernel build or cache, page cache
   const p = await bootScenario(plain, { out: join(out, 'plain') });
@@ -33,7 +33,6 @@ async function main(): Promise<void> {
   let i = 0;
   const frag = join(repoRoot(), 'boards', 'lab', 'many-masters.dtsi');
   const text = readFileSync(frag, 'utf8');
-  const { writeFileSync, mkdtempSync } = await import('node:fs');
   const dir = mkdtempSync(join(tmpdir(), 'probelab-bench-frag-'));
   const merge = time(() => {
     const f = join(dir, 'many.dtsi');
