@@ -88,7 +88,7 @@ describe('scenario and matrix input', () => {
     expect(r.stderr.trim()).toBe(`probelab: ${unload}: field \`unload\`: virtio-iommu is not loaded by the scenario (add it to \`modules\`)`);
     // boot refuses it with the same line (the initramfs builder makes the same check)
     expect((await runCli(['boot', unload], { PROBELAB_OUT: join(tmp, 'unload-out') })).stderr.trim()).toBe(r.stderr.trim());
-  });
+  }, 600_000); // on a fresh machine the first predict on debian-6.12 fetches the kernel package
 
   it('results.jsonl: a null row or a torn middle row is an error at its line; a torn last line of a baseline is left out and the file never rewritten', async () => {
     const good = JSON.stringify({ id: 'a', status: 'agree', finishedAt: 'x' });
