@@ -35,7 +35,10 @@ export function cells(node: DtNode, prop: string, file = '<dtb>'): number[] | un
 }
 
 export function u32(node: DtNode, prop: string): number | undefined {
-  return cells(node, prop)?.[0];
+  const p = node.properties.get(prop);
+  if (!p) return undefined;
+  if (p.value.length % 4) return cells(node, prop)?.[0]; // its error
+  return p.value.length ? readU32(p.value, 0) : undefined;
 }
 
 export function compatible(node: DtNode): string[] {
@@ -85,7 +88,23 @@ export interface PhandleArgs { node: DtNode; args: number[] }
  * of/base.c:of_parse_phandle_with_args semantics for a `<phandle args...>` list whose
  * argument count comes from `cellsName` in the target (e.g. `iommus` / `#iommu-cells`).
  */
+/** Parsed lists by tree, property value and cells name: the simulator re-reads `iommus`, `clocks`, … at every probe. */
+const phandleCache = new WeakMap<DeviceTree, WeakMap<Uint8Array, Map<string | null, readonly PhandleArgs[]>>>();
+
+/** The list is shared, callers must not change it. */
 export function phandleList(tree: DeviceTree, node: DtNode, prop: string, cellsName: string | null, file = '<dtb>'): PhandleArgs[] {
+  const p = node.properties.get(prop);
+  if (!p) return [];
+  let perTree = phandleCache.get(tree);
+  if (!perTree) phandleCache.set(tree, (perTree = new WeakMap()));
+  let perValue = perTree.get(p.value);
+  if (!perValue) perTree.set(p.value, (perValue = new Map()));
+  let out = perValue.get(cellsName);
+  if (!out) perValue.set(cellsName, (out = parsePhandleList(tree, node, prop, cellsName, file)));
+  return out as PhandleArgs[];
+}
+
+function parsePhandleList(tree: DeviceTree, node: DtNode, prop: string, cellsName: string | null, file: string): PhandleArgs[] {
   const c = cells(node, prop, file);
   if (!c) return [];
   const out: PhandleArgs[] = [];

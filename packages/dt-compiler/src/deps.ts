@@ -21,10 +21,12 @@ export interface DtLink {
  */
 export function linksOfNode(tree: DeviceTree, node: DtNode, rows: KernelSeries | ReadonlyArray<SupplierBinding>): DtLink[] {
   const out: DtLink[] = [];
-  const table = typeof rows === 'string' ? supplierBindings.filter((b) => b.series.includes(rows)) : rows;
+  const byName = rowsByName(rows);
   for (const prop of node.properties.keys()) {
+    let candidates = byName.get(prop);
+    if (!candidates) byName.set(prop, (candidates = rowsFor(tableOf(rows), prop)));
     // of_link_property: the first row that yields a supplier wins for this property.
-    for (const b of table) {
+    for (const b of candidates) {
       const sups = suppliers(tree, node, prop, b);
       if (sups === null) continue;
       let consumer = node;
@@ -36,16 +38,58 @@ export function linksOfNode(tree: DeviceTree, node: DtNode, rows: KernelSeries |
   return out;
 }
 
+const seriesTables = new Map<KernelSeries, ReadonlyArray<SupplierBinding>>();
+const tableOf = (rows: KernelSeries | ReadonlyArray<SupplierBinding>): ReadonlyArray<SupplierBinding> => {
+  if (typeof rows !== 'string') return rows;
+  let t = seriesTables.get(rows);
+  if (!t) seriesTables.set(rows, (t = supplierBindings.filter((b) => b.series.includes(rows))));
+  return t;
+};
+/**
+ * Per table, per property name: the rows whose name test can claim it, in table order (the
+ * name test is all of a row's parser that does not read the value; of_link_property tries every
+ * row on every property, which at 100,000 nodes is most of the work).
+ */
+const nameCaches = new WeakMap<object, Map<string, SupplierBinding[]>>();
+const seriesNameCaches = new Map<KernelSeries, Map<string, SupplierBinding[]>>();
+function rowsByName(rows: KernelSeries | ReadonlyArray<SupplierBinding>): Map<string, SupplierBinding[]> {
+  if (typeof rows === 'string') {
+    let m = seriesNameCaches.get(rows);
+    if (!m) seriesNameCaches.set(rows, (m = new Map()));
+    return m;
+  }
+  let m = nameCaches.get(rows);
+  if (!m) nameCaches.set(rows, (m = new Map()));
+  return m;
+}
+function rowsFor(table: ReadonlyArray<SupplierBinding>, prop: string): SupplierBinding[] {
+  return table.filter((b) => {
+    const p = b.parser;
+    switch (p.kind) {
+      case 'suffix':
+        return prop.endsWith(b.property) && prop !== b.property && !(p.except && prop.endsWith(p.except));
+      case 'gpio-compat':
+        return prop === 'gpio' || prop === 'gpios';
+      case 'interrupts':
+        return prop === 'interrupts' || prop === 'interrupts-extended';
+      default:
+        return prop === b.property;
+    }
+  });
+}
+
+/** A parser's result, or null when the value does not parse or names no supplier (of_link_property moves on). */
+function safe(f: () => DtNode[]): DtNode[] | null {
+  try {
+    const r = f();
+    return r.length ? r : null;
+  } catch {
+    return null;
+  }
+}
+
 function suppliers(tree: DeviceTree, node: DtNode, prop: string, b: SupplierBinding): DtNode[] | null {
   const p = b.parser;
-  const safe = (f: () => DtNode[]): DtNode[] | null => {
-    try {
-      const r = f();
-      return r.length ? r : null;
-    } catch {
-      return null;
-    }
-  };
   switch (p.kind) {
     case 'simple':
       if (prop !== b.property) return null;

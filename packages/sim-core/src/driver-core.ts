@@ -68,6 +68,9 @@ export class DriverCore {
   private byCompat = new Map<string, Device[]>();
   private driversByBus = new Map<Bus, Driver[]>();
   private driverCompat = new Map<Driver, Set<string>>();
+  /** Registered drivers by a compatible of their OF table, and the bus's drivers without one: __device_attach's walk visits only drivers whose match() can succeed. */
+  private driversByCompat = new Map<string, Driver[]>();
+  private nonOfDriversByBus = new Map<Bus, Driver[]>();
   private linksOf = new Map<Device, SupplierLink[]>();
   private consumersOf = new Map<DtNode, SupplierLink[]>();
   private aliasRe = new Map<string, RegExp>();
@@ -189,7 +192,10 @@ export class DriverCore {
     const drv: Driver = { info, order: this.drvOrder++ };
     this.drivers.push(drv);
     push(this.driversByBus, info.bus, drv);
-    if (info.ofCompatibles) this.driverCompat.set(drv, new Set(info.ofCompatibles));
+    if (info.ofCompatibles) {
+      this.driverCompat.set(drv, new Set(info.ofCompatibles));
+      for (const c of new Set(info.ofCompatibles)) push(this.driversByCompat, c, drv);
+    } else push(this.nonOfDriversByBus, info.bus, drv);
     // ipmmu-vmsa before the 2017 fix: ipmmu_init() -> bus_set_iommu(&platform_bus_type) right
     // after platform_driver_register, hardware or not (seed 002).
     if (this.profile.busOpsAtInit?.includes(info.name) && !this.platformBusOps) this.platformBusOps = info.name;
@@ -237,12 +243,26 @@ export class DriverCore {
 
   /** dd.c:__device_attach: try each driver of the bus in registration order; stop on bind or defer. */
   private deviceAttach(dev: Device): void {
-    for (const drv of this.driversByBus.get(dev.bus) ?? []) {
+    for (const drv of this.attachCandidates(dev)) {
       if (dev.driver || this.probing.has(dev)) return;
       if (!this.matches(drv, dev)) continue;
       const r = this.driverProbeDevice(drv, dev);
       if (r === 'bound' || r === 'defer') return; // __device_attach_driver: 0 or <0 stops the walk
     }
+  }
+
+  /**
+   * The bus's drivers in registration order (bus_for_each_drv), less those whose OF table shares
+   * no compatible with the device: their match() is false, so the walk would pass them by.
+   */
+  private attachCandidates(dev: Device): Driver[] {
+    const other = this.nonOfDriversByBus.get(dev.bus) ?? [];
+    if (!dev.node) return other; // of_driver_match_device needs an of_node
+    const compat = compatible(dev.node);
+    if (compat.length === 1 && !other.length) return this.driversByCompat.get(compat[0]!) ?? [];
+    const out = new Set<Driver>(other);
+    for (const c of compat) for (const d of this.driversByCompat.get(c) ?? []) out.add(d);
+    return [...out].sort((a, b) => a.order - b.order);
   }
 
   /** dd.c:driver_probe_device. */
@@ -540,9 +560,11 @@ export class DriverCore {
     return null;
   }
 
+  /** iommu.c:iommu_ops_from_fwnode: the first registered instance for the fwnode (indexed: a board has thousands). */
   private instanceFor(node: DtNode): IommuInstance | undefined {
-    return this.iommus.find((i) => i.fwnode === node);
+    return this.instanceByFwnode.get(node);
   }
+  private readonly instanceByFwnode = new Map<DtNode, IommuInstance>();
 
   /**
    * of/device.c:of_dma_configure_id -> of_iommu.c:of_iommu_configure, which walks the `iommus`
@@ -677,6 +699,7 @@ export class DriverCore {
    */
   private registerIommu(inst: IommuInstance, afterRegister: string[] = [], xlateReadsLateState = false): void {
     this.iommus.push(inst);
+    if (!this.instanceByFwnode.has(inst.fwnode)) this.instanceByFwnode.set(inst.fwnode, inst);
     this.busIommuDriver ??= inst.driver;
     if (afterRegister.length) this.raceWindow(inst, afterRegister, xlateReadsLateState);
     this.replayStaleFwspecs(inst);
@@ -845,6 +868,7 @@ export class DriverCore {
       this.drivers.splice(this.drivers.indexOf(drv), 1);
       const list = this.driversByBus.get(drv.info.bus)!;
       list.splice(list.indexOf(drv), 1);
+      for (const l of [...this.driversByCompat.values(), this.nonOfDriversByBus.get(drv.info.bus) ?? []]) if (l.includes(drv)) l.splice(l.indexOf(drv), 1);
     }
     this.emit({ kind: 'module-unloaded', device: null, module, rule: 'kernel/module/main.c:delete_module -> the module\'s exit: driver_unregister' });
   }
@@ -864,7 +888,12 @@ export class DriverCore {
     dev.driver = null;
     this.emit({ kind: 'unbound', device: dev.id, driver, rule });
     const i = this.iommus.findIndex((x) => x.device === dev);
-    if (i >= 0) this.iommus.splice(i, 1); // iommu.c:iommu_device_unregister from the driver's remove
+    if (i >= 0) {
+      const [gone] = this.iommus.splice(i, 1); // iommu.c:iommu_device_unregister from the driver's remove
+      this.instanceByFwnode.delete(gone!.fwnode);
+      const next = this.iommus.find((x) => x.fwnode === gone!.fwnode);
+      if (next) this.instanceByFwnode.set(next.fwnode, next);
+    }
   }
 
   private consumersOfDevice(dev: Device): SupplierLink[] {
