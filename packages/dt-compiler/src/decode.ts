@@ -84,14 +84,14 @@ export function reg(node: DtNode, file = '<dtb>'): RegEntry[] {
 
 export interface PhandleArgs { node: DtNode; args: number[] }
 
-/**
- * of/base.c:of_parse_phandle_with_args semantics for a `<phandle args...>` list whose
- * argument count comes from `cellsName` in the target (e.g. `iommus` / `#iommu-cells`).
- */
 /** Parsed lists by tree, property value and cells name: the simulator re-reads `iommus`, `clocks`, … at every probe. */
 const phandleCache = new WeakMap<DeviceTree, WeakMap<Uint8Array, Map<string | null, readonly PhandleArgs[]>>>();
 
-/** The list is shared, callers must not change it. */
+/**
+ * of/base.c:of_parse_phandle_with_args semantics for a `<phandle args...>` list whose
+ * argument count comes from `cellsName` in the target (e.g. `iommus` / `#iommu-cells`).
+ * The list is shared, callers must not change it.
+ */
 export function phandleList(tree: DeviceTree, node: DtNode, prop: string, cellsName: string | null, file = '<dtb>'): PhandleArgs[] {
   const p = node.properties.get(prop);
   if (!p) return [];

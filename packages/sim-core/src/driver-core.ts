@@ -560,7 +560,7 @@ export class DriverCore {
     return null;
   }
 
-  /** iommu.c:iommu_ops_from_fwnode: the first registered instance for the fwnode (indexed: a board has thousands). */
+  /** drivers/iommu/iommu.c:iommu_ops_from_fwnode: the first registered instance for the fwnode (indexed: a board has thousands). */
   private instanceFor(node: DtNode): IommuInstance | undefined {
     return this.instanceByFwnode.get(node);
   }
