@@ -9,6 +9,12 @@
  * is orphaned, still booting. So probelab watches its launcher chain — its parent and, while that
  * is a wrapper (`sh -c`, `npm exec`, `npx`, `env`), the wrapper's parent — and stops when any of
  * them is gone. Temporary files registered here are removed on every way out.
+ *
+ * SIGINT is the one signal the chain swallows: npm passes it to `sh -c`, and a non-interactive
+ * dash catches SIGINT (SigCgt mask 0x2) and keeps waiting for its child, so the boot would run to
+ * its end. A shell blocked in wait3() for probelab wakes only for a signal it catches or for a
+ * change of its child's state; so a shell wrapper whose context-switch count moves while probelab
+ * runs (and was not itself stopped) was interrupted, and probelab stops as if it had been.
  */
 import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
@@ -115,6 +121,23 @@ export function liveChildren(): number {
 
 interface ProcId { pid: number; start: string; what: string }
 
+/** A waiting shell's wake-up count (voluntary + involuntary context switches), if it catches SIGINT. */
+function shellWakeups(pid: number): number | null {
+  let status: string;
+  try {
+    status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const field = (name: string): string => new RegExp(`^${name}:\\s*(\\S+)`, 'm').exec(status)?.[1] ?? '';
+  if ((BigInt(`0x${field('SigCgt') || '0'}`) & 2n) === 0n) return null;
+  return Number(field('voluntary_ctxt_switches')) + Number(field('nonvoluntary_ctxt_switches'));
+}
+
+function isShellWrapper(what: string): boolean {
+  return /^(\S*\/)?(sh|dash|bash|zsh) -c /.test(what);
+}
+
 function procId(pid: number): ProcId | null {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -185,11 +208,29 @@ export function installLifetime(): void {
   const ppid = process.ppid;
   const chain = launcherChain();
   if (process.platform !== 'linux') return;
+  const shells = new Map<number, number>();
+  const baseline = (): void => {
+    for (const p of chain) {
+      const w = isShellWrapper(p.what) ? shellWakeups(p.pid) : null;
+      if (w !== null) shells.set(p.pid, w);
+    }
+  };
+  baseline();
+  let last = Date.now();
   const watch = setInterval(() => {
     if (process.ppid !== ppid) stop(`the process that started probelab (pid ${ppid}) exited`);
     for (const p of chain) {
       const now = procId(p.pid);
       if (!now || now.start !== p.start) stop(`the process that started probelab (pid ${p.pid}, ${p.what}) exited`);
+    }
+    // A gap means probelab itself was stopped (job control): its shell woke for that, not for a
+    // signal meant to end the run.
+    const t = Date.now();
+    if (t - last > 1000) baseline();
+    last = t;
+    for (const [pid, w] of shells) {
+      const now = shellWakeups(pid);
+      if (now !== null && now !== w) stop(`interrupted (the shell that started probelab, pid ${pid}, was signalled: SIGINT through npm)`);
     }
   }, 250);
   watch.unref();

@@ -30,7 +30,7 @@ const until = async (f: () => boolean, ms: number): Promise<boolean> => {
 };
 
 describe('process lifetime through npx', () => {
-  for (const sig of ['SIGTERM', 'SIGHUP', 'SIGKILL'] as const) {
+  for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGKILL'] as const) {
     it(`${sig} to \`npx probelab boot\`: probelab and QEMU stop, nothing is written later`, async () => {
       const out = join(tmp, `out-${sig}`);
       const f = scenario(`npx-${sig.toLowerCase()}`);
@@ -40,14 +40,32 @@ describe('process lifetime through npx', () => {
       expect(await until(() => running(`qemu-system-aarch64.*${out}`) !== '', 60_000)).toBe(true);
       npx.kill(sig);
       // npm forwards SIGTERM to its `sh -c` only, and SIGHUP/SIGKILL to nobody: probelab sees
-      // its launcher chain break and stops within a second.
+      // its launcher chain break and stops within a second. SIGINT goes to the `sh -c`, which
+      // catches it and would wait for the boot: probelab sees its shell woken and stops.
       expect(await until(() => running(`qemu-system-aarch64.*${out}`) === '' && running(`probelab boot ${f}`) === '', 5_000)).toBe(true);
       await sleep(1500);
       expect(existsSync(join(out, `npx-${sig.toLowerCase()}`, 'real.json'))).toBe(false);
       expect(existsSync(join(out, `npx-${sig.toLowerCase()}`, '.probelab.lock'))).toBe(false);
+      if (sig === 'SIGINT') expect(stderr).toMatch(/probelab: interrupted \(the shell that started probelab, pid \d+, was signalled: SIGINT through npm\); 1 child process group stopped/);
       if (sig === 'SIGTERM') expect(stderr).toMatch(/probelab: the process that started probelab \(pid \d+.*\) exited; 1 child process group stopped/);
     }, 120_000);
   }
+
+  it('a run stopped and continued with job control (SIGSTOP, SIGCONT to its group) is not mistaken for an interrupt', async () => {
+    const out = join(tmp, 'out-stopcont');
+    const f = scenario('npx-stopcont', 12);
+    const npx = spawn('npx', ['probelab', 'boot', f], { cwd: root, env: { ...process.env, PROBELAB_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let stderr = '';
+    npx.stderr.on('data', (b) => (stderr += b));
+    const exited = new Promise<number | null>((r) => npx.on('exit', (c) => r(c)));
+    expect(await until(() => running(`qemu-system-aarch64.*-kernel.*${out}`) !== '', 60_000)).toBe(true);
+    process.kill(-npx.pid!, 'SIGSTOP');
+    await sleep(2000);
+    process.kill(-npx.pid!, 'SIGCONT');
+    expect(await exited).toBe(0);
+    expect(stderr).toBe('');
+    expect(existsSync(join(out, 'npx-stopcont', 'real.json'))).toBe(true);
+  }, 120_000);
 
   it('a kernel build stopped by SIGTERM takes make and everything make started with it', async () => {
     // A tree that looks like a kernel to `kernel build --source PATH`, whose allnoconfig runs a
