@@ -1,11 +1,12 @@
 /**
  * Reading a probelab guest's console. A small state machine of phases (kernel console, then the
- * init's state block, then the ring buffer dump), a pattern table for the dmesg lines that
- * become events, and a truncated log is a state ("incomplete"), not a crash. Message formats are
- * the kernel's own (cited per row) and were checked against real boots kept in test/fixtures.
+ * init's state block, then the ring buffer dump); the dmesg lines that become events are the
+ * `qemu` rows of the rule table (console-rules.ts, each citing its printk); a truncated log is a
+ * state ("incomplete"), not a crash. Checked against real boots kept in test/fixtures.
  */
 import type { EventKind, LabDma, Outcome, OutcomeDevice, ProbeEvent } from '@probelab/sim-core';
 import { keepDevice, moduleKey, sortOutcome } from '@probelab/sim-core';
+import { consoleRules, matchRule, ridToBdf } from './console-rules.js';
 
 export interface DmesgLine { level: number; t: number; text: string }
 export interface StateDevice { bus: string; id: string; driver: string | null; group: number | null; modalias: string | null; ofNode: string | null; dma?: LabDma }
@@ -63,37 +64,7 @@ export function parseConsole(text: string): ParsedConsole {
 
 const dash = (s: string): string | null => (s === '-' || s === '' ? null : s);
 
-type Rule = { kind: EventKind; re: RegExp; make: (m: RegExpExecArray) => Omit<ProbeEvent, 't' | 'kind'> | null };
-
-/** dev_* lines print "<driver or bus name> <dev_name>: <message>". */
-const rules: Rule[] = [
-  // dd.c:really_probe_debug (initcall_debug): "probe of %s returned %d after %lld usecs"
-  { kind: 'probe-deferred', re: /^probe of (\S+) returned (-?517) after/, make: (m) => ({ device: m[1]! }) },
-  { kind: 'probe-failed', re: /^probe of (\S+) returned (-?\d+) after/, make: (m) => (m[2] === '0' || Math.abs(Number(m[2])) === 517 ? null : { device: m[1]!, value: Number(m[2]) }) },
-  // dd.c:really_probe, 6.12 dev_dbg: "bus: '%s': %s: bound device to driver %s"
-  { kind: 'bound', re: /^\S+ (\S+): bus: '\w+': really_probe: bound device to driver (\S+)$/, make: (m) => ({ device: m[1]!, driver: m[2]! }) },
-  // dd.c:really_probe, 6.1 pr_debug: "bus: '%s': %s: bound device %s to driver %s"
-  { kind: 'bound', re: /^bus: '\w+': really_probe: bound device (\S+) to driver (\S+)$/, make: (m) => ({ device: m[1]!, driver: m[2]! }) },
-  // dd.c:driver_deferred_probe_check_state
-  { kind: 'ignored-dependency', re: /^(\S+) (\S+): (deferred probe timeout, ignoring dependency|ignoring dependency for device, assuming no driver)$/, make: (m) => ({ device: m[2]!, driver: m[1]! }) },
-  // iommu.c: "Adding to iommu group %d"
-  { kind: 'iommu-group', re: /^\S+ (\S+): Adding to iommu group (\d+)$/, make: (m) => ({ device: m[1]!, value: Number(m[2]) }) },
-  // of/base.c:of_map_id: "%pOF: no %s translation for id 0x%x on %pOF"
-  { kind: 'iommu-map-miss', re: /^OF: \S+: no iommu-map translation for id 0x([0-9a-f]+) on /, make: (m) => ({ device: ridToBdf(Number.parseInt(m[1]!, 16)), value: Number.parseInt(m[1]!, 16) }) },
-  // dd.c:deferred_probe_timeout_work_func: 6.1 dev_info "deferred probe pending", 6.12 dev_warn "...: %s"
-  { kind: 'deferred-pending', re: /^\S+ (\S+): deferred probe pending(:|$)/, make: (m) => ({ device: m[1]! }) },
-  // init/main.c:do_one_initcall with initcall_debug
-  { kind: 'late-initcall', re: /^calling {2}deferred_probe_initcall\+/, make: () => ({ device: null }) },
-  { kind: 'module-loaded', re: /^calling {2}\S+ \[(\w+)\] @ \d+$/, make: (m) => ({ device: null, module: m[1]! }) },
-  // qemu/guest/init after rmmod: "probelab: module unload end <module> rc=<status>"
-  { kind: 'module-unloaded', re: /^probelab: module unload end (\w+) rc=0$/, make: (m) => ({ device: null, module: m[1]! }) },
-  { kind: 'module-unload-refused', re: /^probelab: module unload end (\w+) rc=[1-9]\d*$/, make: (m) => ({ device: null, module: m[1]! }) },
-];
-
-function ridToBdf(rid: number): string {
-  const h = (n: number): string => n.toString(16).padStart(2, '0');
-  return `0000:${h(rid >> 8)}:${h((rid >> 3) & 0x1f)}.${rid & 7}`;
-}
+const qemuRules = consoleRules.filter((r) => r.qemu);
 
 export function dmesgEvents(lines: DmesgLine[]): ProbeEvent[] {
   const events: ProbeEvent[] = [];
@@ -107,15 +78,12 @@ export function dmesgEvents(lines: DmesgLine[]): ProbeEvent[] {
       if (d0) events.push({ t: l.t, kind: 'iommu-fault', device: ridToBdf(Number(BigInt('0x' + d0[1]) >> 32n)), value: Number.parseInt(ev[1]!, 16) });
       continue;
     }
-    for (const r of rules) {
-      const m = r.re.exec(l.text);
-      if (!m) continue;
-      const e = r.make(m);
-      if (e) {
-        events.push({ t: l.t, kind: r.kind, ...e });
-        break;
-      }
-    }
+    const m = matchRule(l.text, qemuRules);
+    if (!m) continue;
+    const { device, driver, module, value } = m.hit;
+    const kind = m.rule.kind as EventKind;
+    const named = kind === 'bound' || kind === 'ignored-dependency';
+    events.push({ t: l.t, kind, device, ...(named && driver !== undefined ? { driver } : {}), ...(module !== undefined ? { module } : {}), ...(value !== undefined ? { value } : {}) });
   }
   return events;
 }

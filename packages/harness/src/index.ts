@@ -8,6 +8,7 @@ export { loadMachine, machineArgs, pciFunctions, type MachineDef } from './machi
 export { runQemu, dumpDtb, requireQemu, wallLimit, maxWallLimit } from './qemu-run.js';
 export { installLifetime, trackChild, withDeathSignal, spawnChild, registerTemp, releaseTemp, killChildren, liveChildren, launcherChain } from './lifetime.js';
 export { parseConsole, dmesgEvents, outcomeFromConsole, type ParsedConsole } from './console-parser.js';
+export { consoleRules, busNames, matchRule, type ConsoleRule, type RuleHit } from './console-rules.js';
 export { bootScenario, baseCmdline, prepareBoot, type RealBoot, type PreparedBoot } from './real-boot.js';
 export { bootCommand, shellLine, shellQuote, type QemuCommand } from './qemu-command.js';
 export { buildInitramfs, type ShellGuest } from './initramfs.js';

@@ -43,6 +43,10 @@ usage:
   probelab lava parse LOG [--json]       a LAVA log (output.yaml, lava-run's output) or console
                                          log of a probelab guest -> the outcome
   probelab check SCENARIO --lava LOG     the prediction against a LAVA run's log
+  probelab parse LOG [--json]            any board's boot log (serial capture, dmesg, LAVA or
+                                         KernelCI log, a log pasted in a mail) -> per device: the
+                                         driver, IOMMU group, ignored dependency, deferred at the
+                                         end and why; '?' (null + evidence) where the log cannot tell
   probelab shell SCENARIO [--module NAME]...
                                          boot as \`boot\` does, run the schedule, then the guest's
                                          shell on this terminal (real time; Ctrl-] q leaves):
@@ -86,6 +90,10 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'sweep') return await cmdSweep(args.slice(1), json);
     if (cmd === 'matrix') return await cmdMatrix(args.slice(1));
     if (cmd === 'calibrate') return await cmdCalibrate(args.slice(1));
+    if (cmd === 'parse') {
+      const { cmdParse } = await import('./parse/command.js');
+      return cmdParse(args.slice(1), json);
+    }
     if (cmd === 'lava') {
       const { cmdLava } = await import('./lava/command.js');
       return await cmdLava(args.slice(1), json);
