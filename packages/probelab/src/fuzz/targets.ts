@@ -2,7 +2,8 @@
  * The fuzzed readers, each with its corpus of real inputs, its dictionary, and the errors that
  * are its own (a clean one-line rejection). Anything else thrown is a crash; the readers are the
  * ones a user's file reaches: the scenario readers (sim-core scenario.ts, board-scenario.ts), the
- * matrix reader (matrix-file.ts), the console parser (harness console-parser.ts), the DTS
+ * matrix reader (matrix-file.ts), the console parser (harness console-parser.ts), the boot-log
+ * reader of `probelab parse` (parse/log-lines.ts, log-outcome.ts), the DTS
  * preprocessor (dt-compiler cpp/), the DTS compiler (dtc.wasm through compile.ts), and the DTB
  * reader (fdt.ts) with the supplier graph read from its tree (deps.ts).
  */
@@ -13,6 +14,8 @@ import { threadId } from 'node:worker_threads';
 import { InputError, isBoardScenarioText, parseBoardScenario, parseMatrixFile, parseScenario } from '@probelab/sim-core';
 import { DtError, dtbToDts, compileDtsFile, includeDirsFor, preprocess, readDtb, supplierGraph, listKernelDts, provisionKernelTree } from '@probelab/dt-compiler';
 import { HarnessError, outcomeFromConsole, parseConsole, repoRoot } from '@probelab/harness';
+import { logLines } from '../parse/log-lines.js';
+import { logOutcome } from '../parse/log-outcome.js';
 
 export interface FuzzTarget {
   name: string;
@@ -94,6 +97,16 @@ export function fuzzTargets(): FuzzTarget[] {
         const p = parseConsole(text(b));
         outcomeFromConsole(p, ['virtio-iommu', 'arm_smmu_v3']);
       },
+    },
+    {
+      name: 'boot-log',
+      corpus: () => {
+        const dir = join(root, 'packages', 'probelab', 'test', 'fixtures', 'boot-logs');
+        return readdirSync(dir).filter((x) => x.endsWith('.log')).sort().map((f) => readFileSync(join(dir, f)));
+      },
+      dict: ['\n[    1.000000] ', '<4>', '> ', '2023-04-27T14:18:04.141123  ', 'platform ', ': Adding to iommu group ', 'iommu: Adding device ', ': deferred probe pending: ', ': probe with driver x failed with error -110', ': probe of ', 'devices_deferred\n', '\t', '- {"dt": "x", "lvl": "target", "msg": "', '"}', 'Linux version ', 'Machine model: ', '\r', '\x1b[0m', '[    0.000000][    T1] '],
+      maxBytes: 256 * 1024,
+      run: (b) => void logOutcome(logLines(text(b), 'fuzz.log')),
     },
     {
       name: 'dts-preprocess',
