@@ -43,6 +43,8 @@ usage:
   probelab lava parse LOG [--json]       a LAVA log (output.yaml, lava-run's output) or console
                                          log of a probelab guest -> the outcome
   probelab check SCENARIO --lava LOG     the prediction against a LAVA run's log
+  probelab check SCENARIO --log LOG      the prediction against any real boot log (parse), compared
+                                         only on what the log shows; exit 1 where they differ
   probelab parse LOG [--json]            any board's boot log (serial capture, dmesg, LAVA or
                                          KernelCI log, a log pasted in a mail) -> per device: the
                                          driver, IOMMU group, ignored dependency, deferred at the
@@ -97,6 +99,14 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'lava') {
       const { cmdLava } = await import('./lava/command.js');
       return await cmdLava(args.slice(1), json);
+    }
+    if (cmd === 'check' && args.includes('--log')) {
+      const i = args.indexOf('--log');
+      const log = args[i + 1];
+      const rest = args.slice(1).filter((_, j) => j !== i - 1 && j !== i);
+      if (!log || rest.length !== 1 || rest[0]!.startsWith('-')) return fail('check: usage: probelab check SCENARIO --log LOG [--json]');
+      const { cmdCheckLog } = await import('./commands.js');
+      return await cmdCheckLog(rest[0]!, log, json);
     }
     if (cmd === 'check' && args.includes('--lava')) {
       const i = args.indexOf('--lava');

@@ -113,3 +113,19 @@ export async function cmdCheckLava(file: string, logFile: string, json: boolean)
   else process.stdout.write(`${name} against ${logFile} (${real.lava ? 'LAVA log' : 'console log'})\n${renderDiff(d, 'predicted', 'LAVA')}\n${renderHazards(p.hazards)}`);
   return d.agree ? 0 : 1;
 }
+
+/** `probelab check SCENARIO --log LOG`: the prediction against a real board's log (parse/). */
+export async function cmdCheckLog(file: string, logFile: string, json: boolean): Promise<number> {
+  const { parseLogFile } = await import('./parse/command.js');
+  const { compareWithLog, renderLogComparison } = await import('./parse/log-compare.js');
+  const real = parseLogFile(logFile);
+  const { prediction: p, name } = await predictFile(file, (l) => process.stderr.write(`${l}\n`));
+  const c = compareWithLog(p.outcome, real);
+  if (c.compared === 0) {
+    process.stderr.write(`probelab: ${logFile}: none of the ${real.devices.length} devices the log shows is in ${name}'s prediction with a field the log tells: is it a log of this board?\n`);
+    return 2;
+  }
+  if (json) process.stdout.write(`${JSON.stringify({ scenario: name, log: logFile, ...c, predicted: p.outcome, real }, null, 2)}\n`);
+  else process.stdout.write(renderLogComparison(name, logFile, c));
+  return c.agree ? 0 : 1;
+}

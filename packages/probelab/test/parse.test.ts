@@ -203,3 +203,42 @@ describe('boot-log record forms (log-lines.ts)', () => {
     expect(o.events.find((e) => e.device === 'ff350000.vpu_service')).toMatchObject({ kind: 'iommu-group', value: 0, t: 1.520726 });
   });
 });
+
+describe('probelab check SCENARIO --log LOG: a prediction against a real log, on what the log shows', () => {
+  const board = join(root, 'packages/probelab/test/fixtures/boards/rock-pi-4b-no-pm-domains.yaml');
+  it('compares each field the log tells and nothing else; a failed probe counts as "no driver"', async () => {
+    const { compareWithLog } = await import('../dist/parse/log-compare.js');
+    const log = parseLogFile(join(dir, 'rock-pi-4b-ledge-6.x.log'));
+    const dev = (id: string, o: Partial<{ driver: string | null; iommuGroup: number | null; ignoredDependency: boolean; deferred: boolean }>) =>
+      ({ id, bus: 'platform', driver: null, iommuGroup: null, ignoredDependency: false, deferred: false, ...o });
+    const c = compareWithLog({ devices: [
+      dev('fe300000.ethernet', { driver: 'rk_gmac-dwmac', ignoredDependency: true }),
+      dev('fe800000.usb', { deferred: true }),
+      dev('ff1d0000.spi', { driver: 'rockchip-spi' }),
+      dev('ff1a0000.serial', { driver: 'dw-apb-uart', iommuGroup: 3 }),
+    ], events: [] }, log);
+    // ethernet: driver (none after -110) differs, ignored agrees, deferred agrees; usb: deferred
+    // agrees; spi: deferred differs (its driver the log does not show); serial: driver, deferred.
+    expect(c.mismatches.map((m: { device: string; field: string; predicted: string; log: string }) => `${m.device} ${m.field} ${m.predicted}/${m.log}`))
+      .toEqual(['fe300000.ethernet driver rk_gmac-dwmac/none (rk_gmac-dwmac failed -110)', 'ff1d0000.spi deferred false/true']);
+    expect(c.compared).toBe(7);
+    expect(c.notPredicted).toHaveLength(12);
+  });
+
+  it('the CLI on the Rock Pi 4B board scenario: the fields the log shows, each difference with its line', async () => {
+    const r = await runCli(['check', board, '--log', join(dir, 'rock-pi-4b-ledge-6.x.log'), '--json']);
+    expect([0, 1]).toContain(r.code);
+    const o = JSON.parse(r.stdout);
+    expect(o.compared).toBeGreaterThan(20);
+    expect(o.agree).toBe(r.code === 0);
+    for (const m of o.mismatches) expect(m.evidence).toMatch(/at line \d+/);
+    // The log shows no IOMMU group: no group is compared.
+    expect(o.mismatches.filter((m: { field: string }) => m.field === 'iommuGroup')).toEqual([]);
+  }, 180_000);
+
+  it('a log of another board: one line, exit 2', async () => {
+    const r = await runCli(['check', board, '--log', join(dir, 'r-car-ravb-5.x.log')]);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe(`probelab: ${join(dir, 'r-car-ravb-5.x.log')}: none of the 1 devices the log shows is in rock-pi-4b-no-pm-domains's prediction with a field the log tells: is it a log of this board?`);
+  }, 180_000);
+});
