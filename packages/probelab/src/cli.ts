@@ -43,6 +43,13 @@ usage:
   probelab lava parse LOG [--json]       a LAVA log (output.yaml, lava-run's output) or console
                                          log of a probelab guest -> the outcome
   probelab check SCENARIO --lava LOG     the prediction against a LAVA run's log
+  probelab survey [--source 6.12|6.1|PATH] [--config FRAGMENT] [--patch FILE]... [--boards GLOB]
+         [--cmdline ...] [--userspace coldplug@SECONDS] [--jobs N] [--out DIR] [--require-translation]
+                                         every arm64 board of the tree simulated as it boots (built-ins,
+                                         then udev coldplug loading modules, default at 13 s): IOMMU
+                                         masters translated/bypassed/deferred, devices deferred and why;
+                                         with --patch, baseline vs patched and the boards that changed;
+                                         results.jsonl (resumable), report.html, junit.xml
   probelab check SCENARIO --log LOG      the prediction against any real boot log (parse), compared
                                          only on what the log shows; exit 1 where they differ
   probelab parse LOG [--json]            any board's boot log (serial capture, dmesg, LAVA or
@@ -92,6 +99,10 @@ export async function main(argv: string[]): Promise<number> {
     if (cmd === 'sweep') return await cmdSweep(args.slice(1), json);
     if (cmd === 'matrix') return await cmdMatrix(args.slice(1));
     if (cmd === 'calibrate') return await cmdCalibrate(args.slice(1));
+    if (cmd === 'survey') {
+      const { cmdSurvey } = await import('./survey/command.js');
+      return await cmdSurvey(args.slice(1), json);
+    }
     if (cmd === 'parse') {
       const { cmdParse } = await import('./parse/command.js');
       return cmdParse(args.slice(1), json);

@@ -1,0 +1,223 @@
+/**
+ * `probelab survey`: every arm64 board of a kernel tree simulated as it boots (board-run.ts),
+ * boards in parallel on worker threads (worker.ts), one kernel profile read per tree; with
+ * `--patch`, the baseline and the patched tree both, and the boards whose outcome changed. Results
+ * as JSON lines (resumable: a board already in results.jsonl for the same inputs is not run
+ * again), an HTML report (survey-report.ts) and JUnit.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join, relative, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { listKernelDts } from '@probelab/dt-compiler';
+import { appendLine, ensureDir, lockOutputDir, sourceProfile, writeAtomic, type SourceProfile } from '@probelab/harness';
+import { InputError } from '@probelab/sim-core';
+import type { BoardResult, SurveyOptions } from './board-run.js';
+import { boardChanges, renderSurveyJUnit, renderSurveyReport, type BoardChange } from './survey-report.js';
+
+export interface SurveyArgs {
+  source: string;
+  config?: string;
+  patches: string[];
+  boards: string;
+  cmdline: string;
+  coldplugAt: number;
+  jobs: number;
+  out: string;
+  requireTranslation: boolean;
+}
+
+export const surveyUsage = 'probelab survey [--source 6.12|6.1|PATH] [--config FRAGMENT] [--patch FILE]... [--boards GLOB] [--cmdline ...] [--userspace coldplug@SECONDS] [--jobs N] [--out DIR] [--require-translation] [--json]';
+
+export function parseSurveyArgs(args: string[]): SurveyArgs | string {
+  const a: SurveyArgs = { source: '6.12', patches: [], boards: '**', cmdline: '', coldplugAt: 13, jobs: Math.max(1, Math.min(cpus().length, 8)), out: 'out/survey', requireTranslation: false };
+  for (let i = 0; i < args.length; i++) {
+    const k = args[i]!;
+    const v = (): string => {
+      const x = args[++i];
+      if (x === undefined) throw new InputError(`survey: ${k} needs a value`);
+      return x;
+    };
+    if (k === '--source') a.source = v();
+    else if (k === '--config') a.config = v();
+    else if (k === '--patch') a.patches.push(v());
+    else if (k === '--boards') a.boards = v();
+    else if (k === '--cmdline') a.cmdline = v();
+    else if (k === '--out') a.out = v();
+    else if (k === '--require-translation') a.requireTranslation = true;
+    else if (k === '--jobs') {
+      const n = Number(v());
+      if (!Number.isInteger(n) || n < 1 || n > 64) return `--jobs: expected a whole number from 1 to 64`;
+      a.jobs = n;
+    } else if (k === '--userspace') {
+      const m = /^coldplug@(\d+(?:\.\d+)?)$/.exec(v());
+      if (!m || Number(m[1]) > 3600) return '--userspace: expected coldplug@SECONDS (0 to 3600), e.g. coldplug@13';
+      a.coldplugAt = Number(m[1]);
+    } else return `unknown option ${k} (usage: ${surveyUsage})`;
+  }
+  for (const p of a.patches) if (!existsSync(p)) return `--patch ${p}: no such file`;
+  if (a.config && !existsSync(a.config)) return `--config ${a.config}: no such file`;
+  return a;
+}
+
+/** GLOB over paths under arch/arm64/boot/dts/: `*` within a component, `**` across, `?` one character. */
+export function globRegExp(glob: string): RegExp {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      re += '.*';
+      i++;
+      if (glob[i + 1] === '/') i++;
+    } else if (c === '*') re += '[^/]*';
+    else if (c === '?') re += '[^/]';
+    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+interface Row { tree: 'baseline' | 'patched'; key: string; board: string; result?: BoardResult; error?: string }
+
+const sha = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
+
+/** Simulate `boards` on `profile` in `jobs` worker threads; `done` for each board in finishing order. */
+async function runBoards(profile: SourceProfile, boards: Array<{ dts: string; board: string }>, options: SurveyOptions, jobs: number, done: (r: { board: string; result?: BoardResult; error?: string }) => void): Promise<void> {
+  if (!boards.length) return;
+  const queue = [...boards];
+  const workers = Array.from({ length: Math.min(jobs, boards.length) }, () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { profile, options } }));
+  await Promise.all(workers.map((w) => new Promise<void>((resolveW, reject) => {
+    const next = (): void => {
+      const job = queue.shift();
+      w.postMessage(job ?? null);
+      if (!job) resolveW();
+    };
+    w.on('message', (m: { board: string; result?: BoardResult; error?: string }) => {
+      done(m);
+      next();
+    });
+    w.on('error', reject);
+    next();
+  })));
+  await Promise.all(workers.map((w) => w.terminate()));
+}
+
+export async function cmdSurvey(argv: string[], json: boolean): Promise<number> {
+  const a = parseSurveyArgs(argv);
+  if (typeof a === 'string') {
+    process.stderr.write(`probelab: survey: ${a}\n`);
+    return 2;
+  }
+  const log = (l: string): void => void process.stderr.write(`${l}\n`);
+  const out = resolve(a.out);
+  ensureDir(out);
+  const release = lockOutputDir(out, 'wait for it, or give this survey another --out');
+  try {
+    const trees: Array<{ tree: 'baseline' | 'patched'; patches: string[] }> = [{ tree: 'baseline', patches: [] }];
+    if (a.patches.length) trees.push({ tree: 'patched', patches: a.patches });
+    const options: SurveyOptions = { cmdline: a.cmdline, coldplugAt: a.coldplugAt, capture: a.coldplugAt + 30 };
+    const results = join(out, 'results.jsonl');
+    const previous = new Map<string, Row>();
+    if (existsSync(results)) {
+      for (const line of readFileSync(results, 'utf8').split('\n')) {
+        try {
+          const r = JSON.parse(line) as Row;
+          if (r && typeof r.key === 'string') previous.set(`${r.key} ${r.board}`, r);
+        } catch {
+          // a torn last row: that board runs again
+        }
+      }
+    }
+    const rows: Row[] = [];
+    const t0 = Date.now();
+    for (const t of trees) {
+      const profile = await sourceProfile({ source: a.source, ...(a.config ? { fragment: a.config } : {}), patches: t.patches }, log);
+      const dtsRoot = join(profile.tree, 'arch', 'arm64', 'boot', 'dts');
+      const re = globRegExp(a.boards);
+      const boards = listKernelDts(profile.tree)
+        .map((d) => ({ dts: d.file, board: relative(dtsRoot, d.file) }))
+        .filter((b) => !b.board.startsWith('..') && re.test(b.board))
+        .sort((x, y) => x.board.localeCompare(y.board));
+      if (!boards.length) throw new InputError(`survey: --boards ${a.boards} matches none of the tree's arm64 boards (e.g. 'rockchip/*', 'qcom/sc7180-*.dts')`);
+      // Everything that makes a board's result: the profile (its hash covers source, config, patches), the options, the .dts text.
+      const key = sha(JSON.stringify({ profile: profile.id, config: profile.configFile, patches: t.patches.map((p) => readFileSync(p, 'utf8')), options }));
+      const todo: typeof boards = [];
+      for (const b of boards) {
+        const k = `${key} ${b.board}`;
+        const prev = previous.get(k);
+        if (prev) rows.push(prev);
+        else todo.push(b);
+      }
+      log(`survey ${t.tree}: ${boards.length} boards (${boards.length - todo.length} already in ${relative(process.cwd(), results) || results}), ${a.jobs} jobs`);
+      let n = 0;
+      await runBoards(profile, todo, options, a.jobs, (m) => {
+        const row: Row = { tree: t.tree, key, board: m.board, ...(m.result ? { result: m.result } : { error: m.error }) };
+        appendLine(results, JSON.stringify(row));
+        rows.push(row);
+        n++;
+        if (n % 100 === 0 || n === todo.length) log(`  ${t.tree}: ${n}/${todo.length} boards, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+      });
+    }
+    const base = rows.filter((r) => r.tree === 'baseline').sort((x, y) => x.board.localeCompare(y.board));
+    const patched = rows.filter((r) => r.tree === 'patched').sort((x, y) => x.board.localeCompare(y.board));
+    const changes: BoardChange[] = a.patches.length ? boardChanges(base, patched) : [];
+    const summary = summarise(base, patched, changes, a, (Date.now() - t0) / 1000);
+    writeAtomic(join(out, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
+    writeAtomic(join(out, 'report.html'), renderSurveyReport(summary, base, patched, changes));
+    writeAtomic(join(out, 'junit.xml'), renderSurveyJUnit(base, changes, a.requireTranslation));
+    if (json) process.stdout.write(`${JSON.stringify({ ...summary, changes }, null, 2)}\n`);
+    else process.stdout.write(renderSummary(summary, changes, out));
+    const untranslated = summary.untranslatedBoards.length;
+    return changes.length || (a.requireTranslation && untranslated) ? 1 : 0;
+  } finally {
+    release();
+  }
+}
+
+export interface SurveySummary {
+  source: string;
+  config: string | null;
+  patches: string[];
+  coldplugAt: number;
+  cmdline: string;
+  boards: number;
+  errors: Array<{ board: string; error: string }>;
+  masters: Record<string, number>;
+  /** Boards with an IOMMU master bound or deferred without translation (baseline tree). */
+  untranslatedBoards: Array<{ board: string; masters: string[] }>;
+  deferredBoards: number;
+  changedBoards: number;
+  wallSeconds: number;
+}
+
+function summarise(base: Row[], patched: Row[], changes: BoardChange[], a: SurveyArgs, wall: number): SurveySummary {
+  const masters: Record<string, number> = {};
+  for (const r of base) for (const m of r.result?.masters ?? []) masters[m.state] = (masters[m.state] ?? 0) + 1;
+  return {
+    source: a.source, config: a.config ?? null, patches: a.patches, coldplugAt: a.coldplugAt, cmdline: a.cmdline,
+    boards: base.length,
+    errors: [...base, ...patched].filter((r) => r.error).map((r) => ({ board: r.board, error: r.error! })),
+    masters,
+    untranslatedBoards: base.filter((r) => r.result?.masters.some((m) => m.state === 'bypassed' || m.state === 'deferred' || m.state === 'identity'))
+      .map((r) => ({ board: r.board, masters: r.result!.masters.filter((m) => m.state !== 'translated' && m.state !== 'unbound').map((m) => `${m.id} ${m.state}`) })),
+    deferredBoards: base.filter((r) => r.result?.deferred.length).length,
+    changedBoards: changes.length,
+    wallSeconds: Math.round(wall * 10) / 10,
+  };
+}
+
+function renderSummary(s: SurveySummary, changes: BoardChange[], out: string): string {
+  const lines = [
+    `survey of ${s.boards} arm64 boards (linux ${s.source}${s.config ? ` + ${s.config}` : ''}${s.patches.length ? `, patched: ${s.patches.join(' ')}` : ''}; coldplug at ${s.coldplugAt} s${s.cmdline ? `; ${s.cmdline}` : ''}) in ${s.wallSeconds} s`,
+    `  IOMMU masters: ${Object.entries(s.masters).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`,
+    `  boards with masters left untranslated: ${s.untranslatedBoards.length}; with devices deferred at the end: ${s.deferredBoards}`,
+  ];
+  if (s.errors.length) lines.push(`  errors: ${s.errors.length} (${s.errors.slice(0, 3).map((e) => `${e.board}: ${e.error}`).join('; ')})`);
+  if (s.patches.length) {
+    lines.push(`  boards whose outcome the patch changes: ${changes.length}`);
+    for (const c of changes.slice(0, 40)) lines.push(`    ${c.board}: ${c.devices.map((d) => `${d.id} ${d.before} -> ${d.after}`).join(', ')}`);
+    if (changes.length > 40) lines.push(`    … ${changes.length - 40} more in ${join(out, 'report.html')}`);
+  }
+  lines.push(`  ${join(out, 'results.jsonl')}, ${join(out, 'report.html')}, ${join(out, 'junit.xml')}`);
+  return `${lines.join('\n')}\n`;
+}
