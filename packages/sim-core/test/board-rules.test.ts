@@ -148,6 +148,11 @@ describe('fw_devlink on boards', () => {
     const blocked = sim(t, srcProfile([{ name: 'uart', compat: ['v,uart'] }]));
     const failed = blocked.core.events.find((e) => e.kind === 'probe-failed' && e.device === '300.uart')!;
     expect([failed.t > 10, failed.value]).toEqual([true, -110]);
+    // driver_deferred_probe_check_state warns first ("deferred probe timeout, ignoring dependency",
+    // printed by real 6.12 boots before the -110): the device ignored a dependency.
+    const warned = blocked.core.events.filter((e) => e.device === '300.uart' && (e.kind === 'ignored-dependency' || e.kind === 'probe-failed')).map((e) => [e.kind, e.driver]);
+    expect(warned).toEqual([['ignored-dependency', 'uart'], ['probe-failed', 'uart']]);
+    expect(blocked.core.devices.find((d) => d.id === '300.uart')!.ignoredDependency).toBe(true);
     const free = sim(t, srcProfile([{ name: 'uart', compat: ['v,uart'] }], { fwnodeInitialized: ['v,sysc'] }));
     expect(free.outcome.events.find((e) => e.kind === 'bound' && e.device === '300.uart')!.t).toBeLessThan(1);
   });
