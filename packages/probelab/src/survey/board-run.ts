@@ -5,20 +5,26 @@
  * $MODALIAS`, which loads every module whose alias matches — for an OF device, every module
  * whose of_device_id table has one of its compatibles, scripts/mod/file2alias.c:do_of_entry_multi),
  * one after the other, each taking its module's load latency, starting at the coldplug time.
- * The devices the first pass (built-ins only) leaves unbound give the coldplug list; the second
- * pass runs it. AMBA devices match by periphid, which the tree does not hold: their modules are
- * not coldplugged (listed in `notColdplugged`).
+ * The devices a first pass (built-ins only) has added by the coldplug time give the coldplug
+ * list — every device's, bound or not: udev triggers them all, and a bound device's modalias can
+ * match another driver's module too; the second pass runs it and goes on until the last
+ * deferred-probe timeout (extended by each registration, dd.c:driver_deferred_probe_extend_timeout)
+ * has fired and its retries settled. AMBA devices match by periphid, which the tree does not
+ * hold: their modules are not coldplugged (listed in `notColdplugged`).
  */
 import { compatible, readTreeFile } from '@probelab/dt-compiler';
-import { boardTiming, defaultBoardTiming, iommuMasters, moduleKey, simulate, type KernelProfile, type ModuleLoad, type Prediction } from '@probelab/sim-core';
+import { boardTiming, defaultBoardTiming, iommuMasters, moduleKey, parseDriverCoreParams, simulate, translationFailures, type KernelProfile, type ModuleLoad, type Prediction } from '@probelab/sim-core';
 
 export interface MasterState { id: string; state: 'translated' | 'identity' | 'bypassed' | 'deferred' | 'unbound'; group: number | null; rule?: string }
 
 export interface BoardResult {
   board: string;
   devices: number;
-  /** Modules coldplug loaded, in order, and when the last load ended. */
+  /** Modules coldplug loaded, in order. */
   modules: string[];
+  /** When the simulation stopped (after the last timeout and its retries), and the timeout (s). */
+  capture: number;
+  timeout: number;
   masters: MasterState[];
   /** Devices still deferred at the end: why (the kernel's reason or the model's rule). */
   deferred: Array<{ id: string; reason: string }>;
@@ -30,10 +36,9 @@ export interface SurveyOptions {
   cmdline: string;
   /** When udev starts loading modules (guest s). */
   coldplugAt: number;
-  capture: number;
 }
 
-/** The coldplug list of a first pass: modules matching the unbound devices, in device order. */
+/** The coldplug list of a first pass: the modules matching its devices, in device order. */
 function coldplugModules(p: Prediction, profile: KernelProfile): { modules: string[]; amba: string[] } {
   const byCompat = new Map<string, string[]>();
   for (const d of profile.drivers) {
@@ -46,7 +51,7 @@ function coldplugModules(p: Prediction, profile: KernelProfile): { modules: stri
   const modules: string[] = [];
   const amba: string[] = [];
   for (const dev of p.core.devices) {
-    if (dev.driver || !dev.node) continue;
+    if (!dev.node) continue;
     const mods = compatible(dev.node).flatMap((c) => byCompat.get(c) ?? []);
     if (dev.bus === 'amba') {
       if (mods.length) amba.push(dev.id);
@@ -64,17 +69,22 @@ function coldplugModules(p: Prediction, profile: KernelProfile): { modules: stri
 export function surveyBoard(dts: string, board: string, profile: KernelProfile, o: SurveyOptions): BoardResult {
   const tree = readTreeFile(dts);
   const timing = boardTiming(profile, { ...defaultBoardTiming, initStart: Math.min(defaultBoardTiming.initStart, o.coldplugAt) });
-  const run = (modules: ModuleLoad[]): Prediction =>
-    simulate({ file: dts, profile, timing, tree, pciFunctions: [], cmdline: o.cmdline, modules, capture: o.capture, defaultProbeDuration: defaultBoardTiming.defaultProbeDuration, listEveryBoundDevice: true });
-  const first = run([]);
+  const run = (modules: ModuleLoad[], capture: number): Prediction =>
+    simulate({ file: dts, profile, timing, tree, pciFunctions: [], cmdline: o.cmdline, modules, capture, defaultProbeDuration: defaultBoardTiming.defaultProbeDuration, listEveryBoundDevice: true });
+  const first = run([], o.coldplugAt);
   const { modules, amba } = coldplugModules(first, profile);
-  const p = modules.length ? run(modules.map((name) => ({ name, at: o.coldplugAt }))) : first;
-  const masters: MasterState[] = iommuMasters(p.core).map((id) => {
+  const t = parseDriverCoreParams(o.cmdline, profile.series, profile.modules, profile.deferredProbeTimeoutDefault, profile.fwDevlinkDefault).deferredProbeTimeout;
+  const loadsEnd = o.coldplugAt + modules.reduce((s, m) => s + (defaultBoardTiming.moduleLoadLatency[m] ?? defaultBoardTiming.defaultModuleLoadLatency), 0);
+  const capture = Math.max(timing.lateInitcallEnd, loadsEnd) + (t >= 0 ? t : 30) + 5;
+  const p = run(modules.map((name) => ({ name, at: o.coldplugAt })), capture);
+  const ids = iommuMasters(p.core);
+  // The policy's rule for each master left untranslated (translation-policy.ts).
+  const failures = new Map(translationFailures(ids, p.outcome, p.hazards).map((f) => [f.device, f]));
+  const masters: MasterState[] = ids.map((id) => {
     const d = p.outcome.devices.find((x) => x.id === id);
-    const ev = [...p.outcome.events].reverse().find((e) => e.device === id && e.rule);
     if (!d || (!d.driver && !d.deferred)) return { id, state: 'unbound', group: null };
-    const state = d.deferred ? 'deferred' : d.iommuGroup === null ? 'bypassed' : d.dma === 'identity' ? 'identity' : 'translated';
-    return { id, state, group: d.iommuGroup, ...(state !== 'translated' && ev?.rule ? { rule: ev.rule } : {}) };
+    const f = failures.get(id);
+    return f ? { id, state: f.state, group: d.iommuGroup, rule: f.rule } : { id, state: 'translated', group: d.iommuGroup };
   });
   const deferred = p.outcome.devices.filter((d) => d.deferred).map((d) => {
     const h = p.hazards.find((x) => x.device === d.id);
@@ -82,7 +92,7 @@ export function surveyBoard(dts: string, board: string, profile: KernelProfile, 
     return { id: d.id, reason: h?.rule ?? ev?.rule ?? 'drivers/base/dd.c:driver_deferred_probe_add (no rule recorded)' };
   });
   return {
-    board, devices: p.core.devices.length, modules, masters, deferred,
+    board, devices: p.core.devices.length, modules, capture: Math.round(capture * 1000) / 1000, timeout: t, masters, deferred,
     hazards: p.hazards.map((h) => ({ kind: h.kind, device: h.device, rule: h.rule })),
     notColdplugged: amba,
   };

@@ -115,11 +115,19 @@ export async function cmdSurvey(argv: string[], json: boolean): Promise<number> 
   try {
     const trees: Array<{ tree: 'baseline' | 'patched'; patches: string[] }> = [{ tree: 'baseline', patches: [] }];
     if (a.patches.length) trees.push({ tree: 'patched', patches: a.patches });
-    const options: SurveyOptions = { cmdline: a.cmdline, coldplugAt: a.coldplugAt, capture: a.coldplugAt + 30 };
+    const options: SurveyOptions = { cmdline: a.cmdline, coldplugAt: a.coldplugAt };
     const results = join(out, 'results.jsonl');
     const previous = new Map<string, Row>();
     if (existsSync(results)) {
-      for (const line of readFileSync(results, 'utf8').split('\n')) {
+      let text = readFileSync(results, 'utf8');
+      // A survey killed mid-row leaves a torn last line: cut it off, so the next row starts on a
+      // line of its own (that board runs again).
+      if (text && !text.endsWith('\n')) {
+        text = text.slice(0, text.lastIndexOf('\n') + 1);
+        writeAtomic(results, text);
+      }
+      for (const line of text.split('\n')) {
+        if (!line) continue;
         try {
           const r = JSON.parse(line) as Row;
           if (r && typeof r.key === 'string') previous.set(`${r.key} ${r.board}`, r);
@@ -152,7 +160,7 @@ export async function cmdSurvey(argv: string[], json: boolean): Promise<number> 
       let n = 0;
       await runBoards(profile, todo, options, a.jobs, (m) => {
         const row: Row = { tree: t.tree, key, board: m.board, ...(m.result ? { result: m.result } : { error: m.error }) };
-        appendLine(results, JSON.stringify(row));
+        appendLine(results, `${JSON.stringify(row)}\n`);
         rows.push(row);
         n++;
         if (n % 100 === 0 || n === todo.length) log(`  ${t.tree}: ${n}/${todo.length} boards, ${((Date.now() - t0) / 1000).toFixed(1)} s`);

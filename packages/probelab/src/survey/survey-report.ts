@@ -72,6 +72,16 @@ export function renderSurveyReport(s: SurveySummary, base: Row[], patched: Row[]
 <table id="overview"><tr><th>vendor</th><th>boards</th><th>translated</th><th>identity</th><th>bypassed</th><th>deferred</th><th>unbound</th><th>boards with deferred devices</th><th>changed</th><th>errors</th></tr>
 ${overview}</table>
 ${sections}
+<script>
+// #b-<board> opens that board's drill-down (links from CI, from the JUnit, from a mail).
+function openHash() {
+  const id = decodeURIComponent(location.hash.slice(1));
+  const el = id && document.getElementById(id);
+  if (el && el.tagName === 'DETAILS') { el.open = true; el.scrollIntoView(); }
+}
+window.addEventListener('hashchange', openHash);
+openHash();
+</script>
 </body></html>
 `;
 }
