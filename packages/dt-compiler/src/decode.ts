@@ -88,7 +88,7 @@ export interface PhandleArgs { node: DtNode; args: number[] }
 const phandleCache = new WeakMap<DeviceTree, WeakMap<Uint8Array, Map<string | null, readonly PhandleArgs[]>>>();
 
 /**
- * of/base.c:of_parse_phandle_with_args semantics for a `<phandle args...>` list whose
+ * include/linux/of.h:of_parse_phandle_with_args (drivers/of/base.c:__of_parse_phandle_with_args) semantics for a `<phandle args...>` list whose
  * argument count comes from `cellsName` in the target (e.g. `iommus` / `#iommu-cells`).
  * The list is shared, callers must not change it.
  */

@@ -4,7 +4,7 @@
  * alldefconfig`; which drivers bind which compatibles from their of_device_id tables; built-in or
  * module, and the module's name, from Kbuild (kbuild.ts); initcall level and link order of
  * built-in drivers (driver-scan.ts, kbuild.ts); OF_DECLARE'd compatibles; what probes do.
- * Modules get the aliases modpost would write (scripts/mod/file2alias.c:do_of_entry).
+ * Modules get the aliases modpost would write (scripts/mod/file2alias.c:do_of_entry_multi).
  */
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';

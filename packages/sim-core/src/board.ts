@@ -129,7 +129,7 @@ export function matchKey(bus: Bus, modalias: string | null, node: DtNode | null)
   return modalias ?? '';
 }
 
-/** of/device.c:of_modalias: "of:N<name>T<device_type or (null)>C<compatible>..." */
+/** drivers/of/module.c:of_modalias (6.12; 6.1: drivers/of/device.c:of_device_get_modalias): "of:N<name>T<device_type or (null)>C<compatible>..." */
 export function ofModalias(node: DtNode): string {
   const t = string(node, 'device_type') ?? '(null)';
   return `of:N${node.name.split('@')[0]}T${t}` + compatible(node).map((c) => `C${c}`).join('');

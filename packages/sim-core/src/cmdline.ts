@@ -14,7 +14,7 @@ export interface DriverCoreParams {
   moduleAsyncProbe: boolean;
 }
 
-/** Split a command line into tokens, honouring double quotes as init/main.c:next_arg does. */
+/** Split a command line into tokens, honouring double quotes as lib/cmdline.c:next_arg does. */
 export function tokens(cmdline: string): Array<{ key: string; value: string | undefined }> {
   const out: Array<{ key: string; value: string | undefined }> = [];
   const re = /\s*((?:"[^"]*"|[^\s"])+)/g;

@@ -118,7 +118,7 @@ export class DriverCore {
       for (const sup of sups) {
         this.hazards.push({
           kind: 'cycle-broken', device: busId(con), t: 0,
-          rule: (profile.fwDevlinkCycleRule ?? (profile.series === '6.12' ? '__fw_devlink_relax_cycles' : 'fw_devlink_relax_cycle')) === '__fw_devlink_relax_cycles'
+          rule: (profile.fwDevlinkCycleRule ?? '__fw_devlink_relax_cycles') === '__fw_devlink_relax_cycles'
             ? 'drivers/base/core.c:fw_devlink_create_devlink -> __fw_devlink_relax_cycles ("Fixed dependency cycle(s) with")'
             : 'drivers/base/core.c:fw_devlink_relax_cycle (device_link_add found a cycle: links made SYNC_STATE_ONLY)',
           detail: `${con.path} and ${sup.path} depend on each other; the link from ${con.path} to ${sup.path} no longer orders probing`,
@@ -219,7 +219,7 @@ export class DriverCore {
   }
 
   /**
-   * The bus's match(). Drivers read from source match by OF (of/device.c:of_driver_match_device:
+   * The bus's match(). Drivers read from source match by OF (include/linux/of_device.h:of_driver_match_device:
    * any of the device's compatibles in the driver's table); otherwise built-in drivers by the
    * discovered match table and modules by modules.alias.
    */

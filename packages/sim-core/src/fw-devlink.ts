@@ -85,8 +85,9 @@ function claimedEarly(n: DtNode, ofDeclared: ReadonlySet<string>): boolean {
 
 /**
  * Dependency cycles among the board's device nodes, as fw_devlink finds them when it creates
- * links (6.12: core.c:__fw_devlink_relax_cycles, "Fixed dependency cycle(s) with"; 6.1:
- * core.c:fw_devlink_relax_cycle): every link inside a strongly connected component is made
+ * links (drivers/base/core.c:__fw_devlink_relax_cycles, "Fixed dependency cycle(s) with", in
+ * 6.12 and in 6.1.192 by backport; trees before the backport have fw_devlink_relax_cycle, which
+ * kernels.ts:sourceFacts detects in the source): every link inside a strongly connected component is made
  * SYNC_STATE_ONLY and no longer orders probing. Returns consumer node -> supplier nodes whose
  * link is relaxed. Tarjan's algorithm, iterative.
  */

@@ -86,7 +86,7 @@ export interface KernelProfile {
    * From the kernel's source (drivers/base/core.c): how fw_devlink breaks dependency cycles —
    * '__fw_devlink_relax_cycles' (6.12, and 6.1.192 by backport) or 'fw_devlink_relax_cycle'
    * (older 6.1). Both stop the links of a cycle ordering probes; the hazards cite the one the
-   * tree has. Absent: by series.
+   * tree has. Absent (no tree read): '__fw_devlink_relax_cycles', what both shipped trees have.
    */
   fwDevlinkCycleRule?: '__fw_devlink_relax_cycles' | 'fw_devlink_relax_cycle';
   /**

@@ -8,7 +8,7 @@
  * The devices a first pass (built-ins only) has added by the coldplug time give the coldplug
  * list — every device's, bound or not: udev triggers them all, and a bound device's modalias can
  * match another driver's module too; the second pass runs it and goes on until the last
- * deferred-probe timeout (extended by each registration, dd.c:driver_deferred_probe_extend_timeout)
+ * deferred-probe timeout (extended by each registration, drivers/base/dd.c:deferred_probe_extend_timeout)
  * has fired and its retries settled. AMBA devices match by periphid, which the tree does not
  * hold: their modules are not coldplugged (listed in `notColdplugged`).
  */
