@@ -31,7 +31,17 @@ export interface ShellGuest { modules: string[]; optional: string[]; rows: numbe
 /** Applets a person at the prompt expects (a boot only needs `applets`). */
 const shellApplets = ['ls', 'find', 'head', 'tail', 'wc', 'sort', 'cut', 'xargs', 'ps', 'kill', 'lsmod', 'stty', 'setsid', 'cttyhack', 'uname', 'more', 'less', 'vi', 'clear', 'reset', 'resize', 'env', 'mkdir', 'rm', 'cp', 'mv', 'ln', 'touch', 'date', 'uptime', 'free', 'top', 'hexdump', 'od', 'printf', 'test', 'true', 'false'];
 
-export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: Pick<KernelProfile, 'builtinModules' | 'moduleDeps'> & { moduleFiles: Map<string, string> }, shell?: ShellGuest): Promise<Buffer> {
+/**
+ * `scheduleOnConsole`: for a snapshot boot (snapshot.ts) only the schedule's first actions — at
+ * `earlyActions` seconds or before, which a cold boot's init runs as soon as it starts — are in
+ * the image (so they are part of the prefix); the init then waits for the rest on the console,
+ * handed to `onSchedule` with the capture time.
+ */
+export interface HandOff { scheduleOnConsole: true; onSchedule: (late: string, capture: string, lateActions: number[]) => void }
+
+export const earlyActions = 1;
+
+export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: Pick<KernelProfile, 'builtinModules' | 'moduleDeps'> & { moduleFiles: Map<string, string> }, shell?: ShellGuest, handOff?: HandOff): Promise<Buffer> {
   const bb = await provisionPackage('busybox-static:arm64');
   const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'probelab', 'lib', 'lib/modules'].map((p) => ({ path: p, type: 'dir' as const }));
   entries.push({ path: 'bin/busybox', type: 'file', data: readFileSync(join(bb.root, 'bin', 'busybox')), mode: 0o755 });
@@ -64,8 +74,17 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
     schedule.push({ at: u.at, line: `${u.at} !${moduleKey(u.name)}` });
   }
   schedule.sort((a, b) => a.at - b.at);
-  entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(schedule.map((x) => x.line).join('\n') + '\n') });
-  entries.push({ path: 'probelab/capture', type: 'file', data: Buffer.from(`${s.capture}\n`) });
+  const text = (xs: typeof schedule): string => xs.map((x) => x.line).join('\n') + '\n';
+  if (handOff) {
+    const late = schedule.filter((x) => x.at > earlyActions);
+    entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(text(schedule.filter((x) => x.at <= earlyActions))) });
+    entries.push({ path: 'probelab/wait-schedule', type: 'file', data: Buffer.from('\n') });
+    handOff.onSchedule(late.length ? text(late) : '', `${s.capture}`, late.map((x) => x.at));
+  } else {
+    const scheduleText = text(schedule);
+    entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(scheduleText) });
+    entries.push({ path: 'probelab/capture', type: 'file', data: Buffer.from(`${s.capture}\n`) });
+  }
   if (shell) {
     // modules.dep as depmod writes it: "m.ko: deps", a module's dependencies last-loaded first.
     const dep: string[] = [];

@@ -8,7 +8,8 @@ import { HarnessError } from './errors.js';
 import { ensureDir, writeFile } from './atomic.js';
 import { lockOutputDir } from './out-lock.js';
 import { checkBoardMatchesQemu } from './boards.js';
-import { buildInitramfs, type ShellGuest } from './initramfs.js';
+import { buildInitramfs, earlyActions, type HandOff, type ShellGuest } from './initramfs.js';
+import { ensureSnapshot, restoreSnapshot, scheduleInput } from './snapshot.js';
 import { provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
 import { loadMachine, type MachineDef } from './machine.js';
 import { bootCommand, shellLine } from './qemu-command.js';
@@ -32,9 +33,18 @@ export interface RealBoot {
   consoleLog: string;
   wallSeconds: number;
   kernel: KernelArtefacts;
+  /** Restored from a boot snapshot (snapshot.ts), or booted from the firmware. */
+  from: 'snapshot' | 'cold';
 }
 
-export async function bootScenario(s: Scenario, opts: { out?: string; extraCmdline?: string; log?: (l: string) => void } = {}): Promise<RealBoot> {
+/**
+ * `snapshot`: restore a boot snapshot (snapshot.ts) instead of booting from the firmware, when
+ * every scheduled action comes after the snapshot point (else the boot is cold, and says so).
+ * Default: on, unless PROBELAB_SNAPSHOT=0 (what the command line's --cold sets).
+ */
+export interface BootOptions { out?: string; extraCmdline?: string; log?: (l: string) => void; snapshot?: boolean }
+
+export async function bootScenario(s: Scenario, opts: BootOptions = {}): Promise<RealBoot> {
   const dir = opts.out ?? join(outDir(), s.name);
   ensureDir(dir);
   const release = lockOutputDir(dir);
@@ -52,28 +62,56 @@ export interface PreparedBoot { machine: MachineDef; kernel: KernelArtefacts; in
  * Everything a boot of `s` needs before QEMU starts, the same for `boot` and `shell`: QEMU's
  * own board checked, the kernel provisioned, the initramfs built into `dir`, the command line.
  */
-export async function prepareBoot(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void; shell?: ShellGuest } = {}): Promise<PreparedBoot> {
+export async function prepareBoot(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void; shell?: ShellGuest; handOff?: HandOff } = {}): Promise<PreparedBoot> {
   const m = loadMachine();
   requireQemu(m.binary);
   await checkBoardMatchesQemu(s, dir);
   const kernel = await provisionKernel(s.kernel, opts.log);
   const prof = staticProfile(kernel);
   const initrd = join(dir, 'initramfs.cpio.gz');
-  writeFile(initrd, await buildInitramfs(s, kernel, prof, opts.shell));
+  writeFile(initrd, await buildInitramfs(s, kernel, prof, opts.shell, opts.handOff));
   const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`.replace(/\s+/g, ' ').trim();
   return { machine: m, kernel, initrd, cmdline, dtb: s.machine.overlay ? join(dir, 'machine.dtb') : null };
 }
 
-async function bootInto(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void }): Promise<RealBoot> {
-  const { machine: m, kernel, initrd, cmdline, dtb } = await prepareBoot(dir, s, opts);
+async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<RealBoot> {
   const consoleLog = join(dir, 'console.log');
-  const cmd = bootCommand(m, s, { kernelImage: kernel.image, initrd, cmdline, console: { file: consoleLog }, timeWarp: true, ...(dtb ? { dtb } : {}) });
-  writeFile(join(dir, 'qemu-command.txt'), shellLine(cmd) + '\n');
   // Under icount a guest second costs well under a wall second; a boot that takes longer than
   // this has hung. PROBELAB_WALL_LIMIT (seconds) overrides it.
-  const run = await runQemu(m.binary, cmd.args, consoleLog, wallLimit(120 + s.capture * 2));
+  const limit = wallLimit(120 + s.capture * 2);
+  const snapshot = opts.snapshot ?? process.env.PROBELAB_SNAPSHOT !== '0';
+  let run: { console: string; wallSeconds: number } | null = null;
+  let restored = false;
+  if (snapshot) {
+    let handed: { late: string; capture: string; at: number[] } | null = null;
+    const prep = await prepareBoot(dir, s, { ...opts, handOff: { scheduleOnConsole: true, onSchedule: (late, capture, at) => (handed = { late, capture, at }) } });
+    const h = handed as { late: string; capture: string; at: number[] } | null;
+    if (!h) throw new HarnessError('internal: the initramfs builder did not hand the schedule over');
+    if (!h.at.length) {
+      opts.log?.(`${s.name}: every action is at ${earlyActions} s or earlier, nothing to branch from a boot snapshot: booting cold`);
+    } else {
+      const { machine: m, kernel, initrd, cmdline, dtb } = prep;
+      const args = (console: { file: string } | { pipe: string }): string[] => bootCommand(m, s, { kernelImage: kernel.image, initrd, cmdline, console, timeWarp: true, ...(dtb ? { dtb } : {}) }).args;
+      const snap = await ensureSnapshot(m.binary, (file) => args({ file }), [kernel.image, initrd, ...(dtb ? [dtb] : [])], limit, opts.log);
+      const first = Math.min(...h.at);
+      if (first <= snap.meta.readyAt) {
+        opts.log?.(`${s.name}: an action at ${first} s comes before the boot snapshot's point (${snap.meta.readyAt} s): booting cold`);
+      } else {
+        writeFile(join(dir, 'qemu-command.txt'), `${shellLine({ binary: m.binary, args: [...args({ pipe: `${consoleLog}.pipe` }), '-incoming', `exec:cat ${snap.state}`] })}\n`);
+        run = await restoreSnapshot(m.binary, (pipe) => args({ pipe }), snap, scheduleInput(h.late, h.capture), consoleLog, limit);
+        restored = true;
+      }
+    }
+  }
+  if (!run) {
+    const { machine: m, kernel, initrd, cmdline, dtb } = await prepareBoot(dir, s, opts);
+    const cmd = bootCommand(m, s, { kernelImage: kernel.image, initrd, cmdline, console: { file: consoleLog }, timeWarp: true, ...(dtb ? { dtb } : {}) });
+    writeFile(join(dir, 'qemu-command.txt'), shellLine(cmd) + '\n');
+    run = await runQemu(m.binary, cmd.args, consoleLog, limit);
+  }
+  const kernel = await provisionKernel(s.kernel, opts.log);
   const parsed = parseConsole(run.console);
   if (parsed.panic) throw new HarnessError(`the guest kernel panicked: ${parsed.panic}; console log kept in ${consoleLog}`, consoleLog);
   if (!parsed.complete) throw new HarnessError(`the console ended before the guest's state dump (phase: ${parsed.phase}); console log kept in ${consoleLog}`, consoleLog);
-  return { outcome: outcomeFromConsole(parsed, s.modules.map((x) => x.name)), parsed, consoleLog, wallSeconds: run.wallSeconds, kernel };
+  return { outcome: outcomeFromConsole(parsed, s.modules.map((x) => x.name)), parsed, consoleLog, wallSeconds: run.wallSeconds, kernel, from: restored ? 'snapshot' : 'cold' };
 }

@@ -82,11 +82,19 @@ usage:
                                          the supplier/consumer graph fw_devlink would build
   probelab --help
 
+Real boots restore a boot snapshot when the scenario's actions all come after the point where
+the guest's init is ready (cached under ~/.cache/probelab/snapshots, keyed by everything before
+it); --cold (boot, check, matrix, calibrate, validate) boots from the firmware every time.
 Results and console logs go to ./out/<scenario>/ (PROBELAB_OUT), downloads to
 ~/.cache/probelab (PROBELAB_CACHE).
 `;
 
 export async function main(argv: string[]): Promise<number> {
+  // --cold: boot from the firmware every time, not from a boot snapshot (harness snapshot.ts).
+  if (argv.includes('--cold')) {
+    process.env.PROBELAB_SNAPSHOT = '0';
+    argv = argv.filter((a) => a !== '--cold');
+  }
   const json = argv.includes('--json');
   const args = argv.filter((a) => a !== '--json');
   const [cmd, a1, a2] = args;

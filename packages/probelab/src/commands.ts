@@ -50,9 +50,9 @@ export async function cmdBoot(file: string, json: boolean): Promise<number> {
   const s = loadScenario(file);
   const dir = join(outDir(), s.name);
   startRun(dir);
-  const b = await bootScenario(s);
+  const b = await bootScenario(s, { log: (l) => void process.stderr.write(`${l}\n`) });
   writeAtomic(join(dir, 'real.json'), JSON.stringify(b.outcome, null, 2) + '\n');
-  process.stdout.write(json ? JSON.stringify(b.outcome, null, 2) + '\n' : renderOutcome(`${s.name}: real (${b.kernel.release}, ${b.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest; console log ${b.consoleLog})`, b.outcome) + '\n');
+  process.stdout.write(json ? JSON.stringify(b.outcome, null, 2) + '\n' : renderOutcome(`${s.name}: real (${b.kernel.release}, ${b.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest${b.from === 'snapshot' ? ', restored from a boot snapshot' : ''}; console log ${b.consoleLog})`, b.outcome) + '\n');
   return 0;
 }
 
@@ -62,14 +62,14 @@ export async function cmdCheck(file: string, json: boolean, requireTranslation =
   const dir = join(outDir(), s.name);
   startRun(dir);
   const { outcome: predicted, hazards, masters } = await predictFull(s);
-  const real = await bootScenario(s);
+  const real = await bootScenario(s, { log: (l) => void process.stderr.write(`${l}\n`) });
   const d = diffOutcomes(predicted, real.outcome);
   const policy = requireTranslation ? { predicted: translationFailures(masters, predicted, hazards), real: translationFailures(masters, real.outcome) } : null;
   const failed = !!policy && (policy.predicted.length > 0 || policy.real.length > 0);
   const result = { scenario: s.name, agree: d.agree, predicted, hazards, real: real.outcome, diff: d, ...(policy ? { requireTranslation: { masters, failed, ...policy } } : {}), consoleLog: real.consoleLog, wallSeconds: real.wallSeconds };
   writeAtomic(join(dir, 'check.json'), JSON.stringify(result, null, 2) + '\n');
   if (json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-  else process.stdout.write(`${s.name} (${real.kernel.release}, virt/${s.machine.iommu}; ${real.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest)\n${renderDiff(d)}\n${renderHazards(hazards)}${policy ? renderPolicy(judgedMasters(masters, real.outcome), policy) : ''}console log: ${real.consoleLog}\n`);
+  else process.stdout.write(`${s.name} (${real.kernel.release}, virt/${s.machine.iommu}; ${real.wallSeconds.toFixed(1)} s wall for ${s.capture} s guest${real.from === 'snapshot' ? ', restored from a boot snapshot' : ''})\n${renderDiff(d)}\n${renderHazards(hazards)}${policy ? renderPolicy(judgedMasters(masters, real.outcome), policy) : ''}console log: ${real.consoleLog}\n`);
   return d.agree && !failed ? 0 : 1;
 }
 

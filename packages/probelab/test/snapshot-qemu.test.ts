@@ -1,0 +1,78 @@
+// Boot snapshots (harness snapshot.ts), on real QEMU boots of Debian 6.12: the first boot of a
+// prefix takes the snapshot, later ones restore it; a restored boot's outcome is its cold boot's,
+// with the timeout-driven events within 1 ms; two restores agree to the microsecond; actions at
+// or before the snapshot point boot cold; a changed input makes a new snapshot; --cold bypasses.
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'probelab-snap-'));
+// A token on the kernel command line no cached snapshot has: this file's prefixes are new.
+const token = `probelab.test=${randomBytes(4).toString('hex')}`;
+const scenario = (name: string, loads: string, cmdline = `deferred_probe_timeout=5 ${token}`): string => {
+  const f = join(tmp, `${name}.yaml`);
+  writeFileSync(f, `name: ${name}\nkernel: debian-6.12\nmachine:\n  iommu: virtio-iommu\n  devices: [virtio-blk-pci, virtio-rng-pci]\ncmdline: "${cmdline}"\nmodules:\n${loads}capture: 20\n`);
+  return f;
+};
+const loads = '  - { name: virtio_blk, at: 0 }\n  - { name: virtio-rng, at: 0 }\n  - { name: virtio-iommu, at: 8 }\n';
+type Ev = { t: number; kind: string; device: string | null };
+const real = (out: string, name: string) => JSON.parse(readFileSync(join(out, name, 'real.json'), 'utf8')) as { devices: unknown[]; events: Ev[] };
+
+describe('boot snapshots', () => {
+  const out = join(tmp, 'out');
+  it('the first boot takes the snapshot, the second restores it: the same outcome, the kernel\'s own events to the microsecond', async () => {
+    const f = scenario('snap', loads);
+    const a = await runCli(['boot', f], { PROBELAB_OUT: join(out, 'a') });
+    expect(a.code).toBe(0);
+    expect(a.stderr).toMatch(/taking a boot snapshot \([0-9a-f]{20}\): booting to the init once/);
+    expect(a.stdout).toMatch(/restored from a boot snapshot/);
+    const b = await runCli(['boot', f], { PROBELAB_OUT: join(out, 'b') });
+    expect(b.code).toBe(0);
+    expect(b.stderr).not.toMatch(/taking a boot snapshot/);
+    const [ra, rb] = [real(join(out, 'a'), 'snap'), real(join(out, 'b'), 'snap')];
+    expect(rb.devices).toEqual(ra.devices);
+    expect(rb.events.map((e) => [e.kind, e.device])).toEqual(ra.events.map((e) => [e.kind, e.device]));
+    // Until the restored init acts on its schedule the guest runs the snapshot's own course:
+    // identical; after, the init's loads land within microseconds (when the console's bytes
+    // reach the UART is the host's timing).
+    const firstLoad = ra.events.findIndex((e) => e.kind === 'module-loaded' && e.t > 1);
+    expect(firstLoad).toBeGreaterThan(0);
+    expect(rb.events.slice(0, firstLoad)).toEqual(ra.events.slice(0, firstLoad));
+    rb.events.forEach((e, i) => expect(Math.abs(e.t - ra.events[i]!.t)).toBeLessThan(0.0005));
+    // What ran is in qemu-command.txt: the restore, its console a pipe chardev reading the schedule.
+    const cmd = readFileSync(join(out, 'b', 'snap', 'qemu-command.txt'), 'utf8');
+    expect(cmd).toMatch(/-chardev pipe,id=probelab-console,path=\S+console\.log\.pipe .* -incoming 'exec:cat \S+\/snapshots\/[0-9a-f]{20}\/vm\.state'\n$/);
+    // The console log reads as a cold boot's: the kernel's first lines, the init, the capture.
+    const log = readFileSync(join(out, 'b', 'snap', 'console.log'), 'utf8');
+    expect(log).toMatch(/Booting Linux on physical CPU/);
+    expect(log.indexOf('@@probelab-ready')).toBe(-1);
+    expect(log).toMatch(/@@probelab-state-end/);
+  }, 300_000);
+
+  it('against the cold boot (--cold): the same devices, the timeout-driven events within 1 ms', async () => {
+    const f = scenario('snap', loads);
+    const c = await runCli(['boot', f, '--cold'], { PROBELAB_OUT: join(out, 'cold') });
+    expect(c.code).toBe(0);
+    expect(c.stdout).not.toMatch(/restored from a boot snapshot/);
+    expect(readFileSync(join(out, 'cold', 'snap', 'qemu-command.txt'), 'utf8')).not.toMatch(/-incoming/);
+    const cold = real(join(out, 'cold'), 'snap');
+    const warm = real(join(out, 'a'), 'snap');
+    expect(warm.devices).toEqual(cold.devices);
+    const timed = (o: { events: Ev[] }) => o.events.filter((e) => e.kind === 'timeout-fired' || e.kind === 'ignored-dependency');
+    expect(timed(warm).map((e) => [e.kind, e.device])).toEqual(timed(cold).map((e) => [e.kind, e.device]));
+    expect(timed(warm).length).toBeGreaterThan(0);
+    timed(warm).forEach((e, i) => expect(Math.abs(e.t - timed(cold)[i]!.t)).toBeLessThan(0.001));
+  }, 300_000);
+
+  it('every action at 1 s or before: nothing to branch, a cold boot that says so; a new command line, a new snapshot', async () => {
+    const early = await runCli(['boot', scenario('snap-early', '  - { name: virtio-iommu, at: 1 }\n')], { PROBELAB_OUT: join(out, 'early') });
+    expect(early.code).toBe(0);
+    expect(early.stderr).toMatch(/snap-early: every action is at 1 s or earlier, nothing to branch from a boot snapshot: booting cold/);
+    const other = await runCli(['boot', scenario('snap-other', loads, `deferred_probe_timeout=6 ${token}`)], { PROBELAB_OUT: join(out, 'other') });
+    expect(other.code).toBe(0);
+    expect(other.stderr).toMatch(/taking a boot snapshot/);
+  }, 300_000);
+});
