@@ -1,0 +1,39 @@
+/**
+ * Benchmark: boot snapshots (harness snapshot.ts) against cold boots, measured in the same run.
+ * The 40 s Debian 6.12 scenario (virtio-iommu-late) cold, then restored from a warm snapshot; and
+ * a sample of the nightly's cells (ci/nightly.yaml: its Debian 6.12 variant, three timeouts, two
+ * load times) both ways, printing per cell the wall times, whether the outcomes are identical and
+ * the largest difference of a timeout-driven event's time.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { bootScenario, repoRoot } from '@probelab/harness';
+import { expandMatrix, loadMatrixFile, loadScenario, type Outcome } from '@probelab/sim-core';
+
+const out = mkdtempSync(join(tmpdir(), 'probelab-bench-snap-'));
+const timed = (o: Outcome) => o.events.filter((e) => e.kind === 'timeout-fired' || e.kind === 'ignored-dependency');
+const same = (a: Outcome, b: Outcome): boolean => JSON.stringify(a.devices) === JSON.stringify(b.devices) && JSON.stringify(a.events.map((e) => [e.kind, e.device])) === JSON.stringify(b.events.map((e) => [e.kind, e.device]));
+const maxDt = (a: Outcome, b: Outcome): number => Math.max(0, ...timed(a).map((e, i) => Math.abs(e.t - (timed(b)[i]?.t ?? Infinity))));
+
+const s = loadScenario(join(repoRoot(), 'boards', 'qemu-virt', 'virtio-iommu-late.yaml'));
+await bootScenario(s, { out: join(out, 'warm-up'), snapshot: true }); // the snapshot, the page cache
+const cold = await bootScenario(s, { out: join(out, 'cold'), snapshot: false });
+const warm = await bootScenario(s, { out: join(out, 'warm'), snapshot: true });
+console.log(`40 s Debian 6.12 scenario (${s.name}): cold ${cold.wallSeconds.toFixed(2)} s, restored ${warm.wallSeconds.toFixed(2)} s (${warm.from}); restored / cold = ${(warm.wallSeconds / cold.wallSeconds).toFixed(2)}; ${(s.capture / warm.wallSeconds).toFixed(1)}x real time restored`);
+console.log(`  outcome identical: ${same(cold.outcome, warm.outcome)}; timeout-driven events: max |restored - cold| ${(maxDt(cold.outcome, warm.outcome) * 1000).toFixed(3)} ms`);
+
+const cells = expandMatrix(loadMatrixFile(join(repoRoot(), 'ci', 'nightly.yaml')))
+  .filter((c) => c.variant === 'virtio-iommu-6.12' && [0, 5, 10].includes(c.params.timeout) && [4, 15].includes(c.params.loadAt));
+let tc = 0;
+let tw = 0;
+console.log(`nightly sample: ${cells.length} cells, each cold and restored`);
+for (const c of cells) {
+  await bootScenario(c.scenario, { out: join(out, 'prefix', c.id), snapshot: true });
+  const a = await bootScenario(c.scenario, { out: join(out, 'cold', c.id), snapshot: false });
+  const b = await bootScenario(c.scenario, { out: join(out, 'warm', c.id), snapshot: true });
+  tc += a.wallSeconds;
+  tw += b.wallSeconds;
+  console.log(`  ${c.id.padEnd(34)} cold ${a.wallSeconds.toFixed(2)} s  restored ${b.wallSeconds.toFixed(2)} s (${b.from})  identical ${same(a.outcome, b.outcome)}  timeout events max |dt| ${(maxDt(a.outcome, b.outcome) * 1000).toFixed(3)} ms`);
+}
+console.log(`  summed: cold ${tc.toFixed(1)} s, restored ${tw.toFixed(1)} s; restored / cold = ${(tw / tc).toFixed(2)}`);
