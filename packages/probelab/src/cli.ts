@@ -50,8 +50,11 @@ usage:
                                          masters translated/bypassed/deferred, devices deferred and why;
                                          with --patch, baseline vs patched and the boards that changed;
                                          results.jsonl (resumable), report.html, junit.xml
-  probelab check SCENARIO --log LOG      the prediction against any real boot log (parse), compared
-                                         only on what the log shows; exit 1 where they differ
+  probelab check SCENARIO --log LOG [--require-translation]
+                                         the prediction against any real boot log (parse), compared
+                                         only on what the log shows; exit 1 where they differ;
+                                         --require-translation: the board's IOMMU masters the log
+                                         shows bound without a group, or deferred, fail too
   probelab parse LOG [--json]            any board's boot log (serial capture, dmesg, LAVA or
                                          KernelCI log, a log pasted in a mail) -> per device: the
                                          driver, IOMMU group, ignored dependency, deferred at the
@@ -123,9 +126,11 @@ export async function main(argv: string[]): Promise<number> {
       const i = args.indexOf('--log');
       const log = args[i + 1];
       const rest = args.slice(1).filter((_, j) => j !== i - 1 && j !== i);
-      if (!log || rest.length !== 1 || rest[0]!.startsWith('-')) return fail('check: usage: probelab check SCENARIO --log LOG [--json]');
+      const policyFlag = rest.includes('--require-translation');
+      const files = rest.filter((a) => a !== '--require-translation');
+      if (!log || files.length !== 1 || files[0]!.startsWith('-')) return fail('check: usage: probelab check SCENARIO --log LOG [--require-translation] [--json]');
       const { cmdCheckLog } = await import('./commands.js');
-      return await cmdCheckLog(rest[0]!, log, json);
+      return await cmdCheckLog(files[0]!, log, json, policyFlag);
     }
     if (cmd === 'check' && args.includes('--lava')) {
       const i = args.indexOf('--lava');

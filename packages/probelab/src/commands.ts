@@ -115,9 +115,9 @@ export async function cmdCheckLava(file: string, logFile: string, json: boolean)
 }
 
 /** `probelab check SCENARIO --log LOG`: the prediction against a real board's log (parse/). */
-export async function cmdCheckLog(file: string, logFile: string, json: boolean): Promise<number> {
+export async function cmdCheckLog(file: string, logFile: string, json: boolean, requireTranslation = false): Promise<number> {
   const { parseLogFile } = await import('./parse/command.js');
-  const { compareWithLog, renderLogComparison } = await import('./parse/log-compare.js');
+  const { compareWithLog, logTranslationFailures, renderLogComparison } = await import('./parse/log-compare.js');
   const real = parseLogFile(logFile);
   const { prediction: p, name } = await predictFile(file, (l) => process.stderr.write(`${l}\n`));
   const c = compareWithLog(p.outcome, real);
@@ -125,7 +125,10 @@ export async function cmdCheckLog(file: string, logFile: string, json: boolean):
     process.stderr.write(`probelab: ${logFile}: none of the ${real.devices.length} devices the log shows is in ${name}'s prediction with a field the log tells: is it a log of this board?\n`);
     return 2;
   }
-  if (json) process.stdout.write(`${JSON.stringify({ scenario: name, log: logFile, ...c, predicted: p.outcome, real }, null, 2)}\n`);
-  else process.stdout.write(renderLogComparison(name, logFile, c));
-  return c.agree ? 0 : 1;
+  const masters = iommuMasters(p.core);
+  const policy = requireTranslation ? { predicted: translationFailures(masters, p.outcome, p.hazards), real: logTranslationFailures(masters, real) } : null;
+  const failed = !!policy && (policy.predicted.length > 0 || policy.real.length > 0);
+  if (json) process.stdout.write(`${JSON.stringify({ scenario: name, log: logFile, ...c, ...(policy ? { requireTranslation: { masters, failed, ...policy } } : {}), predicted: p.outcome, real }, null, 2)}\n`);
+  else process.stdout.write(renderLogComparison(name, logFile, c) + (policy ? renderPolicy(masters.filter((m) => real.devices.some((d) => d.id === m)), { predicted: policy.predicted, real: policy.real.map((f) => ({ ...f })) }) : ''));
+  return c.agree && !failed ? 0 : 1;
 }

@@ -242,3 +242,26 @@ describe('probelab check SCENARIO --log LOG: a prediction against a real log, on
     expect(r.stderr.trim()).toBe(`probelab: ${join(dir, 'r-car-ravb-5.x.log')}: none of the 1 devices the log shows is in rock-pi-4b-no-pm-domains's prediction with a field the log tells: is it a log of this board?`);
   }, 180_000);
 });
+
+describe('the DMA-protection policy on a real log (check --log --require-translation)', () => {
+  it('masters the log shows in a group pass; bound without one, or deferred, fail with their lines', async () => {
+    const { logTranslationFailures } = await import('../dist/parse/log-compare.js');
+    const rk3588 = parseLogFile(join(dir, 'bdy-g98-rk3588-6.18.18.log'));
+    expect(logTranslationFailures(['fdab0000.npu', 'fdd90000.vop', '0003:31:00.0', 'no-such.master'], rk3588)).toEqual([]);
+    const rcar = parseLogFile(join(dir, 'r-car-ravb-5.x.log'));
+    const f = logTranslationFailures(['e6800000.ethernet'], rcar);
+    expect(f.map((x: { device: string; state: string }) => [x.device, x.state])).toEqual([['e6800000.ethernet', 'bypassed']]);
+    expect(f[0].rule).toMatch(/no "Adding to iommu group" line .* after "ravb e6800000.ethernet: ignoring dependency for device, assuming no driver" at line 1/);
+    const pi = parseLogFile(join(dir, 'rock-pi-4b-ledge-6.x.log'));
+    expect(logTranslationFailures(['fe800000.usb', 'fe300000.ethernet'], pi).map((x: { device: string; state: string }) => [x.device, x.state])).toEqual([['fe800000.usb', 'deferred']]);
+  });
+
+  it('the R-Car log against the Salvator-XS board: ravb bound bypassed in the log, translated in the prediction: exit 1', async () => {
+    const r = await runCli(['check', join(root, 'boards/rcar-salvator-xs/ipmmu-builtin.yaml'), '--log', join(dir, 'r-car-ravb-5.x.log'), '--require-translation', '--json']);
+    expect(r.code).toBe(1);
+    const o = JSON.parse(r.stdout);
+    expect(o.requireTranslation.failed).toBe(true);
+    expect(o.requireTranslation.real.map((x: { device: string; state: string }) => [x.device, x.state])).toEqual([['e6800000.ethernet', 'bypassed']]);
+    expect(o.requireTranslation.predicted.filter((x: { device: string }) => x.device === 'e6800000.ethernet')).toEqual([]);
+  }, 180_000);
+});

@@ -56,3 +56,25 @@ export function renderLogComparison(name: string, logFile: string, c: LogCompari
   if (c.notPredicted.length) lines.push(`  not in the prediction (named differently, or not on this board's tree): ${c.notPredicted.join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
+
+export interface LogPolicyFailure { device: string; state: 'bypassed' | 'deferred'; rule: string }
+
+/**
+ * The DMA-protection policy on a real log: each IOMMU master of the board (the prediction's
+ * tree says which) that the log shows bound without an "Adding to iommu group" line, or still
+ * deferred, fails — with the lines that show it. A master the log does not show bound or
+ * deferred is not judged (it may do no DMA, or the log may not reach it).
+ */
+export function logTranslationFailures(masters: string[], log: LogOutcome): LogPolicyFailure[] {
+  const out: LogPolicyFailure[] = [];
+  for (const id of masters) {
+    const d = log.devices.find((x) => x.id === id);
+    if (!d || d.iommuGroup !== null) continue;
+    if (d.deferred) out.push({ device: id, state: 'deferred', rule: `drivers/base/dd.c:deferred_probe_timeout_work_func: ${d.evidence.deferred}` });
+    else if (d.driver !== null) {
+      const why = d.ignoredDependency ? ` after ${d.evidence.ignoredDependency}` : '';
+      out.push({ device: id, state: 'bypassed', rule: `bound (${d.evidence.driver}) with no "Adding to iommu group" line (drivers/iommu/iommu.c:iommu_group_alloc_device)${why}` });
+    }
+  }
+  return out;
+}
