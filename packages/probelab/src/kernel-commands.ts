@@ -1,7 +1,7 @@
 /** `probelab kernel build` and `probelab validate`. */
 import { readFileSync, readdirSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
-import { diffOutcomes, loadScenario, InputError, type Outcome, type OutcomeDiff, type Scenario } from '@probelab/sim-core';
+import { diffOutcomes, expandMatrix, loadMatrixFile, loadScenario, InputError, type Outcome, type OutcomeDiff, type Scenario } from '@probelab/sim-core';
 import { bootScenario, buildKernel, outDir, registerPatch, repoRoot, writeAtomic, HarnessError } from '@probelab/harness';
 import { parse as parseYaml } from 'yaml';
 import { predictScenario } from './commands.js';
@@ -51,10 +51,16 @@ function seriesDir(dir: string): string[] {
 interface SideResult { real: Outcome; predicted: Outcome; simAgrees: boolean }
 interface ValidateRow { scenario: string; baseline: SideResult; patched: SideResult; realChange: OutcomeDiff; predictedChange: OutcomeDiff }
 
-function matrixScenarios(file: string | undefined): string[] {
+/**
+ * The scenarios `validate` runs: the source-kernel ones of boards/qemu-virt/ by default; with
+ * --matrix, a list (`scenarios: [files]`) or a matrix file as `probelab matrix` takes it, every
+ * cell on a kernel built from source (the patch applies to those).
+ */
+function matrixScenarios(file: string | undefined): Array<{ label: string; scenario: Scenario }> {
   if (!file) {
     const dir = join(repoRoot(), 'boards', 'qemu-virt');
-    return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)).filter((f) => loadScenario(f).kernel.startsWith('source-')).sort();
+    return readdirSync(dir).filter((f) => f.endsWith('.yaml')).map((f) => join(dir, f)).sort()
+      .map((f) => ({ label: relative(process.cwd(), f), scenario: loadScenario(f) })).filter((x) => x.scenario.kernel.startsWith('source-'));
   }
   let doc: unknown;
   try {
@@ -63,8 +69,15 @@ function matrixScenarios(file: string | undefined): string[] {
     throw new InputError(`cannot read the matrix: ${(e as Error).message.split('\n')[0]}`, file);
   }
   const list = (doc as { scenarios?: unknown })?.scenarios;
-  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new InputError('field `scenarios`: expected a list of scenario files', file);
-  return list.map((f) => resolve(dirname(file), f as string));
+  if (list === undefined && doc && typeof doc === 'object' && 'base' in doc) {
+    const all = expandMatrix(loadMatrixFile(file));
+    const cells = all.filter((c) => c.scenario.kernel.startsWith('source-'));
+    if (!cells.length) throw new InputError('no cell of this matrix is on a kernel built from source (kernel: source-6.12 or source-6.1): a patch cannot apply to Debian\'s packaged kernels', file);
+    if (cells.length < all.length) process.stderr.write(`validate: ${all.length - cells.length} of the ${all.length} cells of ${file} are on Debian's packaged kernels, which a patch cannot change: validating the other ${cells.length}\n`);
+    return cells.map((c) => ({ label: `${relative(process.cwd(), file)}#${c.id}`, scenario: c.scenario }));
+  }
+  if (!Array.isArray(list) || !list.every((x) => typeof x === 'string')) throw new InputError('field `scenarios`: expected a list of scenario files (or a matrix file: base, variants, axes)', file);
+  return list.map((f) => resolve(dirname(file), f as string)).map((f) => ({ label: relative(process.cwd(), f), scenario: loadScenario(f) }));
 }
 
 export async function cmdValidate(args: string[], json: boolean): Promise<number> {
@@ -80,8 +93,7 @@ export async function cmdValidate(args: string[], json: boolean): Promise<number
   if (!patches.length) throw new InputError('validate: give at least one --patch FILE (or --series DIR)');
   const names = patches.map(registerPatch);
   const rows: ValidateRow[] = [];
-  for (const file of matrixScenarios(matrix)) {
-    const base = loadScenario(file);
+  for (const { label: file, scenario: base } of matrixScenarios(matrix)) {
     if (!base.kernel.startsWith('source-')) throw new HarnessError(`${file}: validate needs scenarios on kernels built from source (kernel: source-6.12 or source-6.1), not ${base.kernel}`);
     const patched: Scenario = { ...base, name: `${base.name}+patched`, kernel: `${base.kernel}+${names.join('+')}` as Scenario['kernel'] };
     const side = async (s: Scenario): Promise<SideResult> => {
@@ -92,7 +104,7 @@ export async function cmdValidate(args: string[], json: boolean): Promise<number
     };
     const b = await side(base);
     const p = await side(patched);
-    rows.push({ scenario: relative(process.cwd(), file), baseline: b, patched: p, realChange: diffOutcomes(b.real, p.real), predictedChange: diffOutcomes(b.predicted, p.predicted) });
+    rows.push({ scenario: file, baseline: b, patched: p, realChange: diffOutcomes(b.real, p.real), predictedChange: diffOutcomes(b.predicted, p.predicted) });
   }
   const changed = rows.filter((r) => !r.realChange.agree);
   writeAtomic(join(outDir(), 'validate.json'), JSON.stringify({ patches, rows }, null, 2) + '\n');
