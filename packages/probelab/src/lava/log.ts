@@ -25,6 +25,9 @@ export function lavaConsole(text: string, file = '<log>'): { console: string; la
     try {
       row = JSON.parse(body) as Row;
     } catch {
+      // LAVA writes one console line per row (a kernel record is at most 1 KiB): a row this long
+      // is not LAVA's, and the YAML reader would take seconds over it.
+      if (body.length > 64 * 1024) throw new InputError('a LAVA log line longer than 64 KiB that is not JSON (expected {dt, lvl, msg})', file, i + 1, 1);
       try {
         row = parse(body) as Row;
       } catch {

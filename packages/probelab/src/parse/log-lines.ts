@@ -33,13 +33,20 @@ const record = /(?:<(\d{1,3})>)?\[\s*(\d+)\.(\d{6})\]\s?(?:\[\s*[TC]\d+\]\s?)?(.
 const wallStamp = /^\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\]\s?/;
 const levelOnly = /^<(\d{1,3})>(?=\S)/;
 
+/**
+ * A kernel record is at most 1024 bytes (kernel/printk/printk.c: PRINTK_MESSAGE_MAX), its
+ * prefixes some dozens more: a longer line is not one record, and only its head is read (which
+ * also keeps the patterns linear on hostile input).
+ */
+const lineMax = 2048;
+
 /** The records of a log's text (LAVA logs are reduced to their console first). */
 export function logLines(text: string, file: string): LogLines {
   const lava = lavaConsole(text, file);
   const out: LogRecord[] = [];
   let timestamped = 0;
   lava.console.split('\n').forEach((raw, i) => {
-    let s = raw.replace(/\r$/, '').replace(ansi, '');
+    let s = (raw.length > lineMax ? raw.slice(0, lineMax) : raw).replace(/\r$/, '').replace(ansi, '');
     s = s.replace(quote, '').replace(isoStamp, '');
     const m = record.exec(s);
     if (m) {
