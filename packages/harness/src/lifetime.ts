@@ -217,6 +217,14 @@ export function installLifetime(): void {
   };
   baseline();
   let last = Date.now();
+  // Job control (Ctrl-Z, then fg or bg; SIGSTOP/SIGCONT to the group) wakes the shell too — for
+  // its own SIGCONT, and for the SIGCHLD of probelab stopping and going on — at whatever moment
+  // the scheduler runs it after the group is continued: for a while after probelab's own
+  // SIGCONT, the shell's wake-ups are taken as the new baseline, not as an interrupt.
+  let graceUntil = 0;
+  process.on('SIGCONT', () => {
+    graceUntil = Date.now() + 3000;
+  });
   const watch = setInterval(() => {
     if (process.ppid !== ppid) stop(`the process that started probelab (pid ${ppid}) exited`);
     for (const p of chain) {
@@ -226,8 +234,12 @@ export function installLifetime(): void {
     // A gap means probelab itself was stopped (job control): its shell woke for that, not for a
     // signal meant to end the run.
     const t = Date.now();
-    if (t - last > 1000) baseline();
+    if (t - last > 1000) graceUntil = Math.max(graceUntil, t + 3000);
     last = t;
+    if (t < graceUntil) {
+      baseline();
+      return;
+    }
     for (const [pid, w] of shells) {
       const now = shellWakeups(pid);
       if (now !== null && now !== w) stop(`interrupted (the shell that started probelab, pid ${pid}, was signalled: SIGINT through npm)`);
