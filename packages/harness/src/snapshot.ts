@@ -61,6 +61,22 @@ async function untilConsole(file: string, marker: string, limitMs: number, alive
  */
 export async function ensureSnapshot(binary: string, args: (console: string) => string[], files: string[], wallLimitSeconds: number, log: (l: string) => void = () => {}): Promise<Snapshot> {
   const key = snapshotKey(args('{console}'), files, requireQemu(binary));
+  // Cells of one matrix run in one process: the directory lock is reentrant there, so cells that
+  // share a prefix wait for the one taking it here.
+  const pending = inFlight.get(key);
+  if (pending) return { ...(await pending), created: false };
+  const p = takeSnapshot(key, binary, args, wallLimitSeconds, log);
+  inFlight.set(key, p);
+  try {
+    return await p;
+  } finally {
+    inFlight.delete(key);
+  }
+}
+
+const inFlight = new Map<string, Promise<Snapshot>>();
+
+async function takeSnapshot(key: string, binary: string, args: (console: string) => string[], wallLimitSeconds: number, log: (l: string) => void): Promise<Snapshot> {
   const dir = join(cacheDir(), 'snapshots', key);
   const state = join(dir, 'vm.state');
   const metaFile = join(dir, 'meta.json');
