@@ -55,7 +55,8 @@ usage:
                                          only on what the log shows; exit 1 where they differ;
                                          --require-translation: the board's IOMMU masters the log
                                          shows bound without a group, or deferred, fail too
-  probelab parse LOG [--json]            any board's boot log (serial capture, dmesg, LAVA or
+  probelab parse LOG [--require-translation --board BOARD-SCENARIO] [--json]
+                                         any board's boot log (serial capture, dmesg, LAVA or
                                          KernelCI log, a log pasted in a mail) -> per device: the
                                          driver, IOMMU group, ignored dependency, deferred at the
                                          end and why; '?' (null + evidence) where the log cannot tell
@@ -116,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (cmd === 'parse') {
       const { cmdParse } = await import('./parse/command.js');
-      return cmdParse(args.slice(1), json);
+      return await cmdParse(args.slice(1), json);
     }
     if (cmd === 'lava') {
       const { cmdLava } = await import('./lava/command.js');

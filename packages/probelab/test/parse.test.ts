@@ -164,7 +164,7 @@ describe('probelab parse on real boot logs', () => {
     expect(d.code).toBe(2);
     expect(d.stderr.trim().split('\n')).toHaveLength(1);
     const u = await runCli(['parse', '--lines', join(dir, 'd05-hisi-5.3.log')]);
-    expect(u.stderr.trim()).toBe('probelab: parse: unknown option --lines (usage: probelab parse LOG [--json])');
+    expect(u.stderr.trim()).toBe('probelab: parse: unknown option --lines (usage: probelab parse LOG [--require-translation --board BOARD-SCENARIO] [--json])');
   });
 });
 
@@ -263,5 +263,17 @@ describe('the DMA-protection policy on a real log (check --log --require-transla
     expect(o.requireTranslation.failed).toBe(true);
     expect(o.requireTranslation.real.map((x: { device: string; state: string }) => [x.device, x.state])).toEqual([['e6800000.ethernet', 'bypassed']]);
     expect(o.requireTranslation.predicted.filter((x: { device: string }) => x.device === 'e6800000.ethernet')).toEqual([]);
+  }, 180_000);
+
+  it('parse --require-translation --board: the log alone judged against the board\'s masters', async () => {
+    const fail = await runCli(['parse', join(dir, 'r-car-ravb-5.x.log'), '--require-translation', '--board', join(root, 'boards/rcar-salvator-xs/ipmmu-builtin.yaml')]);
+    expect(fail.code).toBe(1);
+    expect(fail.stdout).toMatch(/^DMA protection \(--require-translation\): FAILED, IOMMU masters not translated\n {2}e6800000\.ethernet +bypassed +bound/m);
+    const pass = await runCli(['parse', join(dir, 'rock-pi-4b-ledge-6.x.log'), '--require-translation', '--board', join(root, 'packages/probelab/test/fixtures/boards/rock-pi-4b-no-pm-domains.yaml')]);
+    expect(pass.code).toBe(0);
+    expect(pass.stdout).toMatch(/^DMA protection \(--require-translation\): the log shows \d+ of the board's \d+ IOMMU master\(s\), none bound untranslated or deferred$/m);
+    const alone = await runCli(['parse', join(dir, 'r-car-ravb-5.x.log'), '--require-translation']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr.trim()).toBe("probelab: parse: --require-translation and --board go together: the board's tree says which devices are IOMMU masters (usage: probelab parse LOG [--require-translation --board BOARD-SCENARIO] [--json])");
   }, 180_000);
 });

@@ -77,4 +77,14 @@ describe('probelab survey', () => {
       expect(r.stderr.trim().startsWith(msg), `${args.join(' ')}: ${r.stderr}`).toBe(true);
     }
   }, 300_000);
+
+  it('--require-translation: boards whose masters end untranslated are JUnit failures, exit 1', async () => {
+    const o2 = join(tmp, 'policy');
+    const r = await runCli(['survey', '--boards', 'arm/juno*.dts', '--config', config, '--require-translation', '--out', o2, '--json']);
+    expect(r.code).toBe(1);
+    const o = JSON.parse(r.stdout);
+    expect(o.untranslatedBoards.map((b: { board: string }) => b.board)).toContain('arm/juno-r1-scmi.dts');
+    const junit = readFileSync(join(o2, 'junit.xml'), 'utf8');
+    expect(junit).toMatch(/<testcase classname="survey.arm" name="arm\/juno-r1-scmi.dts">\n {6}<failure message="IOMMU masters not translated \(--require-translation\)">[^<]*7ffb0000\.usb bypassed: drivers\/base\/dd\.c:driver_deferred_probe_check_state/);
+  }, 300_000);
 });

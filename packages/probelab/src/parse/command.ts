@@ -26,16 +26,51 @@ export function renderLogOutcome(file: string, o: LogOutcome): string {
   return [head, `  ${'device'.padEnd(44)} ${'bus'.padEnd(9)} ${'driver'.padEnd(20)} ${'group'.padEnd(6)} ${'ignored-dep'.padEnd(12)} deferred`, ...rows, ...faults, '  ? = the log does not show it (--json gives the evidence for every field)'].join('\n') + '\n';
 }
 
-export function cmdParse(args: string[], json: boolean): number {
+const usage = 'usage: probelab parse LOG [--require-translation --board BOARD-SCENARIO] [--json]';
+
+/**
+ * `--require-translation --board BOARD-SCENARIO`: the DMA-protection policy on the log alone. A
+ * log does not say which devices are IOMMU masters; the board's tree does (`iommus`,
+ * `iommu-map`: sim-core translation-policy.ts), so the board scenario names them.
+ */
+export async function cmdParse(args: string[], json: boolean): Promise<number> {
   const fail = (m: string): number => {
     process.stderr.write(`probelab: parse: ${m}\n`);
     return 2;
   };
-  const files = args.filter((a) => !a.startsWith('-'));
-  const flag = args.find((a) => a.startsWith('-'));
-  if (flag) return fail(`unknown option ${flag} (usage: probelab parse LOG [--json])`);
-  if (files.length !== 1) return fail('usage: probelab parse LOG [--json]');
+  const files: string[] = [];
+  let board: string | undefined;
+  let policy = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--require-translation') policy = true;
+    else if (a === '--board') {
+      board = args[++i];
+      if (!board) return fail(`--board needs a board scenario (${usage})`);
+    } else if (a.startsWith('-')) return fail(`unknown option ${a} (${usage})`);
+    else files.push(a);
+  }
+  if (files.length !== 1) return fail(usage);
+  if (policy !== (board !== undefined)) return fail(`--require-translation and --board go together: the board's tree says which devices are IOMMU masters (${usage})`);
   const o = parseLogFile(files[0]!);
-  process.stdout.write(json ? `${JSON.stringify(o, null, 2)}\n` : renderLogOutcome(files[0]!, o));
-  return 0;
+  if (!policy) {
+    process.stdout.write(json ? `${JSON.stringify(o, null, 2)}\n` : renderLogOutcome(files[0]!, o));
+    return 0;
+  }
+  const { loadAnyScenario, iommuMasters } = await import('@probelab/sim-core');
+  const { predictBoard } = await import('@probelab/harness');
+  const { logTranslationFailures } = await import('./log-compare.js');
+  const any = loadAnyScenario(board!);
+  if (any.kind !== 'board') return fail(`--board ${board}: expected a board scenario (board: <dts>), not a QEMU scenario`);
+  const masters = iommuMasters((await predictBoard(any.scenario, (l) => void process.stderr.write(`${l}\n`))).core);
+  const failures = logTranslationFailures(masters, o);
+  const shown = masters.filter((m) => o.devices.some((d) => d.id === m));
+  if (json) process.stdout.write(`${JSON.stringify({ ...o, requireTranslation: { masters, failed: failures.length > 0, real: failures } }, null, 2)}\n`);
+  else {
+    process.stdout.write(renderLogOutcome(files[0]!, o));
+    process.stdout.write(failures.length
+      ? `DMA protection (--require-translation): FAILED, IOMMU masters not translated\n${failures.map((f) => `  ${f.device.padEnd(22)} ${f.state.padEnd(9)} ${f.rule}`).join('\n')}\n`
+      : `DMA protection (--require-translation): the log shows ${shown.length} of the board's ${masters.length} IOMMU master(s), none bound untranslated or deferred\n`);
+  }
+  return failures.length ? 1 : 0;
 }
