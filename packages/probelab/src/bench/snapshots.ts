@@ -3,17 +3,20 @@
  * The 40 s Debian 6.12 scenario (virtio-iommu-late) cold, then restored from a warm snapshot; and
  * a sample of the nightly's cells (ci/nightly.yaml: its Debian 6.12 variant, three timeouts, two
  * load times) both ways, printing per cell the wall times, whether the outcomes are identical and
- * the largest difference of a timeout-driven event's time.
+ * the largest difference of a timeout-driven event's time — and, as the reference for those, the
+ * same between two cold boots of the cell.
  */
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { bootScenario, repoRoot } from '@probelab/harness';
-import { expandMatrix, loadMatrixFile, loadScenario, type Outcome } from '@probelab/sim-core';
+import { diffOutcomes, expandMatrix, loadMatrixFile, loadScenario, type Outcome } from '@probelab/sim-core';
 
 const out = mkdtempSync(join(tmpdir(), 'probelab-bench-snap-'));
 const timed = (o: Outcome) => o.events.filter((e) => e.kind === 'timeout-fired' || e.kind === 'ignored-dependency');
-const same = (a: Outcome, b: Outcome): boolean => JSON.stringify(a.devices) === JSON.stringify(b.devices) && JSON.stringify(a.events.map((e) => [e.kind, e.device])) === JSON.stringify(b.events.map((e) => [e.kind, e.device]));
+// The outcome contract's agreement (sim-core diff.ts: devices, each device's event sequence),
+// and whether the events also came in the same global order.
+const same = (a: Outcome, b: Outcome): string => `${diffOutcomes(a, b).agree}${JSON.stringify(a.events.map((e) => [e.kind, e.device])) === JSON.stringify(b.events.map((e) => [e.kind, e.device])) ? '' : ' (global order differs)'}`;
 const maxDt = (a: Outcome, b: Outcome): number => Math.max(0, ...timed(a).map((e, i) => Math.abs(e.t - (timed(b)[i]?.t ?? Infinity))));
 
 const s = loadScenario(join(repoRoot(), 'boards', 'qemu-virt', 'virtio-iommu-late.yaml'));
@@ -31,9 +34,10 @@ console.log(`nightly sample: ${cells.length} cells, each cold and restored`);
 for (const c of cells) {
   await bootScenario(c.scenario, { out: join(out, 'prefix', c.id), snapshot: true });
   const a = await bootScenario(c.scenario, { out: join(out, 'cold', c.id), snapshot: false });
+  const a2 = await bootScenario(c.scenario, { out: join(out, 'cold2', c.id), snapshot: false });
   const b = await bootScenario(c.scenario, { out: join(out, 'warm', c.id), snapshot: true });
   tc += a.wallSeconds;
   tw += b.wallSeconds;
-  console.log(`  ${c.id.padEnd(34)} cold ${a.wallSeconds.toFixed(2)} s  restored ${b.wallSeconds.toFixed(2)} s (${b.from})  identical ${same(a.outcome, b.outcome)}  timeout events max |dt| ${(maxDt(a.outcome, b.outcome) * 1000).toFixed(3)} ms`);
+  console.log(`  ${c.id.padEnd(34)} cold ${a.wallSeconds.toFixed(2)} s  restored ${b.wallSeconds.toFixed(2)} s (${b.from})  identical ${same(a.outcome, b.outcome)}  timeout events max |dt| ${(maxDt(a.outcome, b.outcome) * 1000).toFixed(3)} ms; cold vs cold ${same(a.outcome, a2.outcome)}, ${(maxDt(a.outcome, a2.outcome) * 1000).toFixed(3)} ms`);
 }
 console.log(`  summed: cold ${tc.toFixed(1)} s, restored ${tw.toFixed(1)} s; restored / cold = ${(tw / tc).toFixed(2)}`);
