@@ -162,3 +162,32 @@ export function ridToBdf(rid: number): string {
   const h = (n: number): string => n.toString(16).padStart(2, '0');
   return `0000:${h(rid >> 8)}:${h((rid >> 3) & 0x1f)}.${rid & 7}`;
 }
+
+/**
+ * The lines kernel discovery reads for boot timing (discovery.ts:bootTiming), by name: the same
+ * file, so "where is the console parsed?" has one answer.
+ */
+export const timingRules = {
+  /** init/main.c:trace_initcall_start_cb (initcall_debug): "calling  %pS @ %i". */
+  lateInitcallStart: /^calling {2}deferred_probe_initcall\+/,
+  /** init/main.c:trace_initcall_finish_cb: "initcall %pS returned %d after %lld usecs". */
+  lateInitcallEnd: /^initcall deferred_probe_initcall\+\S+ returned/,
+  /** init/main.c:run_init_process: "Run %s as init process". */
+  initStart: /^Run \/init as init process/,
+  /** init/main.c:trace_initcall_start_cb of a built-in initcall (pid 1). */
+  builtinInitcall: /^calling {2}\S+ @ 1$/,
+  /** drivers/base/dd.c:__driver_probe_device (6.12 dev_dbg): "bus: '%s': %s: matched device with driver %s". */
+  matched612: /^\S+ \S+: bus: '(\w+)': __driver_probe_device: matched device with driver (\S+)$/,
+  /** drivers/base/dd.c:__driver_probe_device (6.1 pr_debug): "bus: '%s': %s: matched device %s with driver %s". */
+  matched61: /^bus: '(\w+)': __driver_probe_device: matched device \S+ with driver (\S+)$/,
+  /** drivers/base/dd.c:deferred_probe_extend_timeout (pr_debug): "Extended deferred probe timeout by %d secs". */
+  timeoutExtended: /^Extended deferred probe timeout by/,
+  /** qemu/guest/init before insmod: "probelab: module load begin <name>". */
+  moduleLoadBegin: /^probelab: module load begin (\S+)$/,
+  /** init/main.c:trace_initcall_start_cb of a module's init: "calling  <fn> [<module>] @ <pid>". */
+  moduleInitcall: (module: string): RegExp => new RegExp(`^calling {2}\\S+ \\[${module}\\] @`),
+  /** drivers/base/dd.c:driver_bound, either series' form (the device name is in 6.1's only). */
+  bound: /really_probe: bound device (?:\S+ )?to driver (\S+)$/,
+  /** drivers/base/dd.c:really_probe_debug: "probe of %s returned %d after %lld usecs". */
+  probeReturned: /^probe of \S+ returned (-?\d+) after (\d+) usecs$/,
+} as const;

@@ -18,6 +18,7 @@ import { loadMachine, pciFunctions } from './machine.js';
 import { machineTree } from './boards.js';
 import { bootScenario } from './real-boot.js';
 import type { DmesgLine, ParsedConsole } from './console-parser.js';
+import { timingRules } from './console-rules.js';
 
 export interface DiscoveredProfile {
   kernel: KernelId;
@@ -99,19 +100,18 @@ const isBus = (b: string): b is Bus => b === 'platform' || b === 'amba' || b ===
 export function bootTiming(p: ParsedConsole, drivers: Map<string, DriverInfo>): BootTiming {
   const d = p.dmesg;
   const find = (re: RegExp): DmesgLine | undefined => d.find((l) => re.test(l.text));
-  const late = find(/^calling {2}deferred_probe_initcall\+/);
-  const lateEnd = find(/^initcall deferred_probe_initcall\+\S+ returned/);
-  const init = find(/^Run \/init as init process/);
+  const late = find(timingRules.lateInitcallStart);
+  const lateEnd = find(timingRules.lateInitcallEnd);
+  const init = find(timingRules.initStart);
   if (!late || !lateEnd || !init) throw new Error('discovery boot: initcall_debug lines missing (late initcall or /init)');
   const builtinRegistrations: BootTiming['builtinRegistrations'] = [];
   let calling: DmesgLine | null = null;
   const seen = new Set<string>();
   for (const l of d) {
     if (l.t >= late.t) break;
-    if (/^calling {2}\S+ @ 1$/.test(l.text)) calling = l;
+    if (timingRules.builtinInitcall.test(l.text)) calling = l;
     // dd.c:__driver_probe_device debug line, 6.12 then 6.1 form.
-    const m = /^\S+ \S+: bus: '(\w+)': __driver_probe_device: matched device with driver (\S+)$/.exec(l.text)
-      ?? /^bus: '(\w+)': __driver_probe_device: matched device \S+ with driver (\S+)$/.exec(l.text);
+    const m = timingRules.matched612.exec(l.text) ?? timingRules.matched61.exec(l.text);
     if (!m || !calling) continue;
     const key = `${m[1]}/${m[2]}`;
     const info = drivers.get(key);
@@ -120,13 +120,14 @@ export function bootTiming(p: ParsedConsole, drivers: Map<string, DriverInfo>): 
     builtinRegistrations.push({ t: calling.t, driver: info.name, bus: info.bus });
   }
   // Extensions of the timer by built-in registrations between the late initcall and /init.
-  const lateRegistrations = d.filter((l) => l.t > lateEnd.t && l.t < init.t && /^Extended deferred probe timeout by/.test(l.text)).map((l) => l.t);
+  const lateRegistrations = d.filter((l) => l.t > lateEnd.t && l.t < init.t && timingRules.timeoutExtended.test(l.text)).map((l) => l.t);
   const moduleLoadLatency: Record<string, number> = {};
   for (const l of d) {
-    const b = /^probelab: module load begin (\S+)$/.exec(l.text);
+    const b = timingRules.moduleLoadBegin.exec(l.text);
     if (!b) continue;
     const key = b[1]!.replace(/-/g, '_');
-    const c = d.find((x) => x.t >= l.t && new RegExp(`^calling {2}\\S+ \\[${key}\\] @`).test(x.text));
+    const started = timingRules.moduleInitcall(key);
+    const c = d.find((x) => x.t >= l.t && started.test(x.text));
     if (c) moduleLoadLatency[key] = round6(c.t - l.t);
   }
   const lat = Object.values(moduleLoadLatency);
@@ -135,9 +136,9 @@ export function bootTiming(p: ParsedConsole, drivers: Map<string, DriverInfo>): 
   const deferCosts: number[] = [];
   let lastBound: string | null = null;
   for (const l of d) {
-    const bnd = /really_probe: bound device (?:\S+ )?to driver (\S+)$/.exec(l.text);
+    const bnd = timingRules.bound.exec(l.text);
     if (bnd) lastBound = bnd[1]!;
-    const pr = /^probe of \S+ returned (-?\d+) after (\d+) usecs$/.exec(l.text);
+    const pr = timingRules.probeReturned.exec(l.text);
     if (!pr) continue;
     const us = Number(pr[2]) / 1e6;
     if (Math.abs(Number(pr[1])) === 517) deferCosts.push(us);
