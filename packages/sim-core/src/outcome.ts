@@ -2,33 +2,33 @@
  * The outcome schema shared by the simulator and the real-kernel harness (a stable contract,
  * printed by `--json`). Times are guest seconds since boot.
  */
-export type EventKind =
-  | 'module-loaded'        // the guest's init finished loading a module (module: name)
-  | 'late-initcall'        // dd.c:deferred_probe_initcall starts
-  | 'timeout-fired'        // dd.c:deferred_probe_timeout_work_func runs
-  | 'probe-deferred'       // a probe returned -EPROBE_DEFER (either sign)
-  | 'probe-failed'         // a probe failed for good (value: errno)
-  | 'bound'                // driver bound (driver: name)
-  | 'ignored-dependency'   // dd.c:driver_deferred_probe_check_state gave up waiting
-  | 'iommu-group'          // "Adding to iommu group N" (value: N)
-  | 'iommu-map-miss'       // of/base.c:of_map_id found no translation for this RID
-  | 'deferred-pending'     // listed by the timeout's "deferred probe pending" dump
-  | 'iommu-fault'          // the IOMMU reported a fault for this master (real boots only)
-  | 'unbound'              // the driver let go of the device (driver: name)
-  | 'module-unloaded'      // rmmod succeeded (module: name)
-  | 'module-unload-refused'; // rmmod failed: the module is in use (module: name)
-
-export const eventKinds: ReadonlyArray<EventKind> = [
-  'module-loaded', 'late-initcall', 'timeout-fired', 'probe-deferred', 'probe-failed', 'bound',
-  'ignored-dependency', 'iommu-group', 'iommu-map-miss', 'deferred-pending', 'iommu-fault',
-  'unbound', 'module-unloaded', 'module-unload-refused',
-];
-
 /**
- * Kinds only a real boot shows: whether a bypassed master faults depends on whether it does
- * DMA after its IOMMU turns on, which the model does not know. Reported, not compared.
+ * The event kinds, one table: what each means (with the kernel function or line it stands for)
+ * and whether a check compares it or only shows it. Only a real boot shows `iommu-fault`: whether
+ * a bypassed master faults depends on whether it does DMA after its IOMMU turns on, which the
+ * model does not know.
  */
-export const observedOnlyKinds: ReadonlySet<EventKind> = new Set(['iommu-fault']);
+export const eventKindTable = {
+  'module-loaded': { meaning: "the guest's init finished loading a module (module: name)", compared: true },
+  'late-initcall': { meaning: 'drivers/base/dd.c:deferred_probe_initcall starts', compared: true },
+  'timeout-fired': { meaning: 'drivers/base/dd.c:deferred_probe_timeout_work_func runs', compared: true },
+  'probe-deferred': { meaning: 'a probe returned -EPROBE_DEFER (either sign)', compared: true },
+  'probe-failed': { meaning: 'a probe failed for good (value: errno)', compared: true },
+  bound: { meaning: 'a driver bound (driver: name)', compared: true },
+  'ignored-dependency': { meaning: 'drivers/base/dd.c:driver_deferred_probe_check_state gave up waiting', compared: true },
+  'iommu-group': { meaning: '"Adding to iommu group N" (value: N)', compared: true },
+  'iommu-map-miss': { meaning: 'drivers/of/base.c:of_map_id found no translation for this RID', compared: true },
+  'deferred-pending': { meaning: 'listed by the timeout\'s "deferred probe pending" dump', compared: true },
+  'iommu-fault': { meaning: 'the IOMMU reported a fault for this master (real boots only)', compared: false },
+  unbound: { meaning: 'the driver let go of the device (driver: name)', compared: true },
+  'module-unloaded': { meaning: 'rmmod succeeded (module: name)', compared: true },
+  'module-unload-refused': { meaning: 'rmmod failed: the module is in use (module: name)', compared: true },
+} as const satisfies Record<string, { meaning: string; compared: boolean }>;
+
+export type EventKind = keyof typeof eventKindTable;
+
+/** Kinds reported, not compared (the table's `compared: false`). */
+export const observedOnlyKinds: ReadonlySet<EventKind> = new Set((Object.keys(eventKindTable) as EventKind[]).filter((k) => !eventKindTable[k].compared));
 
 export interface ProbeEvent {
   t: number;
