@@ -1,7 +1,9 @@
 // Prints vitest's totals as one plain line, "N passed, N failed, N skipped", for any CI.
 export default class SummaryReporter {
   onFinished(files = []) {
-    let passed = 0, failed = 0, skipped = 0;
+    let passed = 0,
+      failed = 0,
+      skipped = 0;
     const walk = (t) => {
       if (t.type === 'test') {
         const s = t.result?.state;

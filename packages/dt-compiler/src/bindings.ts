@@ -37,7 +37,12 @@ export interface SupplierBinding {
 const both: KernelSeries[] = ['6.1', '6.12'];
 const only612: KernelSeries[] = ['6.12'];
 const only61: KernelSeries[] = ['6.1'];
-const simple = (property: string, cells: string | null, series: KernelSeries[] = both, optional = false): SupplierBinding => ({ property, parser: { kind: 'simple', cells }, optional, series });
+const simple = (
+  property: string,
+  cells: string | null,
+  series: KernelSeries[] = both,
+  optional = false,
+): SupplierBinding => ({ property, parser: { kind: 'simple', cells }, optional, series });
 
 export const supplierBindings: ReadonlyArray<SupplierBinding> = [
   simple('clocks', '#clock-cells'),
@@ -57,7 +62,13 @@ export const supplierBindings: ReadonlyArray<SupplierBinding> = [
   simple('phys', '#phy-cells'),
   simple('wakeup-parent', null),
   ...[0, 1, 2, 3, 4, 5, 6, 7, 8].map((i) => simple(`pinctrl-${i}`, null)),
-  { property: 'remote-endpoint', parser: { kind: 'remote-endpoint' }, optional: false, series: both, consumerIsPortParent: true },
+  {
+    property: 'remote-endpoint',
+    parser: { kind: 'remote-endpoint' },
+    optional: false,
+    series: both,
+    consumerIsPortParent: true,
+  },
   simple('pwms', '#pwm-cells'),
   simple('resets', '#reset-cells'),
   simple('leds', null),
@@ -72,7 +83,12 @@ export const supplierBindings: ReadonlyArray<SupplierBinding> = [
   simple('access-controllers', '#access-controller-cells', only612),
   { property: '-supply', parser: { kind: 'suffix', cells: null }, optional: false, series: both },
   { property: '-gpio', parser: { kind: 'suffix', cells: '#gpio-cells' }, optional: false, series: both },
-  { property: '-gpios', parser: { kind: 'suffix', cells: '#gpio-cells', except: ',nr-gpios' }, optional: false, series: both },
+  {
+    property: '-gpios',
+    parser: { kind: 'suffix', cells: '#gpio-cells', except: ',nr-gpios' },
+    optional: false,
+    series: both,
+  },
   { ...simple('post-init-providers', null, only612), ignore: true },
 ];
 
@@ -88,8 +104,11 @@ export interface SupplierTable {
 }
 
 const handWritten: Record<string, string> = {
-  'iommu-map': 'parse_iommu_maps', 'gpio-compat': 'parse_gpio_compat', interrupts: 'parse_interrupts',
-  'interrupt-map': 'parse_interrupt_map', 'remote-endpoint': 'parse_remote_endpoint',
+  'iommu-map': 'parse_iommu_maps',
+  'gpio-compat': 'parse_gpio_compat',
+  interrupts: 'parse_interrupts',
+  'interrupt-map': 'parse_interrupt_map',
+  'remote-endpoint': 'parse_remote_endpoint',
 };
 
 /** The rows of supplierBindings a tree's table has (each matched by parser, property and cells). */
@@ -100,7 +119,9 @@ export function bindingsOfTree(t: SupplierTable): SupplierBinding[] {
     // parse_gpios is written by hand (it skips ",nr-gpios"), not with DEFINE_SUFFIX_PROP.
     if (p.kind === 'suffix' && p.except) return listed.has(`parse_${b.property.replace(/^-/, '').replace(/-/g, '_')}`);
     if (p.kind === 'simple' || p.kind === 'suffix') {
-      const decl = (p.kind === 'simple' ? t.simple : t.suffix).find((d) => d.property === b.property && d.cells === p.cells);
+      const decl = (p.kind === 'simple' ? t.simple : t.suffix).find(
+        (d) => d.property === b.property && d.cells === p.cells,
+      );
       return !!decl && listed.has(`parse_${decl.fn}`);
     }
     return listed.has(handWritten[p.kind]!);

@@ -11,7 +11,14 @@ import { preprocess } from './cpp/preprocess.js';
 import { kernelFlagsFor } from './tools/kernel-dts.js';
 
 /** scripts/Makefile.dtbs: the warnings every kernel DTB build turns off (no effect on the DTB). */
-export const kernelDtcFlags = ['-Wno-unique_unit_address', '-Wno-unit_address_vs_reg', '-Wno-avoid_unnecessary_addr_size', '-Wno-alias_paths', '-Wno-graph_child_address', '-Wno-simple_bus_reg'];
+export const kernelDtcFlags = [
+  '-Wno-unique_unit_address',
+  '-Wno-unit_address_vs_reg',
+  '-Wno-avoid_unnecessary_addr_size',
+  '-Wno-alias_paths',
+  '-Wno-graph_child_address',
+  '-Wno-simple_bus_reg',
+];
 
 export interface CompileOptions {
   /** The kernel tree (for scripts/dtc/include-prefixes); or give includeDirs yourself. */
@@ -30,25 +37,37 @@ export interface CompileOutput {
 }
 
 export function includeDirsFor(opts: CompileOptions): string[] {
-  return opts.includeDirs ?? (opts.kernelTree ? [join(resolve(opts.kernelTree), 'scripts', 'dtc', 'include-prefixes')] : []);
+  return (
+    opts.includeDirs ?? (opts.kernelTree ? [join(resolve(opts.kernelTree), 'scripts', 'dtc', 'include-prefixes')] : [])
+  );
 }
 
 export function compileDtsFile(file: string, opts: CompileOptions = {}): CompileOutput {
   const inc = includeDirsFor(opts);
   const pre = preprocess(file, { includeDirs: inc });
   const extra = opts.flags ?? (opts.kernelTree ? kernelFlagsFor(resolve(file)) : []);
-  const r = trapAsDtError(file, () => compileDts(pre.text, { fileName: 'preprocessed.dts', includeDirs: [dirname(resolve(file)), ...inc], flags: [...kernelDtcFlags, ...extra] }));
+  const r = trapAsDtError(file, () =>
+    compileDts(pre.text, {
+      fileName: 'preprocessed.dts',
+      includeDirs: [dirname(resolve(file)), ...inc],
+      flags: [...kernelDtcFlags, ...extra],
+    }),
+  );
   const errors = r.messages.filter((m) => m.severity !== 'warning');
   if (!r.dtb || errors.length) {
     const e = errors.find((x) => x.file) ?? errors[0];
-    throw new DtError(e ? `${e.check ? `${e.check}: ` : ''}${e.text}` : `dtc failed (exit ${r.exitCode})`, { file: e?.file ?? file, ...(e?.line !== undefined ? { line: e.line, column: e.column ?? 1 } : {}) });
+    throw new DtError(e ? `${e.check ? `${e.check}: ` : ''}${e.text}` : `dtc failed (exit ${r.exitCode})`, {
+      file: e?.file ?? file,
+      ...(e?.line !== undefined ? { line: e.line, column: e.column ?? 1 } : {}),
+    });
   }
   return { dtb: r.dtb, warnings: r.messages.filter((m) => m.severity === 'warning'), files: pre.files };
 }
 
 export function dtbToDts(dtb: Uint8Array, file = '<dtb>'): string {
   const r = trapAsDtError(file, () => decompileDtb(dtb));
-  if (r.dts === null) throw new DtError(r.messages[0]?.text ?? `dtc could not read the DTB (exit ${r.exitCode})`, { file });
+  if (r.dts === null)
+    throw new DtError(r.messages[0]?.text ?? `dtc could not read the DTB (exit ${r.exitCode})`, { file });
   return r.dts;
 }
 

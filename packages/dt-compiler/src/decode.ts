@@ -28,7 +28,10 @@ export function string(node: DtNode, prop: string): string | undefined {
 export function cells(node: DtNode, prop: string, file = '<dtb>'): number[] | undefined {
   const p = node.properties.get(prop);
   if (!p) return undefined;
-  if (p.value.length % 4) throw new DtError(`${node.path}: property ${prop} is ${p.value.length} bytes, not a whole number of cells`, { file });
+  if (p.value.length % 4)
+    throw new DtError(`${node.path}: property ${prop} is ${p.value.length} bytes, not a whole number of cells`, {
+      file,
+    });
   const out: number[] = [];
   for (let i = 0; i < p.value.length; i += 4) out.push(readU32(p.value, i));
   return out;
@@ -67,7 +70,10 @@ export function sizeCells(node: DtNode): number {
   return 1;
 }
 
-export interface RegEntry { address: bigint; size: bigint }
+export interface RegEntry {
+  address: bigint;
+  size: bigint;
+}
 
 export function reg(node: DtNode, file = '<dtb>'): RegEntry[] {
   const c = cells(node, 'reg', file);
@@ -75,14 +81,22 @@ export function reg(node: DtNode, file = '<dtb>'): RegEntry[] {
   const ac = addressCells(node);
   const sc = sizeCells(node);
   const step = ac + sc;
-  if (step === 0 || c.length % step) throw new DtError(`${node.path}: reg has ${c.length} cells, not a multiple of #address-cells(${ac}) + #size-cells(${sc})`, { file });
+  if (step === 0 || c.length % step)
+    throw new DtError(
+      `${node.path}: reg has ${c.length} cells, not a multiple of #address-cells(${ac}) + #size-cells(${sc})`,
+      { file },
+    );
   const num = (xs: number[]): bigint => xs.reduce((acc, x) => (acc << 32n) | BigInt(x), 0n);
   const out: RegEntry[] = [];
-  for (let i = 0; i < c.length; i += step) out.push({ address: num(c.slice(i, i + ac)), size: num(c.slice(i + ac, i + step)) });
+  for (let i = 0; i < c.length; i += step)
+    out.push({ address: num(c.slice(i, i + ac)), size: num(c.slice(i + ac, i + step)) });
   return out;
 }
 
-export interface PhandleArgs { node: DtNode; args: number[] }
+export interface PhandleArgs {
+  node: DtNode;
+  args: number[];
+}
 
 /** Parsed lists by tree, property value and cells name: the simulator re-reads `iommus`, `clocks`, … at every probe. */
 const phandleCache = new WeakMap<DeviceTree, WeakMap<Uint8Array, Map<string | null, readonly PhandleArgs[]>>>();
@@ -92,7 +106,13 @@ const phandleCache = new WeakMap<DeviceTree, WeakMap<Uint8Array, Map<string | nu
  * argument count comes from `cellsName` in the target (e.g. `iommus` / `#iommu-cells`).
  * The list is shared, callers must not change it.
  */
-export function phandleList(tree: DeviceTree, node: DtNode, prop: string, cellsName: string | null, file = '<dtb>'): PhandleArgs[] {
+export function phandleList(
+  tree: DeviceTree,
+  node: DtNode,
+  prop: string,
+  cellsName: string | null,
+  file = '<dtb>',
+): PhandleArgs[] {
   const p = node.properties.get(prop);
   if (!p) return [];
   let perTree = phandleCache.get(tree);
@@ -104,24 +124,41 @@ export function phandleList(tree: DeviceTree, node: DtNode, prop: string, cellsN
   return out as PhandleArgs[];
 }
 
-function parsePhandleList(tree: DeviceTree, node: DtNode, prop: string, cellsName: string | null, file: string): PhandleArgs[] {
+function parsePhandleList(
+  tree: DeviceTree,
+  node: DtNode,
+  prop: string,
+  cellsName: string | null,
+  file: string,
+): PhandleArgs[] {
   const c = cells(node, prop, file);
   if (!c) return [];
   const out: PhandleArgs[] = [];
-  for (let i = 0; i < c.length; ) {
+  for (let i = 0; i < c.length;) {
     const ph = c[i]!;
     const target = tree.byPhandle(ph);
-    if (!target) throw new DtError(`${node.path}: ${prop}[${i}] refers to phandle 0x${ph.toString(16)}, which no node has`, { file });
+    if (!target)
+      throw new DtError(`${node.path}: ${prop}[${i}] refers to phandle 0x${ph.toString(16)}, which no node has`, {
+        file,
+      });
     const n = cellsName ? u32(target, cellsName) : 0;
     if (n === undefined) throw new DtError(`${node.path}: ${prop} target ${target.path} has no ${cellsName}`, { file });
-    if (i + 1 + n > c.length) throw new DtError(`${node.path}: ${prop} ends inside the arguments of ${target.path} (needs ${n} cells)`, { file });
+    if (i + 1 + n > c.length)
+      throw new DtError(`${node.path}: ${prop} ends inside the arguments of ${target.path} (needs ${n} cells)`, {
+        file,
+      });
     out.push({ node: target, args: c.slice(i + 1, i + 1 + n) });
     i += 1 + n;
   }
   return out;
 }
 
-export interface IdMapEntry { idBase: number; target: DtNode; outBase: number; length: number }
+export interface IdMapEntry {
+  idBase: number;
+  target: DtNode;
+  outBase: number;
+  length: number;
+}
 
 /** `iommu-map` / `msi-map`: <id-base phandle out-base length> (of/base.c:of_map_id, with #iommu-cells = 1). */
 export function idMap(tree: DeviceTree, node: DtNode, prop: 'iommu-map' | 'msi-map', file = '<dtb>'): IdMapEntry[] {
@@ -131,7 +168,11 @@ export function idMap(tree: DeviceTree, node: DtNode, prop: 'iommu-map' | 'msi-m
   const out: IdMapEntry[] = [];
   for (let i = 0; i < c.length; i += 4) {
     const target = tree.byPhandle(c[i + 1]!);
-    if (!target) throw new DtError(`${node.path}: ${prop} entry ${i / 4} refers to phandle 0x${c[i + 1]!.toString(16)}, which no node has`, { file });
+    if (!target)
+      throw new DtError(
+        `${node.path}: ${prop} entry ${i / 4} refers to phandle 0x${c[i + 1]!.toString(16)}, which no node has`,
+        { file },
+      );
     out.push({ idBase: c[i]!, target, outBase: c[i + 2]!, length: c[i + 3]! });
   }
   return out;
@@ -141,11 +182,17 @@ export function idMap(tree: DeviceTree, node: DtNode, prop: 'iommu-map' | 'msi-m
  * of/base.c:of_map_id: translate `id` through a map, after masking with `<prop>-mask`.
  * Returns null when the map exists but covers no entry for the id ("no %s translation").
  */
-export function mapId(tree: DeviceTree, node: DtNode, prop: 'iommu-map' | 'msi-map', id: number): { target: DtNode; id: number } | null {
+export function mapId(
+  tree: DeviceTree,
+  node: DtNode,
+  prop: 'iommu-map' | 'msi-map',
+  id: number,
+): { target: DtNode; id: number } | null {
   const mask = u32(node, `${prop}-mask`) ?? 0xffffffff;
   const masked = (id & mask) >>> 0;
   for (const e of idMap(tree, node, prop)) {
-    if (masked >= e.idBase && masked < e.idBase + e.length) return { target: e.target, id: masked - e.idBase + e.outBase };
+    if (masked >= e.idBase && masked < e.idBase + e.length)
+      return { target: e.target, id: masked - e.idBase + e.outBase };
   }
   return null;
 }

@@ -19,7 +19,11 @@ export interface DtLink {
  * The property names a binding row claims, and their supplier nodes, for one node. `rows`: a
  * series' rows, or the rows a tree's own table has (bindingsOfTree).
  */
-export function linksOfNode(tree: DeviceTree, node: DtNode, rows: KernelSeries | ReadonlyArray<SupplierBinding>): DtLink[] {
+export function linksOfNode(
+  tree: DeviceTree,
+  node: DtNode,
+  rows: KernelSeries | ReadonlyArray<SupplierBinding>,
+): DtLink[] {
   const out: DtLink[] = [];
   const byName = rowsByName(rows);
   for (const prop of node.properties.keys()) {
@@ -104,7 +108,8 @@ function suppliers(tree: DeviceTree, node: DtNode, prop: string, b: SupplierBind
       if (prop !== 'iommu-map') return null;
       return safe(() => idMap(tree, node, 'iommu-map').map((e) => e.target));
     case 'interrupts':
-      if (prop === 'interrupts-extended') return safe(() => phandleList(tree, node, prop, '#interrupt-cells').map((x) => x.node));
+      if (prop === 'interrupts-extended')
+        return safe(() => phandleList(tree, node, prop, '#interrupt-cells').map((x) => x.node));
       if (prop !== 'interrupts') return null;
       return safe(() => {
         const parent = interruptParent(tree, node);
@@ -140,7 +145,7 @@ function interruptMapParents(tree: DeviceTree, node: DtNode): DtNode[] {
   const addrCells = cells(node, '#address-cells')?.[0] ?? 0;
   const intCells = cells(node, '#interrupt-cells')?.[0] ?? 1;
   const out: DtNode[] = [];
-  for (let i = 0; i < map.length; ) {
+  for (let i = 0; i < map.length;) {
     i += addrCells + intCells;
     const parent = tree.byPhandle(map[i++]!);
     if (!parent) break;
@@ -174,7 +179,19 @@ function availableUp(n: DtNode): boolean {
 
 export function renderGraph(links: DtLink[], format: 'text' | 'json' | 'dot'): string {
   if (format === 'json') {
-    return JSON.stringify(links.map((l) => ({ consumer: l.consumer.path, supplier: l.supplier.path, property: l.property, optional: l.binding.optional, ignore: !!l.binding.ignore })), null, 2) + '\n';
+    return (
+      JSON.stringify(
+        links.map((l) => ({
+          consumer: l.consumer.path,
+          supplier: l.supplier.path,
+          property: l.property,
+          optional: l.binding.optional,
+          ignore: !!l.binding.ignore,
+        })),
+        null,
+        2,
+      ) + '\n'
+    );
   }
   if (format === 'dot') {
     const lines = ['digraph fw_devlink {', '  rankdir=LR;', '  node [shape=box, fontname="monospace"];'];
@@ -183,10 +200,19 @@ export function renderGraph(links: DtLink[], format: 'text' | 'json' | 'dot'): s
     for (const n of [...nodes].sort()) lines.push(`  "${n}";`);
     for (const l of links) {
       const style = l.binding.optional ? ', style=dashed' : l.binding.ignore ? ', style=dotted' : '';
-      lines.push(`  "${l.consumer.path}" -> "${l.supplier.path}" [label="${l.property}${l.binding.optional ? ' (optional)' : ''}"${style}];`);
+      lines.push(
+        `  "${l.consumer.path}" -> "${l.supplier.path}" [label="${l.property}${l.binding.optional ? ' (optional)' : ''}"${style}];`,
+      );
     }
     lines.push('}');
     return lines.join('\n') + '\n';
   }
-  return links.map((l) => `${l.consumer.path} -> ${l.supplier.path}  [${l.property}]${l.binding.optional ? ' optional' : ''}${l.binding.ignore ? ' ignored' : ''}${compatible(l.supplier)[0] ? `  (${compatible(l.supplier)[0]})` : ''}`).join('\n') + '\n';
+  return (
+    links
+      .map(
+        (l) =>
+          `${l.consumer.path} -> ${l.supplier.path}  [${l.property}]${l.binding.optional ? ' optional' : ''}${l.binding.ignore ? ' ignored' : ''}${compatible(l.supplier)[0] ? `  (${compatible(l.supplier)[0]})` : ''}`,
+      )
+      .join('\n') + '\n'
+  );
 }

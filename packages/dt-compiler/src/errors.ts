@@ -10,7 +10,8 @@ export class DtError extends Error {
   }
   override toString(): string {
     const w = this.where;
-    const pos = w.line !== undefined ? `:${w.line}:${w.column ?? 1}` : w.offset !== undefined ? ` (byte ${w.offset})` : '';
+    const pos =
+      w.line !== undefined ? `:${w.line}:${w.column ?? 1}` : w.offset !== undefined ? ` (byte ${w.offset})` : '';
     return `${w.file}${pos}: ${this.message}`;
   }
 }

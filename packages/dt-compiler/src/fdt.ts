@@ -28,7 +28,8 @@ export function readDtbFile(file: string): Uint8Array {
     throw new DtError(`cannot read: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { file });
   }
   if (!st.isFile()) throw new DtError('not a regular file', { file });
-  if (st.size > maxDtbBytes) throw new DtError(`${st.size} bytes: larger than the limit of ${maxDtbBytes} bytes for a DTB`, { file });
+  if (st.size > maxDtbBytes)
+    throw new DtError(`${st.size} bytes: larger than the limit of ${maxDtbBytes} bytes for a DTB`, { file });
   return new Uint8Array(readFileSync(file));
 }
 
@@ -53,8 +54,10 @@ export function readDtb(bytes: Uint8Array, file = '<dtb>'): DeviceTree {
   if (totalSize > bytes.length) fail(`header totalsize ${totalSize} exceeds file size ${bytes.length}`, 4);
   if (version < 16) fail(`DTB version ${version} not supported (need 16 or later)`, 20);
   // Every block inside totalsize (dtc's flattree.c checks the same before reading a block).
-  if (offStruct + sizeStruct > totalSize) fail(`structure block (offset ${offStruct}, ${sizeStruct} bytes) runs past totalsize ${totalSize}`, 8);
-  if (offStrings + sizeStrings > totalSize) fail(`strings block (offset ${offStrings}, ${sizeStrings} bytes) runs past totalsize ${totalSize}`, 12);
+  if (offStruct + sizeStruct > totalSize)
+    fail(`structure block (offset ${offStruct}, ${sizeStruct} bytes) runs past totalsize ${totalSize}`, 8);
+  if (offStrings + sizeStrings > totalSize)
+    fail(`strings block (offset ${offStrings}, ${sizeStrings} bytes) runs past totalsize ${totalSize}`, 12);
   if (offRsv >= totalSize) fail(`memory reservation block offset ${offRsv} outside totalsize ${totalSize}`, 16);
 
   const rsv: Array<{ address: bigint; size: bigint }> = [];
@@ -91,7 +94,8 @@ export function readDtb(bytes: Uint8Array, file = '<dtb>'): DeviceTree {
       if (parent) parent.children.push(node);
       else root = node;
       stack.push(node);
-      if (stack.length > maxDtbDepth) fail(`nodes nested more than ${maxDtbDepth} deep (limit for probelab's DTB reader)`, tokenOff);
+      if (stack.length > maxDtbDepth)
+        fail(`nodes nested more than ${maxDtbDepth} deep (limit for probelab's DTB reader)`, tokenOff);
     } else if (token === FDT_END_NODE) {
       if (!stack.pop()) fail('FDT_END_NODE without an open node', tokenOff);
     } else if (token === FDT_PROP) {

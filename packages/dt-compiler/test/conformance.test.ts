@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { kernelTree, runConformance, sample } from '../src/tools/conformance.js';
 import { listKernelDts } from '../src/tools/kernel-dts.js';
 
-describe('conformance with the kernel pipeline (host cpp + the tree\'s dtc)', () => {
+describe("conformance with the kernel pipeline (host cpp + the tree's dtc)", () => {
   it('60 boards across vendors: all byte-identical', () => {
     const tree = kernelTree();
     const files = sample(listKernelDts(tree), 60);

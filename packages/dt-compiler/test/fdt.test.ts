@@ -22,7 +22,10 @@ describe('readDtb on QEMU virt device trees', () => {
   });
 
   it('agrees with dtc on every node path and property size', () => {
-    const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', join(import.meta.dirname, 'fixtures', 'viommu.dtb')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const dts = execFileSync('dtc', ['-I', 'dtb', '-O', 'dts', join(import.meta.dirname, 'fixtures', 'viommu.dtb')], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
     const t = readDtb(fx('viommu.dtb'));
     const nodeCount = (dts.match(/\{\s*$/gm) ?? []).length;
     expect(t.nodes.length).toBe(nodeCount);

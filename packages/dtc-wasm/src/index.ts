@@ -42,7 +42,9 @@ function freshMemory(): WebAssembly.Memory {
  */
 export class DtcTrap extends Error {
   constructor(readonly trap: string) {
-    super(`dtc stopped: ${trap === 'memory access out of bounds' ? 'out of stack (input nested too deeply for dtc\'s 8 MiB stack)' : trap}`);
+    super(
+      `dtc stopped: ${trap === 'memory access out of bounds' ? "out of stack (input nested too deeply for dtc's 8 MiB stack)" : trap}`,
+    );
     this.name = 'DtcTrap';
   }
 }
@@ -63,19 +65,31 @@ const WORK = MEMORY_DIR;
  * Run dtc with `args`. `inputs` are in-memory files (referred to in args as `@WORK@/<name>`);
  * `outputs` are read back from memory; `readDirs` are host directories dtc may read.
  */
-export function runDtc(args: string[], opts: { inputs?: Record<string, string | Uint8Array>; outputs?: string[]; readDirs?: string[] } = {}): DtcRun {
+export function runDtc(
+  args: string[],
+  opts: { inputs?: Record<string, string | Uint8Array>; outputs?: string[]; readDirs?: string[] } = {},
+): DtcRun {
   const files = new Map<string, Uint8Array>();
-  for (const [name, data] of Object.entries(opts.inputs ?? {})) files.set(`${WORK}/${name}`, typeof data === 'string' ? new TextEncoder().encode(data) : data);
-  const shim = new WasiShim({ args: ['dtc', ...args.map((a) => a.split('@WORK@').join(WORK))], files, readDirs: (opts.readDirs ?? []).map((d) => resolve(d)) });
+  for (const [name, data] of Object.entries(opts.inputs ?? {}))
+    files.set(`${WORK}/${name}`, typeof data === 'string' ? new TextEncoder().encode(data) : data);
+  const shim = new WasiShim({
+    args: ['dtc', ...args.map((a) => a.split('@WORK@').join(WORK))],
+    files,
+    readDirs: (opts.readDirs ?? []).map((d) => resolve(d)),
+  });
   const mem = freshMemory();
   shim.bind(mem);
-  const instance = new WebAssembly.Instance(module(), { env: { memory: mem }, wasi_snapshot_preview1: shim.imports() } as unknown as WebAssembly.Imports);
+  const instance = new WebAssembly.Instance(module(), {
+    env: { memory: mem },
+    wasi_snapshot_preview1: shim.imports(),
+  } as unknown as WebAssembly.Imports);
   let exitCode = 0;
   try {
     (instance.exports._start as () => void)();
   } catch (e) {
     if (e instanceof ProcExit) exitCode = e.code;
-    else if (e instanceof MessageFlood) exitCode = 2; // failed already; the messages so far stand
+    else if (e instanceof MessageFlood)
+      exitCode = 2; // failed already; the messages so far stand
     else if (e instanceof WebAssembly.RuntimeError) throw new DtcTrap(e.message);
     // dtc's recursion also runs on the engine's own stack: a RangeError is the same exhaustion.
     else if (e instanceof RangeError) throw new DtcTrap('memory access out of bounds');
@@ -90,7 +104,13 @@ export function runDtc(args: string[], opts: { inputs?: Record<string, string | 
     const f = files.get(`${WORK}/${name}`);
     if (f) outputs.set(name, f);
   }
-  return { exitCode, stdout: dec.decode(shim.stdout.bytes()), stderr, messages: parseDtcMessages(stderr.split(`${WORK}/`).join('')), outputs };
+  return {
+    exitCode,
+    stdout: dec.decode(shim.stdout.bytes()),
+    stderr,
+    messages: parseDtcMessages(stderr.split(`${WORK}/`).join('')),
+    outputs,
+  };
 }
 
 export interface CompileResult {
@@ -104,19 +124,55 @@ export interface CompileResult {
  * DTS (already preprocessed, line markers allowed) to DTB, as the kernel's cmd_dtc runs dtc:
  * `-O dtb -b 0 -i <dirs> <flags>`.
  */
-export function compileDts(source: string | Uint8Array, opts: { fileName?: string; includeDirs?: string[]; flags?: string[] } = {}): CompileResult {
+export function compileDts(
+  source: string | Uint8Array,
+  opts: { fileName?: string; includeDirs?: string[]; flags?: string[] } = {},
+): CompileResult {
   const name = opts.fileName ?? 'input.dts';
   const inc = (opts.includeDirs ?? []).flatMap((d) => ['-i', resolve(d)]);
-  const r = runDtc(['-q', '-I', 'dts', '-O', 'dtb', '-b', '0', ...inc, ...(opts.flags ?? []), '-o', '@WORK@/out.dtb', `@WORK@/${name}`], {
-    inputs: { [name]: source }, outputs: ['out.dtb'], readDirs: opts.includeDirs,
-  });
+  const r = runDtc(
+    [
+      '-q',
+      '-I',
+      'dts',
+      '-O',
+      'dtb',
+      '-b',
+      '0',
+      ...inc,
+      ...(opts.flags ?? []),
+      '-o',
+      '@WORK@/out.dtb',
+      `@WORK@/${name}`,
+    ],
+    {
+      inputs: { [name]: source },
+      outputs: ['out.dtb'],
+      readDirs: opts.includeDirs,
+    },
+  );
   const quietless = r.messages;
-  return { dtb: r.exitCode === 0 ? r.outputs.get('out.dtb') ?? null : null, exitCode: r.exitCode, messages: quietless, stderr: r.stderr };
+  return {
+    dtb: r.exitCode === 0 ? (r.outputs.get('out.dtb') ?? null) : null,
+    exitCode: r.exitCode,
+    messages: quietless,
+    stderr: r.stderr,
+  };
 }
 
 /** DTB to DTS text (`dtc -I dtb -O dts`). */
-export function decompileDtb(dtb: Uint8Array, opts: { flags?: string[] } = {}): { dts: string | null; exitCode: number; messages: DtcMessage[] } {
-  const r = runDtc(['-q', '-I', 'dtb', '-O', 'dts', ...(opts.flags ?? []), '-o', '@WORK@/out.dts', '@WORK@/in.dtb'], { inputs: { 'in.dtb': dtb }, outputs: ['out.dts'] });
+export function decompileDtb(
+  dtb: Uint8Array,
+  opts: { flags?: string[] } = {},
+): { dts: string | null; exitCode: number; messages: DtcMessage[] } {
+  const r = runDtc(['-q', '-I', 'dtb', '-O', 'dts', ...(opts.flags ?? []), '-o', '@WORK@/out.dts', '@WORK@/in.dtb'], {
+    inputs: { 'in.dtb': dtb },
+    outputs: ['out.dts'],
+  });
   const out = r.outputs.get('out.dts');
-  return { dts: r.exitCode === 0 && out ? new TextDecoder().decode(out) : null, exitCode: r.exitCode, messages: r.messages };
+  return {
+    dts: r.exitCode === 0 && out ? new TextDecoder().decode(out) : null,
+    exitCode: r.exitCode,
+    messages: r.messages,
+  };
 }

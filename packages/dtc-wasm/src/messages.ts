@@ -22,7 +22,14 @@ export function parseDtcMessages(stderr: string): DtcMessage[] {
     if (!line) continue;
     let m = /^(.+?):(\d+)\.(\d+)-[\d.]+: (Warning|ERROR) \(([\w-]+)\): (.*)$/.exec(line);
     if (m) {
-      out.push({ severity: m[4] === 'Warning' ? 'warning' : 'error', file: m[1]!, line: Number(m[2]), column: Number(m[3]), check: m[5]!, text: m[6]! });
+      out.push({
+        severity: m[4] === 'Warning' ? 'warning' : 'error',
+        file: m[1]!,
+        line: Number(m[2]),
+        column: Number(m[3]),
+        check: m[5]!,
+        text: m[6]!,
+      });
       continue;
     }
     m = /^(.+?): (Warning|ERROR) \(([\w-]+)\): (.*)$/.exec(line);

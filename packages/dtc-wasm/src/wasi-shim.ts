@@ -36,7 +36,14 @@ export class MessageFlood extends Error {
 }
 export const floodBytes = 1024 * 1024;
 
-interface OpenFile { kind: 'file' | 'dir' | 'stdio'; path: string; data: Uint8Array; size: number; pos: number; writable: boolean }
+interface OpenFile {
+  kind: 'file' | 'dir' | 'stdio';
+  path: string;
+  data: Uint8Array;
+  size: number;
+  pos: number;
+  writable: boolean;
+}
 
 export interface ShimOptions {
   args: string[];
@@ -85,7 +92,8 @@ export class WasiShim {
   private lookup(path: string): { type: 'file'; data: Uint8Array } | { type: 'dir' } | null {
     const mem = this.opts.files.get(path);
     if (mem) return { type: 'file', data: mem };
-    for (const k of this.opts.files.keys()) if (k.startsWith(path.endsWith('/') ? path : path + '/')) return { type: 'dir' };
+    for (const k of this.opts.files.keys())
+      if (k.startsWith(path.endsWith('/') ? path : path + '/')) return { type: 'dir' };
     if (!this.hostAllowed(path)) return null;
     try {
       const st = statSync(path);
@@ -103,7 +111,11 @@ export class WasiShim {
       args_sizes_get(argc: number, bufSize: number): number {
         const enc = self.opts.args.map((a) => new TextEncoder().encode(a + '\0'));
         self.view.setUint32(argc, enc.length, true);
-        self.view.setUint32(bufSize, enc.reduce((n, b) => n + b.length, 0), true);
+        self.view.setUint32(
+          bufSize,
+          enc.reduce((n, b) => n + b.length, 0),
+          true,
+        );
         return E.SUCCESS;
       },
       args_get(argv: number, buf: number): number {
@@ -139,7 +151,17 @@ export class WasiShim {
       fd_fdstat_set_flags(): number {
         return E.SUCCESS;
       },
-      path_open(dirfd: number, _dirflags: number, pathPtr: number, pathLen: number, oflags: number, rightsBase: bigint, _ri: bigint, _fdflags: number, fdOut: number): number {
+      path_open(
+        dirfd: number,
+        _dirflags: number,
+        pathPtr: number,
+        pathLen: number,
+        oflags: number,
+        rightsBase: bigint,
+        _ri: bigint,
+        _fdflags: number,
+        fdOut: number,
+      ): number {
         if (!self.fds.has(dirfd)) return E.BADF;
         const path = '/' + self.str(pathPtr, pathLen).replace(/^\/+/, '');
         const wantsWrite = (oflags & (O_CREAT | O_TRUNC)) !== 0 || (BigInt(rightsBase) & 0x40n) !== 0n; // RIGHT_FD_WRITE
@@ -201,8 +223,7 @@ export class WasiShim {
             self.stderr.push(chunk);
             if (!self.sawError && Buffer.from(chunk).includes('ERROR')) self.sawError = true;
             if (self.sawError && self.stderr.length > floodBytes) throw new MessageFlood(self.stderr.length);
-          }
-          else {
+          } else {
             const end = f.pos + len;
             if (end > f.data.length) {
               const grown = new Uint8Array(Math.max(end, f.data.length * 2, 4096));

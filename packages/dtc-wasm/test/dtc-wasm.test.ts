@@ -66,7 +66,10 @@ describe('dtc.wasm', () => {
     // native dtc makes. (Sibling nodes stay under bison's YYMAXDEPTH of 10,000.)
     const name = 'a-node-whose-name-makes-its-warning-long-enough-to-count'.repeat(2);
     const warn = `/dts-v1/;\n/ {\n${Array.from({ length: 8000 }, (_, i) => `  ${name}@${i + 1} { };\n`).join('')}};\n`;
-    const w = runDtc(['-I', 'dts', '-O', 'dtb', '-o', '@WORK@/out.dtb', '@WORK@/in.dts'], { inputs: { 'in.dts': warn }, outputs: ['out.dtb'] });
+    const w = runDtc(['-I', 'dts', '-O', 'dtb', '-o', '@WORK@/out.dtb', '@WORK@/in.dts'], {
+      inputs: { 'in.dts': warn },
+      outputs: ['out.dtb'],
+    });
     expect(w.exitCode).toBe(0);
     expect(w.stderr.length).toBeGreaterThan(1.5 * 1024 * 1024);
     expect(w.messages.every((m) => m.severity === 'warning')).toBe(true);
@@ -80,7 +83,9 @@ describe('dtc.wasm', () => {
   });
 
   it('the committed dtc.wasm is what scripts/build-wasm.sh builds from linux-source-6.12', () => {
-    const out = execFileSync('bash', [join(import.meta.dirname, '..', 'scripts', 'build-wasm.sh'), '--check'], { encoding: 'utf8' });
+    const out = execFileSync('bash', [join(import.meta.dirname, '..', 'scripts', 'build-wasm.sh'), '--check'], {
+      encoding: 'utf8',
+    });
     expect(out).toMatch(/dtc\.wasm reproduced/);
   }, 300_000);
 });

@@ -3,7 +3,16 @@
  * temporary file is removed on any failure and on any way out of the process), and every
  * file-system failure as one line that names the path, what went wrong and what to do.
  */
-import { accessSync, appendFileSync, constants, existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  appendFileSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { dirname, resolve, sep } from 'node:path';
 import { HarnessError } from './errors.js';
 import { registerTemp, releaseTemp } from './lifetime.js';
@@ -33,7 +42,11 @@ function nearestExisting(path: string): string {
 function advice(path: string, code: string): string {
   const p = resolve(path);
   const under = (d: string): boolean => p === d || p.startsWith(d + sep);
-  const where = under(outDir()) ? 'set PROBELAB_OUT to a writable directory' : under(cacheDir()) ? 'set PROBELAB_CACHE to a writable directory' : 'choose another path';
+  const where = under(outDir())
+    ? 'set PROBELAB_OUT to a writable directory'
+    : under(cacheDir())
+      ? 'set PROBELAB_CACHE to a writable directory'
+      : 'choose another path';
   return code === 'ENOSPC' || code === 'EDQUOT' ? `free some space or ${where}` : where;
 }
 
@@ -54,7 +67,9 @@ export function fsError(e: unknown, path: string, action: string): HarnessError 
     }
   }
   const why = reasons[code] ?? `${code}`;
-  return new HarnessError(`cannot ${action} ${at}${at !== path ? ` (for ${path})` : ''}: ${why}; ${advice(path, code)}`);
+  return new HarnessError(
+    `cannot ${action} ${at}${at !== path ? ` (for ${path})` : ''}: ${why}; ${advice(path, code)}`,
+  );
 }
 
 export function ensureDir(dir: string): void {

@@ -15,17 +15,34 @@ export interface BoardPrediction extends Prediction {
 }
 
 export async function predictBoard(s: BoardScenario, log: (l: string) => void = () => {}): Promise<BoardPrediction> {
-  const base = await sourceProfile({ source: s.kernel.source, ...(s.kernel.config ? { fragment: s.kernel.config } : {}), patches: s.kernel.patches }, log);
+  const base = await sourceProfile(
+    { source: s.kernel.source, ...(s.kernel.config ? { fragment: s.kernel.config } : {}), patches: s.kernel.patches },
+    log,
+  );
   const profile: SourceProfile = { ...base, iommuSetup: s.kernel.iommuSetup, busOpsAtInit: s.kernel.busOpsAtInit };
   const dts = isAbsolute(s.board) ? s.board : join(profile.tree, 'arch', 'arm64', 'boot', 'dts', s.board);
   if (!existsSync(dts)) throw new InputError(`field \`board\`: ${dts} does not exist`, s.file);
   const tree = readTreeFile(dts);
   const p = simulate({
-    file: s.file, profile, timing: boardTiming(profile, s.timing), tree, pciFunctions: [], cmdline: s.cmdline,
-    modules: s.modules, unloads: s.unload, faults: s.faults, capture: s.capture, defaultProbeDuration: s.timing.defaultProbeDuration, listEveryBoundDevice: true,
+    file: s.file,
+    profile,
+    timing: boardTiming(profile, s.timing),
+    tree,
+    pciFunctions: [],
+    cmdline: s.cmdline,
+    modules: s.modules,
+    unloads: s.unload,
+    faults: s.faults,
+    capture: s.capture,
+    defaultProbeDuration: s.timing.defaultProbeDuration,
+    listEveryBoundDevice: true,
   });
   s.faults.forEach((f, i) => {
-    if (!p.core.devices.some((d) => d.id === f.device)) throw new InputError(`field \`faults[${i}].device\`: expected a device of this board; ${f.device} is not one (see \`probelab predict --devices\`)`, s.file);
+    if (!p.core.devices.some((d) => d.id === f.device))
+      throw new InputError(
+        `field \`faults[${i}].device\`: expected a device of this board; ${f.device} is not one (see \`probelab predict --devices\`)`,
+        s.file,
+      );
   });
   return { ...p, profile, dts };
 }

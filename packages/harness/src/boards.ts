@@ -45,7 +45,11 @@ export function machineDtb(s: Scenario): Uint8Array | null {
 }
 
 function overlaid(s: Scenario, bytes: Uint8Array, file: string): { tree: DeviceTree; dtb: Uint8Array } {
-  if (!existsSync(s.machine.overlay!)) throw new InputError(`field \`machine.overlay\`: expected a DTS fragment; ${s.machine.overlay} does not exist`, s.file);
+  if (!existsSync(s.machine.overlay!))
+    throw new InputError(
+      `field \`machine.overlay\`: expected a DTS fragment; ${s.machine.overlay} does not exist`,
+      s.file,
+    );
   return mergeOverlay(bytes, file, s.machine.overlay!);
 }
 
@@ -89,7 +93,9 @@ export async function checkBoardMatchesQemu(s: Scenario, dir: string): Promise<v
   const { bytes, file } = qemuDtb(s);
   const diffs = treeDifferences(readDtb(bytes, file), dumped);
   if (diffs.length) {
-    throw new HarnessError(`QEMU's device tree for virt/${s.machine.iommu} differs from ${boardDtbPath(s.machine.iommu, s.machine.cpus ?? 1)} (${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}): predictions would use a stale board; run \`probelab board dump\``);
+    throw new HarnessError(
+      `QEMU's device tree for virt/${s.machine.iommu} differs from ${boardDtbPath(s.machine.iommu, s.machine.cpus ?? 1)} (${diffs.slice(0, 5).join(', ')}${diffs.length > 5 ? ', …' : ''}): predictions would use a stale board; run \`probelab board dump\``,
+    );
   }
   const lab = machineDtb(s);
   if (lab) writeFile(join(dir, 'machine.dtb'), lab);

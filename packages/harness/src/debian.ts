@@ -3,7 +3,17 @@
  * index), check the .deb's SHA256 against the index once more, unpack with dpkg-deb, cache.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { spawnChild } from './lifetime.js';
 import { HarnessError } from './errors.js';
@@ -18,13 +28,16 @@ export interface UnpackedPackage {
 
 async function need(cmd: string, pkg: string): Promise<void> {
   const r = await spawnChild('sh', ['-c', `command -v ${cmd}`], { reject: false });
-  if (r.exitCode !== 0) throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
+  if (r.exitCode !== 0)
+    throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
 }
 
 async function indexEntry(pkg: string): Promise<{ version: string; sha256: string; filename: string }> {
   const r = await spawnChild('apt-cache', ['show', '--no-all-versions', pkg], { reject: false });
   if (r.exitCode !== 0 || !r.stdout.trim()) {
-    throw new HarnessError(`apt does not know ${pkg}: run \`dpkg --add-architecture arm64 && apt-get update\` (see README, "Set up")`);
+    throw new HarnessError(
+      `apt does not know ${pkg}: run \`dpkg --add-architecture arm64 && apt-get update\` (see README, "Set up")`,
+    );
   }
   const field = (f: string): string => new RegExp(`^${f}: (.*)$`, 'm').exec(r.stdout)?.[1]?.trim() ?? '';
   return { version: field('Version'), sha256: field('SHA256'), filename: field('Filename') };
@@ -60,11 +73,15 @@ export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
     const dl = join(work, 'download');
     mkdirSync(dl);
     const r = await spawnChild('apt-get', ['download', `${pkg}=${idx.version}`], { cwd: dl, reject: false });
-    if (r.exitCode !== 0) throw new HarnessError(`apt-get download ${pkg} failed: ${r.stderr.trim().split('\n').pop()}`);
+    if (r.exitCode !== 0)
+      throw new HarnessError(`apt-get download ${pkg} failed: ${r.stderr.trim().split('\n').pop()}`);
     const deb = readdirSync(dl).find((f) => f.endsWith('.deb'));
     if (!deb) throw new HarnessError(`apt-get download ${pkg} produced no .deb`);
-    const sha256 = createHash('sha256').update(readFileSync(join(dl, deb))).digest('hex');
-    if (idx.sha256 && sha256 !== idx.sha256) throw new HarnessError(`${deb}: SHA256 ${sha256} does not match the archive index (${idx.sha256})`);
+    const sha256 = createHash('sha256')
+      .update(readFileSync(join(dl, deb)))
+      .digest('hex');
+    if (idx.sha256 && sha256 !== idx.sha256)
+      throw new HarnessError(`${deb}: SHA256 ${sha256} does not match the archive index (${idx.sha256})`);
     await spawnChild('dpkg-deb', ['-x', join(dl, deb), join(work, 'root')]);
     rmSync(dl, { recursive: true, force: true });
     const out: UnpackedPackage = { name, version: idx.version, sha256, root: join(dir, 'root') };
@@ -86,7 +103,12 @@ export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
 function aptListsMtime(): number {
   const dir = '/var/lib/apt/lists';
   try {
-    return Math.max(0, ...readdirSync(dir).filter((f) => f.endsWith('Packages') || f.endsWith('Packages.lz4') || f.endsWith('InRelease')).map((f) => statSync(join(dir, f)).mtimeMs));
+    return Math.max(
+      0,
+      ...readdirSync(dir)
+        .filter((f) => f.endsWith('Packages') || f.endsWith('Packages.lz4') || f.endsWith('InRelease'))
+        .map((f) => statSync(join(dir, f)).mtimeMs),
+    );
   } catch {
     return 0;
   }

@@ -10,8 +10,19 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compatible } from '@probelab/dt-compiler';
 import {
-  buildBoard, matchKey, modulesFor, ofModalias, pciModalias, virtioModalias,
-  type BootTiming, type Bus, type BuiltinMatch, type DriverInfo, type IommuKind, type KernelId, type Scenario,
+  buildBoard,
+  matchKey,
+  modulesFor,
+  ofModalias,
+  pciModalias,
+  virtioModalias,
+  type BootTiming,
+  type Bus,
+  type BuiltinMatch,
+  type DriverInfo,
+  type IommuKind,
+  type KernelId,
+  type Scenario,
 } from '@probelab/sim-core';
 import { provisionKernel, staticProfile } from './kernels.js';
 import { loadMachine, pciFunctions } from './machine.js';
@@ -39,7 +50,6 @@ export function variantsFor(config: Map<string, string>): IommuKind[] {
   return v;
 }
 
-
 export async function discover(kernelId: KernelId, log: (s: string) => void = () => {}): Promise<DiscoveredProfile> {
   const k = await provisionKernel(kernelId);
   const st = staticProfile(k);
@@ -50,8 +60,13 @@ export async function discover(kernelId: KernelId, log: (s: string) => void = ()
   const timing: Partial<Record<IommuKind, BootTiming>> = {};
   for (const iommu of variantsFor(k.config)) {
     const base: Scenario = {
-      name: `discover-${kernelId}-${iommu}`, kernel: kernelId, machine: { iommu, devices: ['virtio-blk-pci', 'virtio-rng-pci'] },
-      cmdline: 'deferred_probe_timeout=30', modules: [], capture: 4, file: '<discovery>',
+      name: `discover-${kernelId}-${iommu}`,
+      kernel: kernelId,
+      machine: { iommu, devices: ['virtio-blk-pci', 'virtio-rng-pci'] },
+      cmdline: 'deferred_probe_timeout=30',
+      modules: [],
+      capture: 4,
+      file: '<discovery>',
     };
     const tree = machineTree(base);
     // Every module whose alias matches a device of this board, as udev would load them.
@@ -60,35 +75,55 @@ export async function discover(kernelId: KernelId, log: (s: string) => void = ()
     for (const p of board.platform) modulesFor(st, ofModalias(p.node)).forEach((x) => wanted.add(x));
     for (const f of pciFunctions(m, base)) {
       modulesFor(st, pciModalias(f)).forEach((x) => wanted.add(x));
-      if (f.virtioId !== undefined) modulesFor(st, virtioModalias(f.virtioId, f.subvendor)).forEach((x) => wanted.add(x));
+      if (f.virtioId !== undefined)
+        modulesFor(st, virtioModalias(f.virtioId, f.subvendor)).forEach((x) => wanted.add(x));
     }
-    const scenario: Scenario = { ...base, modules: [...wanted].filter((x) => !st.builtinModules.has(x)).sort().map((name) => ({ name, at: 0 })) };
-    log(`discovery boot: ${kernelId} on virt/${iommu}, loading ${scenario.modules.map((x) => x.name).join(', ') || 'no modules'}`);
+    const scenario: Scenario = {
+      ...base,
+      modules: [...wanted]
+        .filter((x) => !st.builtinModules.has(x))
+        .sort()
+        .map((name) => ({ name, at: 0 })),
+    };
+    log(
+      `discovery boot: ${kernelId} on virt/${iommu}, loading ${scenario.modules.map((x) => x.name).join(', ') || 'no modules'}`,
+    );
     const boot = await bootScenario(scenario, { out: join(tmpdir(), `probelab-discover-${kernelId}-${iommu}`) });
     const p = boot.parsed;
     for (const d of p.drivers) {
       if (!isBus(d.bus)) continue;
       const module = d.module ? d.module.replace(/-/g, '_') : null;
-      drivers.set(`${d.bus}/${d.name}`, { name: d.name, bus: d.bus, module, builtin: module === null || st.builtinModules.has(module) });
+      drivers.set(`${d.bus}/${d.name}`, {
+        name: d.name,
+        bus: d.bus,
+        module,
+        builtin: module === null || st.builtinModules.has(module),
+      });
     }
     for (const d of p.devices) {
       if (!isBus(d.bus) || !d.driver) continue;
       const info = drivers.get(`${d.bus}/${d.driver}`);
       if (!info?.builtin) continue;
-      const node = d.ofNode ? tree.byPath(d.ofNode) ?? null : null;
+      const node = d.ofNode ? (tree.byPath(d.ofNode) ?? null) : null;
       if ((d.bus === 'platform' || d.bus === 'amba') && !node) continue;
       const key = matchKey(d.bus, d.modalias, node);
       matches.set(`${d.bus}/${key}/${d.driver}`, { bus: d.bus, key, driver: d.driver });
     }
     const withDevice = new Set(p.devices.map((d) => d.ofNode).filter(Boolean));
-    for (const spec of board.platform) if (!withDevice.has(spec.node.path)) compatible(spec.node).forEach((c) => declared.add(c));
+    for (const spec of board.platform)
+      if (!withDevice.has(spec.node.path)) compatible(spec.node).forEach((c) => declared.add(c));
     timing[iommu] = bootTiming(p, drivers);
   }
   return {
-    kernel: kernelId, release: k.release, packageVersion: k.packageVersion, packageSha256: k.packageSha256,
+    kernel: kernelId,
+    release: k.release,
+    packageVersion: k.packageVersion,
+    packageSha256: k.packageSha256,
     generatedBy: `probelab kernel discover ${kernelId} (discovery boots of ${k.def.package}, ${k.release})`,
     drivers: [...drivers.values()].sort((a, b) => (a.bus + a.name < b.bus + b.name ? -1 : 1)),
-    builtinMatches: [...matches.values()].sort((a, b) => (a.bus + a.key + a.driver < b.bus + b.key + b.driver ? -1 : 1)),
+    builtinMatches: [...matches.values()].sort((a, b) =>
+      a.bus + a.key + a.driver < b.bus + b.key + b.driver ? -1 : 1,
+    ),
     ofDeclared: [...declared].sort(),
     timing,
   };
@@ -103,7 +138,8 @@ export function bootTiming(p: ParsedConsole, drivers: Map<string, DriverInfo>): 
   const late = find(timingRules.lateInitcallStart);
   const lateEnd = find(timingRules.lateInitcallEnd);
   const init = find(timingRules.initStart);
-  if (!late || !lateEnd || !init) throw new Error('discovery boot: initcall_debug lines missing (late initcall or /init)');
+  if (!late || !lateEnd || !init)
+    throw new Error('discovery boot: initcall_debug lines missing (late initcall or /init)');
   const builtinRegistrations: BootTiming['builtinRegistrations'] = [];
   let calling: DmesgLine | null = null;
   const seen = new Set<string>();
@@ -120,7 +156,9 @@ export function bootTiming(p: ParsedConsole, drivers: Map<string, DriverInfo>): 
     builtinRegistrations.push({ t: calling.t, driver: info.name, bus: info.bus });
   }
   // Extensions of the timer by built-in registrations between the late initcall and /init.
-  const lateRegistrations = d.filter((l) => l.t > lateEnd.t && l.t < init.t && timingRules.timeoutExtended.test(l.text)).map((l) => l.t);
+  const lateRegistrations = d
+    .filter((l) => l.t > lateEnd.t && l.t < init.t && timingRules.timeoutExtended.test(l.text))
+    .map((l) => l.t);
   const moduleLoadLatency: Record<string, number> = {};
   for (const l of d) {
     const b = timingRules.moduleLoadBegin.exec(l.text);
@@ -145,9 +183,15 @@ export function bootTiming(p: ParsedConsole, drivers: Map<string, DriverInfo>): 
     else if (pr[1] === '0' && lastBound && probeDuration[lastBound] === undefined) probeDuration[lastBound] = us;
   }
   return {
-    builtinRegistrations, lateInitcall: late.t, lateInitcallEnd: lateEnd.t, lateRegistrations, initStart: init.t,
-    moduleLoadLatency, defaultModuleLoadLatency: lat.length ? round6(lat.reduce((a, b) => a + b, 0) / lat.length) : 0.05,
-    probeDuration, deferCost: deferCosts.length ? round6(median(deferCosts)) : 0.000015,
+    builtinRegistrations,
+    lateInitcall: late.t,
+    lateInitcallEnd: lateEnd.t,
+    lateRegistrations,
+    initStart: init.t,
+    moduleLoadLatency,
+    defaultModuleLoadLatency: lat.length ? round6(lat.reduce((a, b) => a + b, 0) / lat.length) : 0.05,
+    probeDuration,
+    deferCost: deferCosts.length ? round6(median(deferCosts)) : 0.000015,
   };
 }
 

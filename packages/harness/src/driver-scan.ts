@@ -40,14 +40,35 @@ export interface ScannedFile {
 
 /** include/linux/init.h initcall levels. */
 const levels: Record<string, number> = {
-  pure_initcall: 0, core_initcall: 1, core_initcall_sync: 1.5, postcore_initcall: 2, postcore_initcall_sync: 2.5,
-  arch_initcall: 3, arch_initcall_sync: 3.5, subsys_initcall: 4, subsys_initcall_sync: 4.5, fs_initcall: 5,
-  fs_initcall_sync: 5.5, rootfs_initcall: 5.7, device_initcall: 6, device_initcall_sync: 6.5, module_init: 6,
-  late_initcall: 7, late_initcall_sync: 7.5,
+  pure_initcall: 0,
+  core_initcall: 1,
+  core_initcall_sync: 1.5,
+  postcore_initcall: 2,
+  postcore_initcall_sync: 2.5,
+  arch_initcall: 3,
+  arch_initcall_sync: 3.5,
+  subsys_initcall: 4,
+  subsys_initcall_sync: 4.5,
+  fs_initcall: 5,
+  fs_initcall_sync: 5.5,
+  rootfs_initcall: 5.7,
+  device_initcall: 6,
+  device_initcall_sync: 6.5,
+  module_init: 6,
+  late_initcall: 7,
+  late_initcall_sync: 7.5,
 };
 
 /** Macros that claim a node in early init (of_node set OF_POPULATED, no platform device). */
-const declareMacros = ['IRQCHIP_DECLARE', 'TIMER_OF_DECLARE', 'CLK_OF_DECLARE', 'OF_DECLARE_1', 'OF_DECLARE_2', 'RESERVEDMEM_OF_DECLARE', 'CLOCKSOURCE_OF_DECLARE'];
+const declareMacros = [
+  'IRQCHIP_DECLARE',
+  'TIMER_OF_DECLARE',
+  'CLK_OF_DECLARE',
+  'OF_DECLARE_1',
+  'OF_DECLARE_2',
+  'RESERVEDMEM_OF_DECLARE',
+  'CLOCKSOURCE_OF_DECLARE',
+];
 
 function stripComments(c: string): string {
   return c.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/\/\/[^\n]*/g, '');
@@ -81,13 +102,20 @@ export function scanDriverFile(text: string, path: string): ScannedFile {
   const tables = new Map<string, string[]>();
   for (const m of c.matchAll(/struct\s+of_device_id\s+(\w+)\s*\[[^\]]*\][^=;]*=\s*\{/g)) {
     const body = braceBody(c, m.index! + m[0].length - 1);
-    tables.set(m[1]!, [...body.matchAll(/\.compatible\s*=\s*"([^"]+)"/g)].map((x) => x[1]!));
+    tables.set(
+      m[1]!,
+      [...body.matchAll(/\.compatible\s*=\s*"([^"]+)"/g)].map((x) => x[1]!),
+    );
   }
 
   const registersIommu = /\biommu_device_register\s*\(/.test(c);
   const afterRegister = registersIommu ? workAfterIommuRegister(c) : [];
   const setsLate = afterRegister.some((a) => /(platform|dev)_set_drvdata|->priv\s*=/.test(a));
-  const xlateReadsLateState = setsLate && functionBodies(c, /_(of_xlate|probe_device|get_by_fwnode|init_platform_device)$/).some((b) => /(platform|dev)_get_drvdata\s*\(|->priv\b/.test(b));
+  const xlateReadsLateState =
+    setsLate &&
+    functionBodies(c, /_(of_xlate|probe_device|get_by_fwnode|init_platform_device)$/).some((b) =>
+      /(platform|dev)_get_drvdata\s*\(|->priv\b/.test(b),
+    );
   const populates = /\b(devm_)?of_platform_populate\s*\(/.test(c);
   const i2cController = /drivers\/i2c\/busses\//.test(path) && /\bi2c_add_(numbered_)?adapter\s*\(/.test(c);
   const spiController = /^drivers\/spi\//.test(path) && /\b(devm_)?spi_register_(controller|master)\s*\(/.test(c);
@@ -98,19 +126,28 @@ export function scanDriverFile(text: string, path: string): ScannedFile {
     const table = /\.of_match_table\s*=\s*(?:of_match_ptr\s*\(\s*)?(\w+)/.exec(body)?.[1];
     const nameExpr = /\.name\s*=\s*("[^"]*"|\w+)/.exec(body)?.[1];
     const name = nameExpr ? str(nameExpr) : null;
-    const compatibles = table ? tables.get(table) ?? [] : [];
+    const compatibles = table ? (tables.get(table) ?? []) : [];
     if (!name || !compatibles.length) continue;
     drivers.push({
-      variable: m[2]!, bus: m[1] as ScanBus, name, compatibles,
+      variable: m[2]!,
+      bus: m[1] as ScanBus,
+      name,
+      compatibles,
       level: registrationLevel(c, m[2]!),
-      registersIommu, afterRegister, xlateReadsLateState,
+      registersIommu,
+      afterRegister,
+      xlateReadsLateState,
       children: i2cController ? 'i2c' : spiController ? 'spi' : populates ? 'platform' : null,
     });
   }
 
   const ofDeclared: string[] = [];
-  for (const m of c.matchAll(new RegExp(`\\b(${declareMacros.join('|')})\\s*\\(\\s*\\w+\\s*,\\s*"([^"]+)"`, 'g'))) ofDeclared.push(m[2]!);
-  const initializedEarly = /\bfwnode_dev_initialized\s*\([^;]*,\s*true\s*\)/.test(c) && /\bearly_initcall\s*\(/.test(c) ? [...tables.values()].flat() : [];
+  for (const m of c.matchAll(new RegExp(`\\b(${declareMacros.join('|')})\\s*\\(\\s*\\w+\\s*,\\s*"([^"]+)"`, 'g')))
+    ofDeclared.push(m[2]!);
+  const initializedEarly =
+    /\bfwnode_dev_initialized\s*\([^;]*,\s*true\s*\)/.test(c) && /\bearly_initcall\s*\(/.test(c)
+      ? [...tables.values()].flat()
+      : [];
   return { drivers, ofDeclared, initializedEarly };
 }
 
@@ -121,7 +158,8 @@ export function scanDriverFile(text: string, path: string): ScannedFile {
  * array (exynos_drm_drv.c) default to module_init.
  */
 function registrationLevel(c: string, variable: string): number {
-  if (new RegExp(`\\b(?:module|builtin)_(?:platform|amba|i2c|spi)_driver(?:_probe)?\\s*\\(\\s*${variable}\\b`).test(c)) return 6;
+  if (new RegExp(`\\b(?:module|builtin)_(?:platform|amba|i2c|spi)_driver(?:_probe)?\\s*\\(\\s*${variable}\\b`).test(c))
+    return 6;
   if (new RegExp(`\\b(?:module|builtin)_driver\\s*\\(\\s*${variable}\\b`).test(c)) return 6;
   for (const ref of c.matchAll(new RegExp(`&${variable}\\b`, 'g'))) {
     const fn = enclosingFunction(c, ref.index!);
@@ -161,9 +199,17 @@ export function workAfterIommuRegister(c: string): string[] {
   }
   seg = seg.replace(/if\s*\(\s*\w+\s*\)\s*(goto\s+\w+|return\s+\w+)\s*;/g, '').replace(/\}\s*$/, '');
   const out: string[] = [];
-  for (const stmt of seg.split(';').map((x) => x.replace(/\s+/g, ' ').trim()).filter(Boolean)) {
+  for (const stmt of seg
+    .split(';')
+    .map((x) => x.replace(/\s+/g, ' ').trim())
+    .filter(Boolean)) {
     if (/^(dev_(info|dbg|notice|warn)|pr_(info|debug|notice))\b/.test(stmt) || stmt === '}') continue;
-    out.push(stmt.replace(/^\}\s*/, '').replace(/^if \(.*\) \{ /, '').slice(0, 60));
+    out.push(
+      stmt
+        .replace(/^\}\s*/, '')
+        .replace(/^if \(.*\) \{ /, '')
+        .slice(0, 60),
+    );
   }
   return out.slice(0, 3);
 }

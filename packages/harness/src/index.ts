@@ -1,20 +1,62 @@
 export { HarnessError } from './errors.js';
 export { writeCpio, gzipCpio, type CpioEntry } from './cpio.js';
 export { provisionPackage } from './debian.js';
-export { userKernelBuild, provisionKernel, staticProfile, kernelDefs, parseSourceKernel, registerPatch, sourceFacts, type KernelArtefacts } from './kernels.js';
-export { addLabDrivers, buildKernel, labSourceDir, listModules, pristineTree, type BuildRequest, type BuiltKernel } from './kernel-build.js';
+export {
+  userKernelBuild,
+  provisionKernel,
+  staticProfile,
+  kernelDefs,
+  parseSourceKernel,
+  registerPatch,
+  sourceFacts,
+  type KernelArtefacts,
+} from './kernels.js';
+export {
+  addLabDrivers,
+  buildKernel,
+  labSourceDir,
+  listModules,
+  pristineTree,
+  type BuildRequest,
+  type BuiltKernel,
+} from './kernel-build.js';
 export { labDrivers, type LabDrivers } from './lab-drivers.js';
 export { loadMachine, machineArgs, pciFunctions, type MachineDef } from './machine.js';
 export { runQemu, dumpDtb, requireQemu, wallLimit, maxWallLimit } from './qemu-run.js';
-export { installLifetime, trackChild, withDeathSignal, spawnChild, registerTemp, releaseTemp, killChildren, liveChildren, launcherChain } from './lifetime.js';
+export {
+  installLifetime,
+  trackChild,
+  withDeathSignal,
+  spawnChild,
+  registerTemp,
+  releaseTemp,
+  killChildren,
+  liveChildren,
+  launcherChain,
+} from './lifetime.js';
 export { parseConsole, dmesgEvents, outcomeFromConsole, type ParsedConsole } from './console-parser.js';
 export { consoleRules, busNames, matchRule, type ConsoleRule, type RuleHit } from './console-rules.js';
 export { bootScenario, baseCmdline, prepareBoot, type RealBoot, type PreparedBoot } from './real-boot.js';
 export { bootCommand, shellLine, shellQuote, type QemuCommand } from './qemu-command.js';
 export { buildInitramfs, type ShellGuest } from './initramfs.js';
 export { discover, variantsFor, bootTiming, type DiscoveredProfile } from './discovery.js';
-export { machineTree, machineDtb, boardCpuCounts, boardDtbPath, dumpMachineTree, treeDifferences, checkBoardMatchesQemu } from './boards.js';
-export { loadProfile, discoveredPath, calibrationPath, readCalibration, calibratedTiming, type Calibration } from './profiles.js';
+export {
+  machineTree,
+  machineDtb,
+  boardCpuCounts,
+  boardDtbPath,
+  dumpMachineTree,
+  treeDifferences,
+  checkBoardMatchesQemu,
+} from './boards.js';
+export {
+  loadProfile,
+  discoveredPath,
+  calibrationPath,
+  readCalibration,
+  calibratedTiming,
+  type Calibration,
+} from './profiles.js';
 export { writeAtomic, writeFile, ensureDir, appendLine, fsError } from './atomic.js';
 export { lockOutputDir, startRun } from './out-lock.js';
 export { repoRoot, cacheDir, outDir } from './paths.js';

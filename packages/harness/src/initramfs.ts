@@ -15,21 +15,84 @@ import { HarnessError } from './errors.js';
 import type { KernelArtefacts } from './kernels.js';
 import { repoRoot } from './paths.js';
 
-const applets = ['sh', 'mount', 'echo', 'cat', 'awk', 'sleep', 'grep', 'tr', 'basename', 'readlink', 'insmod', 'dmesg', 'poweroff', 'sed', 'ls'];
+const applets = [
+  'sh',
+  'mount',
+  'echo',
+  'cat',
+  'awk',
+  'sleep',
+  'grep',
+  'tr',
+  'basename',
+  'readlink',
+  'insmod',
+  'dmesg',
+  'poweroff',
+  'sed',
+  'ls',
+];
 
 async function moduleBytes(path: string): Promise<Uint8Array> {
   if (path.endsWith('.ko')) return readFileSync(path);
   const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : 'gzip';
   const r = await spawnChild(tool, ['-dc', path], { encoding: 'buffer', reject: false });
-  if (r.exitCode !== 0) throw new HarnessError(`cannot decompress ${path} with ${tool}: install it (Debian package ${tool === 'xz' ? 'xz-utils' : tool})`);
+  if (r.exitCode !== 0)
+    throw new HarnessError(
+      `cannot decompress ${path} with ${tool}: install it (Debian package ${tool === 'xz' ? 'xz-utils' : tool})`,
+    );
   return r.stdout as Uint8Array;
 }
 
 /** What a shell guest adds: modules loadable by hand (with their dependencies) and the terminal size. */
-export interface ShellGuest { modules: string[]; optional: string[]; rows: number; cols: number }
+export interface ShellGuest {
+  modules: string[];
+  optional: string[];
+  rows: number;
+  cols: number;
+}
 
 /** Applets a person at the prompt expects (a boot only needs `applets`). */
-const shellApplets = ['ls', 'find', 'head', 'tail', 'wc', 'sort', 'cut', 'xargs', 'ps', 'kill', 'lsmod', 'stty', 'setsid', 'cttyhack', 'uname', 'more', 'less', 'vi', 'clear', 'reset', 'resize', 'env', 'mkdir', 'rm', 'cp', 'mv', 'ln', 'touch', 'date', 'uptime', 'free', 'top', 'hexdump', 'od', 'printf', 'test', 'true', 'false'];
+const shellApplets = [
+  'ls',
+  'find',
+  'head',
+  'tail',
+  'wc',
+  'sort',
+  'cut',
+  'xargs',
+  'ps',
+  'kill',
+  'lsmod',
+  'stty',
+  'setsid',
+  'cttyhack',
+  'uname',
+  'more',
+  'less',
+  'vi',
+  'clear',
+  'reset',
+  'resize',
+  'env',
+  'mkdir',
+  'rm',
+  'cp',
+  'mv',
+  'ln',
+  'touch',
+  'date',
+  'uptime',
+  'free',
+  'top',
+  'hexdump',
+  'od',
+  'printf',
+  'test',
+  'true',
+  'false',
+];
 
 /**
  * `scheduleOnConsole`: for a snapshot boot (snapshot.ts) only the schedule's first actions — at
@@ -37,25 +100,45 @@ const shellApplets = ['ls', 'find', 'head', 'tail', 'wc', 'sort', 'cut', 'xargs'
  * the image (so they are part of the prefix); the init then waits for the rest on the console,
  * handed to `onSchedule` with the capture time.
  */
-export interface HandOff { scheduleOnConsole: true; onSchedule: (late: string, capture: string, lateActions: number[]) => void }
+export interface HandOff {
+  scheduleOnConsole: true;
+  onSchedule: (late: string, capture: string, lateActions: number[]) => void;
+}
 
 export const earlyActions = 1;
 
-export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: Pick<KernelProfile, 'builtinModules' | 'moduleDeps'> & { moduleFiles: Map<string, string> }, shell?: ShellGuest, handOff?: HandOff): Promise<Buffer> {
+export async function buildInitramfs(
+  s: Scenario,
+  k: KernelArtefacts,
+  profile: Pick<KernelProfile, 'builtinModules' | 'moduleDeps'> & { moduleFiles: Map<string, string> },
+  shell?: ShellGuest,
+  handOff?: HandOff,
+): Promise<Buffer> {
   const bb = await provisionPackage('busybox-static:arm64');
-  const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'probelab', 'lib', 'lib/modules'].map((p) => ({ path: p, type: 'dir' as const }));
+  const entries: CpioEntry[] = ['bin', 'dev', 'proc', 'sys', 'probelab', 'lib', 'lib/modules'].map((p) => ({
+    path: p,
+    type: 'dir' as const,
+  }));
   entries.push({ path: 'bin/busybox', type: 'file', data: readFileSync(join(bb.root, 'bin', 'busybox')), mode: 0o755 });
   for (const a of applets) entries.push({ path: `bin/${a}`, type: 'symlink', target: 'busybox' });
   const guest = (f: string): Buffer => readFileSync(join(repoRoot(), 'qemu', 'guest', f));
   entries.push({ path: 'init', type: 'file', data: guest('init'), mode: 0o755 });
   entries.push({ path: 'bin/probelab-state', type: 'file', data: guest('probelab-state'), mode: 0o755 });
   // The same check predict makes (sim-core predict.ts), against this kernel's modules.dep.
-  checkModuleActions({ id: k.def.id, moduleDeps: profile.moduleDeps, builtinModules: profile.builtinModules }, s.modules, s.unload ?? [], s.file);
+  checkModuleActions(
+    { id: k.def.id, moduleDeps: profile.moduleDeps, builtinModules: profile.builtinModules },
+    s.modules,
+    s.unload ?? [],
+    s.file,
+  );
   const schedule: Array<{ at: number; line: string }> = [];
   const added = new Set<string>();
   const addModule = async (dep: string): Promise<string> => {
     const rel = profile.moduleFiles.get(dep)!;
-    const base = `${rel.split('/').pop()!.replace(/\.ko.*$/, '')}.ko`;
+    const base = `${rel
+      .split('/')
+      .pop()!
+      .replace(/\.ko.*$/, '')}.ko`;
     if (!added.has(base)) {
       entries.push({ path: `lib/modules/${base}`, type: 'file', data: await moduleBytes(join(k.modulesDir, rel)) });
       added.add(base);
@@ -77,9 +160,17 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
   const text = (xs: typeof schedule): string => xs.map((x) => x.line).join('\n') + '\n';
   if (handOff) {
     const late = schedule.filter((x) => x.at > earlyActions);
-    entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(text(schedule.filter((x) => x.at <= earlyActions))) });
+    entries.push({
+      path: 'probelab/schedule',
+      type: 'file',
+      data: Buffer.from(text(schedule.filter((x) => x.at <= earlyActions))),
+    });
     entries.push({ path: 'probelab/wait-schedule', type: 'file', data: Buffer.from('\n') });
-    handOff.onSchedule(late.length ? text(late) : '', `${s.capture}`, late.map((x) => x.at));
+    handOff.onSchedule(
+      late.length ? text(late) : '',
+      `${s.capture}`,
+      late.map((x) => x.at),
+    );
   } else {
     const scheduleText = text(schedule);
     entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(scheduleText) });
@@ -92,12 +183,17 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
     const wanted = new Set([...s.modules.map((m) => moduleKey(m.name)), ...shell.modules.map(moduleKey), ...optional]);
     for (const key of wanted) {
       if (profile.builtinModules.has(key)) continue;
-      if (!profile.moduleFiles.has(key)) throw new HarnessError(`${s.file}: ${key} is not a module of ${k.def.id} (not in modules.dep)`);
+      if (!profile.moduleFiles.has(key))
+        throw new HarnessError(`${s.file}: ${key} is not a module of ${k.def.id} (not in modules.dep)`);
       const closure = moduleClosure(profile, key);
       const bases: string[] = [];
       for (const d of closure) bases.push(await addModule(d));
       for (let i = 0; i < closure.length; i++) {
-        const line = `${bases[i]}:${bases.slice(0, i).reverse().map((b) => ` ${b}`).join('')}`;
+        const line = `${bases[i]}:${bases
+          .slice(0, i)
+          .reverse()
+          .map((b) => ` ${b}`)
+          .join('')}`;
         if (!dep.includes(line)) dep.push(line);
       }
     }
@@ -108,7 +204,8 @@ export async function buildInitramfs(s: Scenario, k: KernelArtefacts, profile: P
     entries.push({ path: 'etc', type: 'dir' });
     entries.push({ path: 'etc/profile', type: 'file', data: guest('profile') });
     entries.push({ path: 'bin/probelab-modprobe', type: 'file', data: guest('probelab-modprobe'), mode: 0o755 });
-    for (const a of shellApplets.filter((x) => !applets.includes(x))) entries.push({ path: `bin/${a}`, type: 'symlink', target: 'busybox' });
+    for (const a of shellApplets.filter((x) => !applets.includes(x)))
+      entries.push({ path: `bin/${a}`, type: 'symlink', target: 'busybox' });
     entries.push({ path: 'probelab/shell', type: 'file', data: Buffer.from(`${shell.rows} ${shell.cols}\n`) });
   }
   return gzipCpio(entries);

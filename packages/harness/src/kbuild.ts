@@ -33,7 +33,11 @@ export function readConfig(text: string): Map<string, string> {
   return out;
 }
 
-interface Assignment { target: string; cond: string; words: string[] }
+interface Assignment {
+  target: string;
+  cond: string;
+  words: string[];
+}
 
 /** Assignments of a Kbuild Makefile (continuations joined, comments dropped), in file order. */
 export function parseKbuildMakefile(text: string): Assignment[] {
@@ -96,7 +100,9 @@ export function kbuildIndex(tree: string, config: Map<string, string>): Map<stri
           if (!prev || rank[st] > rank[prev.state]) out.set(file, { state: st, module, order: order++, symbols: syms });
         };
         if (comps?.length) {
-          for (const p of comps) if (p.word.endsWith('.o')) place(join(dir, p.word.slice(0, -2) + '.c'), min(state, p.state), [...symbols, ...p.symbols]);
+          for (const p of comps)
+            if (p.word.endsWith('.o'))
+              place(join(dir, p.word.slice(0, -2) + '.c'), min(state, p.state), [...symbols, ...p.symbols]);
         } else {
           place(join(dir, base + '.c'), state, symbols);
         }

@@ -7,7 +7,18 @@
  * after a small patch fast (every build's tree and objects sit at the same relative paths).
  */
 import { createHash } from 'node:crypto';
-import { createWriteStream, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { spawnChild } from './lifetime.js';
@@ -42,17 +53,23 @@ const CROSS = 'aarch64-linux-gnu-';
 
 async function need(cmd: string, pkg: string): Promise<void> {
   const r = await spawnChild('sh', ['-c', `command -v ${cmd}`], { reject: false });
-  if (r.exitCode !== 0) throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
+  if (r.exitCode !== 0)
+    throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
 }
 
 /** Debian's source package unpacked once into the cache. */
 export async function pristineTree(source: string): Promise<{ tree: string; id: string }> {
   if (source !== '6.12' && source !== '6.1') {
     const tree = resolve(source);
-    if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'drivers', 'base', 'dd.c'))) throw new HarnessError(`${source}: not a kernel tree (no Makefile or drivers/base/dd.c)`);
+    if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'drivers', 'base', 'dd.c')))
+      throw new HarnessError(`${source}: not a kernel tree (no Makefile or drivers/base/dd.c)`);
     const git = await spawnChild('git', ['-C', tree, 'rev-parse', 'HEAD'], { reject: false });
-    const dirty = git.exitCode === 0 ? (await spawnChild('git', ['-C', tree, 'diff', 'HEAD'], { reject: false })).stdout : '';
-    return { tree, id: `${tree}@${git.exitCode === 0 ? git.stdout.trim() : statSync(join(tree, 'Makefile')).mtimeMs}:${sha(dirty)}` };
+    const dirty =
+      git.exitCode === 0 ? (await spawnChild('git', ['-C', tree, 'diff', 'HEAD'], { reject: false })).stdout : '';
+    return {
+      tree,
+      id: `${tree}@${git.exitCode === 0 ? git.stdout.trim() : statSync(join(tree, 'Makefile')).mtimeMs}:${sha(dirty)}`,
+    };
   }
   const tarball = `/usr/src/linux-source-${source}.tar.xz`;
   if (!existsSync(tarball)) throw new HarnessError(`${tarball} not found: apt-get install linux-source-${source}`);
@@ -88,17 +105,28 @@ const sha = (s: string | Buffer): string => createHash('sha256').update(s).diges
 /** Apply patches in order; on failure name the patch and the hunk that did not apply. */
 export async function applyPatches(tree: string, patches: string[]): Promise<void> {
   for (const p of patches) {
-    const dry = await spawnChild('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], { reject: false });
+    const dry = await spawnChild('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], {
+      reject: false,
+    });
     if (dry.exitCode !== 0) {
-      const hunk = dry.stdout.split('\n').filter((l) => /FAILED|can't find file|Reversed|malformed/.test(l)).slice(0, 3).join('; ');
-      throw new HarnessError(`patch ${p} does not apply to ${basename(tree)}: ${hunk || dry.stdout.trim().split('\n').pop()}`);
+      const hunk = dry.stdout
+        .split('\n')
+        .filter((l) => /FAILED|can't find file|Reversed|malformed/.test(l))
+        .slice(0, 3)
+        .join('; ');
+      throw new HarnessError(
+        `patch ${p} does not apply to ${basename(tree)}: ${hunk || dry.stdout.trim().split('\n').pop()}`,
+      );
     }
     await spawnChild('patch', ['-p1', '--forward', '-s', '-d', tree, '-i', resolve(p)]);
   }
 }
 
 export function fragmentLines(fragment: string): string[] {
-  return readFileSync(fragment, 'utf8').split('\n').map((l) => l.trim()).filter((l) => /^CONFIG_\w+=/.test(l) || /^# CONFIG_\w+ is not set$/.test(l));
+  return readFileSync(fragment, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^CONFIG_\w+=/.test(l) || /^# CONFIG_\w+ is not set$/.test(l));
 }
 
 /** Every line of the fragment must survive Kconfig (a dependency can silently drop it). */
@@ -106,7 +134,10 @@ export function checkFragment(configText: string, fragment: string): void {
   const config = configText.split('\n');
   const dropped = fragmentLines(fragment).filter((l) => !config.includes(l));
   if (!dropped.length) return;
-  const why = dropped.map((l) => `${l} (got: ${config.find((c) => c.startsWith(l.split('=')[0]! + '=') || c === `# ${l.split('=')[0]} is not set`) ?? 'absent'})`);
+  const why = dropped.map(
+    (l) =>
+      `${l} (got: ${config.find((c) => c.startsWith(l.split('=')[0]! + '=') || c === `# ${l.split('=')[0]} is not set`) ?? 'absent'})`,
+  );
   throw new HarnessError(`Kconfig dropped ${dropped.length} option(s) of ${basename(fragment)}: ${why.join(', ')}`);
 }
 
@@ -119,10 +150,18 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   const patches = (req.patches ?? []).map((p) => resolve(p));
   for (const p of patches) if (!existsSync(p)) throw new HarnessError(`${p}: patch not found`);
   const { tree: pristine, id } = await pristineTree(req.source);
-  const hash = sha(JSON.stringify({ id, fragment: readFileSync(fragment, 'utf8'), patches: patches.map((p) => sha(readFileSync(p))), lab: labSourceHash() })).slice(0, 16);
+  const hash = sha(
+    JSON.stringify({
+      id,
+      fragment: readFileSync(fragment, 'utf8'),
+      patches: patches.map((p) => sha(readFileSync(p))),
+      lab: labSourceHash(),
+    }),
+  ).slice(0, 16);
   const dir = join(cacheDir(), 'kernels', hash);
   const done = join(dir, 'artefacts.json');
-  const cached = (): BuiltKernel | null => (existsSync(done) ? { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true } : null);
+  const cached = (): BuiltKernel | null =>
+    existsSync(done) ? { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true } : null;
   if (cached()) return cached()!;
   // One build per hash at a time: tests, matrix workers and users that ask for the same kernel
   // at once wait for the first one's build instead of building over it.
@@ -134,22 +173,37 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
   }
 }
 
-async function buildInto(dir: string, done: string, hash: string, pristine: string, fragment: string, patches: string[], log: (line: string) => void): Promise<BuiltKernel> {
+async function buildInto(
+  dir: string,
+  done: string,
+  hash: string,
+  pristine: string,
+  fragment: string,
+  patches: string[],
+  log: (line: string) => void,
+): Promise<BuiltKernel> {
   mkdirSync(dir, { recursive: true });
   // Every build gets its own tree at <dir>/tree (hard links to the pristine one, patched files
   // replaced) beside <dir>/build, and ccache's base is <dir>: paths in compile commands are then
   // the same for every build, so a patched build hits the cache for every file it did not touch.
   const tree = join(dir, 'tree');
   rmSync(tree, { recursive: true, force: true });
-  log(`linking ${basename(pristine)} into the build's tree${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`);
+  log(
+    `linking ${basename(pristine)} into the build's tree${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`,
+  );
   await spawnChild('cp', ['-al', pristine, tree]);
   addLabDrivers(tree);
   await applyPatches(tree, patches);
   const obj = join(dir, 'build');
   mkdirSync(obj, { recursive: true });
   const env = {
-    ARCH: 'arm64', CROSS_COMPILE: CROSS, KBUILD_BUILD_TIMESTAMP: '2026-01-01', KBUILD_BUILD_USER: 'probelab', KBUILD_BUILD_HOST: 'probelab',
-    CCACHE_BASEDIR: dir, CCACHE_NOHASHDIR: '1',
+    ARCH: 'arm64',
+    CROSS_COMPILE: CROSS,
+    KBUILD_BUILD_TIMESTAMP: '2026-01-01',
+    KBUILD_BUILD_USER: 'probelab',
+    KBUILD_BUILD_HOST: 'probelab',
+    CCACHE_BASEDIR: dir,
+    CCACHE_NOHASHDIR: '1',
   };
   const haveCcache = (await spawnChild('sh', ['-c', 'command -v ccache'], { reject: false })).exitCode === 0;
   const make = ['-C', tree, `O=${obj}`, ...(haveCcache ? [`CC=ccache ${CROSS}gcc`] : [])];
@@ -157,7 +211,12 @@ async function buildInto(dir: string, done: string, hash: string, pristine: stri
   const logStream = createWriteStream(logFile);
   const started = process.hrtime.bigint();
   const run = async (args: string[], extraEnv: Record<string, string> = {}): Promise<void> => {
-    const child = spawnChild('make', [...make, ...args], { env: { ...env, ...extraEnv }, reject: false, all: true, buffer: false });
+    const child = spawnChild('make', [...make, ...args], {
+      env: { ...env, ...extraEnv },
+      reject: false,
+      all: true,
+      buffer: false,
+    });
     let steps = 0;
     let last = Date.now();
     child.all?.on('data', (b: Buffer) => {
@@ -167,7 +226,9 @@ async function buildInto(dir: string, done: string, hash: string, pristine: stri
           steps++;
           if (Date.now() - last > 2000) {
             last = Date.now();
-            log(`building: ${steps} steps, ${Math.round(Number(process.hrtime.bigint() - started) / 1e9)} s — ${line.trim()}`);
+            log(
+              `building: ${steps} steps, ${Math.round(Number(process.hrtime.bigint() - started) / 1e9)} s — ${line.trim()}`,
+            );
           }
         }
       }
@@ -176,7 +237,8 @@ async function buildInto(dir: string, done: string, hash: string, pristine: stri
     if (r.exitCode !== 0) {
       await new Promise<void>((res) => logStream.end(res));
       const text = readFileSync(logFile, 'utf8');
-      const first = text.split('\n').find((l) => /\berror:|Error \d|\*\*\* /.test(l)) ?? `make exited with status ${r.exitCode}`;
+      const first =
+        text.split('\n').find((l) => /\berror:|Error \d|\*\*\* /.test(l)) ?? `make exited with status ${r.exitCode}`;
       throw new HarnessError(`kernel build failed: ${first.trim()}; build log kept in ${logFile}`);
     }
   };
@@ -209,8 +271,16 @@ async function buildInto(dir: string, done: string, hash: string, pristine: stri
     if (r.exitCode !== 0) throw new HarnessError(`depmod failed for ${release}: ${r.stderr || 'is kmod installed?'}`);
   }
   const out: BuiltKernel = {
-    hash, dir, image: join(art, 'Image'), systemMap: join(art, 'System.map'), configFile: join(art, 'config'),
-    modulesRoot: join(art, 'lib', 'modules'), release, tree, buildSeconds: Number(process.hrtime.bigint() - started) / 1e9, fromCache: false,
+    hash,
+    dir,
+    image: join(art, 'Image'),
+    systemMap: join(art, 'System.map'),
+    configFile: join(art, 'config'),
+    modulesRoot: join(art, 'lib', 'modules'),
+    release,
+    tree,
+    buildSeconds: Number(process.hrtime.bigint() - started) / 1e9,
+    fromCache: false,
   };
   writeFileSync(done, JSON.stringify(out, null, 2));
   return out;
@@ -223,7 +293,12 @@ export function labSourceDir(): string {
 
 export function labSourceHash(): string {
   const dir = labSourceDir();
-  return sha(readdirSync(dir).sort().map((f) => `${f}\0${sha(readFileSync(join(dir, f)))}`).join('\n'));
+  return sha(
+    readdirSync(dir)
+      .sort()
+      .map((f) => `${f}\0${sha(readFileSync(join(dir, f)))}`)
+      .join('\n'),
+  );
 }
 
 /**

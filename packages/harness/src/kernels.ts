@@ -12,7 +12,11 @@ import { HarnessError } from './errors.js';
 import { buildKernel } from './kernel-build.js';
 import { repoRoot } from './paths.js';
 
-export interface KernelDef { id: KernelId; package: string; series: '6.1' | '6.12' }
+export interface KernelDef {
+  id: KernelId;
+  package: string;
+  series: '6.1' | '6.12';
+}
 
 export const kernelDefs: Record<'debian-6.12' | 'debian-6.1', KernelDef> = {
   'debian-6.12': { id: 'debian-6.12', package: 'linux-image-6.12.100+deb12-arm64:arm64', series: '6.12' },
@@ -24,13 +28,20 @@ export function parseSourceKernel(id: string): { series: '6.12' | '6.1'; patches
   const m = /^source-(6\.12|6\.1)((?:\+[A-Za-z0-9_.-]+)*)$/.exec(id);
   if (!m) return null;
   const names = m[2] ? m[2].slice(1).split('+') : [];
-  return { series: m[1] as '6.12' | '6.1', patches: names.map((n) => registeredPatches.get(n) ?? join(repoRoot(), 'qemu', 'patches', `${n}.patch`)) };
+  return {
+    series: m[1] as '6.12' | '6.1',
+    patches: names.map((n) => registeredPatches.get(n) ?? join(repoRoot(), 'qemu', 'patches', `${n}.patch`)),
+  };
 }
 
 /** Patches outside qemu/patches (e.g. `probelab validate --patch ~/x.patch`), by the name used in kernel ids. */
 const registeredPatches = new Map<string, string>();
 export function registerPatch(file: string): string {
-  const name = `${file.split('/').pop()!.replace(/\.(patch|diff)$/, '').replace(/[^A-Za-z0-9_.-]/g, '_')}`;
+  const name = `${file
+    .split('/')
+    .pop()!
+    .replace(/\.(patch|diff)$/, '')
+    .replace(/[^A-Za-z0-9_.-]/g, '_')}`;
   registeredPatches.set(name, file);
   return name;
 }
@@ -53,8 +64,14 @@ export async function provisionKernel(id: KernelId, log: (l: string) => void = (
     const b = await buildKernel({ source: src.series, patches: src.patches }, log);
     const modulesDir = join(b.modulesRoot, b.release);
     return {
-      def: { id, package: `linux-source-${src.series}`, series: src.series }, release: b.release,
-      packageVersion: `build ${b.hash}`, packageSha256: b.hash, image: b.image, modulesDir, config: readConfig(b.configFile), tree: b.tree,
+      def: { id, package: `linux-source-${src.series}`, series: src.series },
+      release: b.release,
+      packageVersion: `build ${b.hash}`,
+      packageSha256: b.hash,
+      image: b.image,
+      modulesDir,
+      config: readConfig(b.configFile),
+      tree: b.tree,
     };
   }
   const def = kernelDefs[id as keyof typeof kernelDefs];
@@ -69,7 +86,15 @@ export async function provisionKernel(id: KernelId, log: (l: string) => void = (
     if (r.exitCode !== 0) throw new HarnessError(`depmod failed for ${release}: ${r.stderr || 'is kmod installed?'}`);
   }
   const image = join(pkg.root, 'boot', `vmlinuz-${release}`);
-  return { def, release, packageVersion: pkg.version, packageSha256: pkg.sha256, image, modulesDir, config: readConfig(join(pkg.root, 'boot', `config-${release}`)) };
+  return {
+    def,
+    release,
+    packageVersion: pkg.version,
+    packageSha256: pkg.sha256,
+    image,
+    modulesDir,
+    config: readConfig(join(pkg.root, 'boot', `config-${release}`)),
+  };
 }
 
 /**
@@ -80,14 +105,22 @@ export async function provisionKernel(id: KernelId, log: (l: string) => void = (
 export function userKernelBuild(dir: string, series: '6.1' | '6.12'): KernelArtefacts {
   const root = resolve(dir);
   const need = (f: string): string => {
-    if (!existsSync(join(root, f))) throw new HarnessError(`${root}: no ${f} (a kernel build dir holds Image, config and lib/modules/<release>/ from make modules_install INSTALL_MOD_PATH=)`);
+    if (!existsSync(join(root, f)))
+      throw new HarnessError(
+        `${root}: no ${f} (a kernel build dir holds Image, config and lib/modules/<release>/ from make modules_install INSTALL_MOD_PATH=)`,
+      );
     return join(root, f);
   };
   const release = readdirSync(need(join('lib', 'modules')))[0];
   if (!release) throw new HarnessError(`${root}/lib/modules: no release directory`);
   return {
-    def: { id: `source-${series}` as KernelId, package: `kernel build in ${root}`, series }, release, packageVersion: `user build ${release}`, packageSha256: '',
-    image: need('Image'), modulesDir: need(join('lib', 'modules', release)), config: readConfig(need('config')),
+    def: { id: `source-${series}` as KernelId, package: `kernel build in ${root}`, series },
+    release,
+    packageVersion: `user build ${release}`,
+    packageSha256: '',
+    image: need('Image'),
+    modulesDir: need(join('lib', 'modules', release)),
+    config: readConfig(need('config')),
   };
 }
 
@@ -101,10 +134,21 @@ function readConfig(file: string): Map<string, string> {
 }
 
 const norm = (s: string): string => s.replace(/-/g, '_');
-const modName = (path: string): string => norm(path.split('/').pop()!.replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''));
+const modName = (path: string): string =>
+  norm(
+    path
+      .split('/')
+      .pop()!
+      .replace(/\.ko(\.xz|\.zst|\.gz)?$/, ''),
+  );
 
 /** The static half of a kernel profile, from the package alone. */
-export function staticProfile(k: KernelArtefacts): Pick<KernelProfile, 'id' | 'series' | 'release' | 'hz' | 'modules' | 'builtinModules' | 'moduleDeps' | 'moduleAliases'> & { moduleFiles: Map<string, string> } {
+export function staticProfile(
+  k: KernelArtefacts,
+): Pick<
+  KernelProfile,
+  'id' | 'series' | 'release' | 'hz' | 'modules' | 'builtinModules' | 'moduleDeps' | 'moduleAliases'
+> & { moduleFiles: Map<string, string> } {
   const read = (f: string): string => readFileSync(join(k.modulesDir, f), 'utf8');
   const builtinModules = new Set(read('modules.builtin').split('\n').filter(Boolean).map(modName));
   const moduleDeps = new Map<string, string[]>();
@@ -122,9 +166,15 @@ export function staticProfile(k: KernelArtefacts): Pick<KernelProfile, 'id' | 's
   }
   const hz = Number(k.config.get('CONFIG_HZ') ?? '250');
   return {
-    id: k.def.id, series: k.def.series, release: k.release, hz,
+    id: k.def.id,
+    series: k.def.series,
+    release: k.release,
+    hz,
     modules: k.config.get('CONFIG_MODULES') === 'y',
-    builtinModules, moduleDeps, moduleAliases, moduleFiles,
+    builtinModules,
+    moduleDeps,
+    moduleAliases,
+    moduleFiles,
     ...(k.tree ? sourceFacts(k.tree) : {}),
   };
 }
@@ -134,7 +184,17 @@ export function staticProfile(k: KernelArtefacts): Pick<KernelProfile, 'id' | 's
  * deferred_probe_timeout (drivers/base/dd.c) and which supplier bindings are `.optional`
  * (drivers/of/property.c:of_supplier_bindings[]), so that a patch to either shows in predictions.
  */
-export type SourceFacts = Pick<KernelProfile, 'deferredProbeTimeoutDefault' | 'optionalBindings' | 'fwspecInitDefersFirst' | 'fwspecFreedOnError' | 'fwDevlinkCycleRule' | 'singleIommuDriver' | 'fwDevlinkDefault' | 'supplierTable'>;
+export type SourceFacts = Pick<
+  KernelProfile,
+  | 'deferredProbeTimeoutDefault'
+  | 'optionalBindings'
+  | 'fwspecInitDefersFirst'
+  | 'fwspecFreedOnError'
+  | 'fwDevlinkCycleRule'
+  | 'singleIommuDriver'
+  | 'fwDevlinkDefault'
+  | 'supplierTable'
+>;
 
 export function sourceFacts(tree: string): SourceFacts {
   const out: SourceFacts = {};
@@ -143,7 +203,12 @@ export function sourceFacts(tree: string): SourceFacts {
   if (t) out.deferredProbeTimeoutDefault = Number(t[1]);
   const prop = readFileSync(join(tree, 'drivers', 'of', 'property.c'), 'utf8');
   const table = /of_supplier_bindings\[\] = \{([\s\S]*?)\n\};/.exec(prop)?.[1] ?? '';
-  const parsers: Record<string, string> = { parse_iommus: 'iommus', parse_iommu_maps: 'iommu-map', parse_dmas: 'dmas', parse_clocks: 'clocks' };
+  const parsers: Record<string, string> = {
+    parse_iommus: 'iommus',
+    parse_iommu_maps: 'iommu-map',
+    parse_dmas: 'dmas',
+    parse_clocks: 'clocks',
+  };
   const optional: Record<string, boolean> = {};
   for (const m of table.matchAll(/\{\s*\.parse_prop = (\w+)([^}]*)\}/g)) {
     const name = parsers[m[1]!];
@@ -154,7 +219,11 @@ export function sourceFacts(tree: string): SourceFacts {
   const listed = [...table.matchAll(/\.parse_prop = (parse_\w+)/g)].map((m) => m[1]!);
   if (listed.length) {
     const decls = (macro: string): Array<{ fn: string; property: string; cells: string | null }> =>
-      [...prop.matchAll(new RegExp(`^${macro}\\((\\w+), "([^"]+)", (NULL|"[^"]+")\\)`, 'gm'))].map((m) => ({ fn: m[1]!, property: m[2]!, cells: m[3] === 'NULL' ? null : m[3]!.slice(1, -1) }));
+      [...prop.matchAll(new RegExp(`^${macro}\\((\\w+), "([^"]+)", (NULL|"[^"]+")\\)`, 'gm'))].map((m) => ({
+        fn: m[1]!,
+        property: m[2]!,
+        cells: m[3] === 'NULL' ? null : m[3]!.slice(1, -1),
+      }));
     out.supplierTable = { parsers: listed, simple: decls('DEFINE_SIMPLE_PROP'), suffix: decls('DEFINE_SUFFIX_PROP') };
   }
   // drivers/iommu/iommu.c:iommu_fwspec_init: does "no ops -> -EPROBE_DEFER" come before the
@@ -179,8 +248,10 @@ export function sourceFacts(tree: string): SourceFacts {
   const flags = core && /^static u32 fw_devlink_flags = FW_DEVLINK_FLAGS_(ON|RPM|PERMISSIVE);/m.exec(core);
   if (flags) out.fwDevlinkDefault = flags[1]!.toLowerCase() as SourceFacts['fwDevlinkDefault'];
   // drivers/base/core.c: the function that relaxes fw_devlink cycles in this tree.
-  if (core && /^static bool __fw_devlink_relax_cycles\(/m.test(core)) out.fwDevlinkCycleRule = '__fw_devlink_relax_cycles';
-  else if (core && /^static int fw_devlink_relax_cycle\(/m.test(core)) out.fwDevlinkCycleRule = 'fw_devlink_relax_cycle';
+  if (core && /^static bool __fw_devlink_relax_cycles\(/m.test(core))
+    out.fwDevlinkCycleRule = '__fw_devlink_relax_cycles';
+  else if (core && /^static int fw_devlink_relax_cycle\(/m.test(core))
+    out.fwDevlinkCycleRule = 'fw_devlink_relax_cycle';
   return out;
 }
 

@@ -11,7 +11,10 @@ import type { DriverInfo, ProbeBehaviour } from '@probelab/sim-core';
 import { scanDriverFile } from './driver-scan.js';
 import { parseKbuildMakefile } from './kbuild.js';
 
-export interface LabDrivers { drivers: DriverInfo[]; behaviours: Record<string, ProbeBehaviour> }
+export interface LabDrivers {
+  drivers: DriverInfo[];
+  behaviours: Record<string, ProbeBehaviour>;
+}
 
 export function labDrivers(tree: string, config: Map<string, string>): LabDrivers {
   const dir = join(tree, 'drivers', 'probelab');
@@ -28,9 +31,21 @@ export function labDrivers(tree: string, config: Map<string, string>): LabDriver
       const scan = scanDriverFile(readFileSync(join(tree, rel), 'utf8'), rel);
       for (const d of scan.drivers) {
         if (d.bus !== 'platform' && d.bus !== 'amba') continue;
-        out.drivers.push({ name: d.name, bus: d.bus, module, builtin: state === 'y', ofCompatibles: d.compatibles, level: d.level });
+        out.drivers.push({
+          name: d.name,
+          bus: d.bus,
+          module,
+          builtin: state === 'y',
+          ofCompatibles: d.compatibles,
+          level: d.level,
+        });
         if (d.registersIommu) {
-          out.behaviours[d.name] = { kind: 'iommu', fwnode: 'self', ...(d.afterRegister.length ? { afterRegister: d.afterRegister } : {}), ...(d.xlateReadsLateState ? { xlateReadsLateState: true } : {}) };
+          out.behaviours[d.name] = {
+            kind: 'iommu',
+            fwnode: 'self',
+            ...(d.afterRegister.length ? { afterRegister: d.afterRegister } : {}),
+            ...(d.xlateReadsLateState ? { xlateReadsLateState: true } : {}),
+          };
         }
       }
     }

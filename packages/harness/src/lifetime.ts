@@ -20,7 +20,10 @@ import { accessSync, constants, readFileSync, rmSync } from 'node:fs';
 import { basename } from 'node:path';
 import { execa, type Options, type ResultPromise } from 'execa';
 
-interface Child { pid?: number | undefined; kill(signal?: NodeJS.Signals): boolean }
+interface Child {
+  pid?: number | undefined;
+  kill(signal?: NodeJS.Signals): boolean;
+}
 const live = new Set<Child>();
 const temps = new Set<string>();
 let cliInstalled = false;
@@ -91,7 +94,11 @@ export function withDeathSignal(file: string, args: readonly string[]): [string,
   return setpriv ? [setpriv, ['--pdeathsig', 'SIGKILL', '--', file, ...args]] : [file, [...args]];
 }
 
-export function spawnChild<O extends Options = Options>(file: string, args: readonly string[], opts: O = {} as O): ResultPromise<O> {
+export function spawnChild<O extends Options = Options>(
+  file: string,
+  args: readonly string[],
+  opts: O = {} as O,
+): ResultPromise<O> {
   installExitHook();
   const [cmd, argv] = withDeathSignal(file, args);
   const child = execa(cmd, argv, { ...opts, detached: true, cleanup: false }) as unknown as ResultPromise<O>;
@@ -119,7 +126,11 @@ export function liveChildren(): number {
   return live.size;
 }
 
-interface ProcId { pid: number; start: string; what: string }
+interface ProcId {
+  pid: number;
+  start: string;
+  what: string;
+}
 
 /** A waiting shell's wake-up count (voluntary + involuntary context switches), if it catches SIGINT. */
 function shellWakeups(pid: number): number | null {
@@ -242,7 +253,8 @@ export function installLifetime(): void {
     }
     for (const [pid, w] of shells) {
       const now = shellWakeups(pid);
-      if (now !== null && now !== w) stop(`interrupted (the shell that started probelab, pid ${pid}, was signalled: SIGINT through npm)`);
+      if (now !== null && now !== w)
+        stop(`interrupted (the shell that started probelab, pid ${pid}, was signalled: SIGINT through npm)`);
     }
   }, 250);
   watch.unref();

@@ -11,28 +11,49 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { compatible, compileDtsFile, dtbToDts, DtError, readDtb, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
+import {
+  compatible,
+  compileDtsFile,
+  dtbToDts,
+  DtError,
+  readDtb,
+  type DeviceTree,
+  type DtNode,
+} from '@probelab/dt-compiler';
 import { HarnessError } from './errors.js';
-
 
 /** The labels a fragment may use, and how each of QEMU's nodes is recognised. */
 export const qemuLabels: ReadonlyArray<{ label: string; what: string; find: (n: DtNode) => boolean }> = [
   { label: 'smmu', what: 'the SMMUv3 (iommu: smmuv3)', find: (n) => compatible(n).includes('arm,smmu-v3') },
-  { label: 'gic', what: 'the interrupt controller', find: (n) => n.properties.has('interrupt-controller') && n.parent?.parent === null },
+  {
+    label: 'gic',
+    what: 'the interrupt controller',
+    find: (n) => n.properties.has('interrupt-controller') && n.parent?.parent === null,
+  },
   { label: 'pcie', what: 'the PCI host bridge', find: (n) => compatible(n).includes('pci-host-ecam-generic') },
   { label: 'gpio', what: 'the PL061 GPIO controller', find: (n) => compatible(n).includes('arm,pl061') },
   { label: 'clk24mhz', what: 'the 24 MHz apb-pclk fixed clock', find: (n) => n.name === 'apb-pclk' },
   { label: 'cpu0', what: 'the first CPU', find: (n) => n.parent?.name === 'cpus' && n.name.startsWith('cpu@') },
 ];
 
-export interface MergedTree { dtb: Uint8Array; tree: DeviceTree; files: string[] }
+export interface MergedTree {
+  dtb: Uint8Array;
+  tree: DeviceTree;
+  files: string[];
+}
 
 const merged = new Map<string, MergedTree>();
 
 /** QEMU's tree with the fragment merged in; errors name the fragment's file:line. */
 export function mergeOverlay(base: Uint8Array, baseFile: string, overlay: string): MergedTree {
   if (!existsSync(overlay)) throw new HarnessError(`machine.overlay: ${overlay} not found`);
-  const key = createHash('sha256').update(base).update('\0').update(overlay).update('\0').update(readFileSync(overlay)).digest('hex');
+  const key = createHash('sha256')
+    .update(base)
+    .update('\0')
+    .update(overlay)
+    .update('\0')
+    .update(readFileSync(overlay))
+    .digest('hex');
   const hit = merged.get(key);
   if (hit && hit.files.every((f) => f === overlay || existsSync(f))) return hit;
   const baseTree = readDtb(base, baseFile);
@@ -48,7 +69,10 @@ export function mergeOverlay(base: Uint8Array, baseFile: string, overlay: string
     // and dtc's messages point into it.
     writeFileSync(join(work, 'qemu-virt.dts'), dtbToDts(base, baseFile));
     const top = join(work, 'lab-board.dts');
-    writeFileSync(top, `/include/ "qemu-virt.dts"\n\n/* QEMU's nodes, by label (machine-overlay.ts:qemuLabels) */\n${labels.join('\n')}\n\n#include "${overlay}"\n`);
+    writeFileSync(
+      top,
+      `/include/ "qemu-virt.dts"\n\n/* QEMU's nodes, by label (machine-overlay.ts:qemuLabels) */\n${labels.join('\n')}\n\n#include "${overlay}"\n`,
+    );
     let out;
     try {
       out = compileDtsFile(top, { includeDirs: [dirname(overlay)], flags: [] });

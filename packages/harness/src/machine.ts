@@ -7,9 +7,23 @@ import { join } from 'node:path';
 import type { PciFunctionSpec, Scenario } from '@probelab/sim-core';
 import { repoRoot } from './paths.js';
 
-interface EndpointDef { vendor: string; device: string; subvendor: string; subdevice: string; class: string; virtioId?: number; args: string[]; deviceOptions?: string }
+interface EndpointDef {
+  vendor: string;
+  device: string;
+  subvendor: string;
+  subdevice: string;
+  class: string;
+  virtioId?: number;
+  args: string[];
+  deviceOptions?: string;
+}
 export interface MachineDef {
-  binary: string; machine: string; cpu: string; memoryMiB: number; console: string; icount: string;
+  binary: string;
+  machine: string;
+  cpu: string;
+  memoryMiB: number;
+  console: string;
+  icount: string;
   iommu: Record<string, { machineOptions: string; device: string | null; module: string | null }>;
   pci: { hostBridge: EndpointDef & { slot: number }; endpoints: Record<string, EndpointDef> };
 }
@@ -27,16 +41,38 @@ export function pciFunctions(m: MachineDef, s: Scenario): Array<PciFunctionSpec 
   if (iommuDevice) kinds.push(iommuDevice);
   kinds.push(...s.machine.devices);
   const spec = (kind: string, slot: number, d: EndpointDef): PciFunctionSpec & { def: EndpointDef } => ({
-    slot, kind, vendor: num(d.vendor), device: num(d.device), subvendor: num(d.subvendor), subdevice: num(d.subdevice), classCode: num(d.class),
-    ...(d.virtioId !== undefined ? { virtioId: d.virtioId } : {}), def: d,
+    slot,
+    kind,
+    vendor: num(d.vendor),
+    device: num(d.device),
+    subvendor: num(d.subvendor),
+    subdevice: num(d.subdevice),
+    classCode: num(d.class),
+    ...(d.virtioId !== undefined ? { virtioId: d.virtioId } : {}),
+    def: d,
   });
-  return [spec('host-bridge', m.pci.hostBridge.slot, m.pci.hostBridge), ...kinds.map((k, i) => spec(k, i + 1, m.pci.endpoints[k]!))];
+  return [
+    spec('host-bridge', m.pci.hostBridge.slot, m.pci.hostBridge),
+    ...kinds.map((k, i) => spec(k, i + 1, m.pci.endpoints[k]!)),
+  ];
 }
 
 /** QEMU arguments for the machine (no kernel, initrd or console options). */
 export function machineArgs(m: MachineDef, s: Scenario): string[] {
   const opts = [m.machine, m.iommu[s.machine.iommu]!.machineOptions].filter(Boolean).join(',');
-  const args = ['-M', opts, '-cpu', m.cpu, ...(s.machine.cpus && s.machine.cpus > 1 ? ['-smp', String(s.machine.cpus)] : []), '-m', String(m.memoryMiB), '-nodefaults', '-no-user-config', '-display', 'none'];
+  const args = [
+    '-M',
+    opts,
+    '-cpu',
+    m.cpu,
+    ...(s.machine.cpus && s.machine.cpus > 1 ? ['-smp', String(s.machine.cpus)] : []),
+    '-m',
+    String(m.memoryMiB),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+  ];
   for (const f of pciFunctions(m, s)) {
     if (f.kind === 'host-bridge') continue;
     const slot = `0x${f.slot.toString(16)}`;

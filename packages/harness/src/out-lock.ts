@@ -25,7 +25,10 @@ function alive(pid: number): boolean {
 }
 
 /** Take `dir` for this run; returns the release function. */
-export function lockOutputDir(dir: string, hint = 'wait for it, or set PROBELAB_OUT (or --out) to another directory'): () => void {
+export function lockOutputDir(
+  dir: string,
+  hint = 'wait for it, or set PROBELAB_OUT (or --out) to another directory',
+): () => void {
   ensureDir(dir);
   const file = join(dir, '.probelab.lock');
   const release = (): void => {
@@ -74,7 +77,7 @@ export function lockOutputDir(dir: string, hint = 'wait for it, or set PROBELAB_
  * several processes ask for at once: one makes it, the others wait, then find it made).
  */
 export async function waitForLock(dir: string, onWait?: (message: string) => void): Promise<() => void> {
-  for (let told = false; ; ) {
+  for (let told = false; ;) {
     try {
       return lockOutputDir(dir);
     } catch (e) {

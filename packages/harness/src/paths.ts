@@ -30,7 +30,10 @@ export function cacheDir(): string {
       home = '';
     }
   }
-  if (!isAbsolute(home)) throw new HarnessError(`HOME is ${JSON.stringify(process.env.HOME ?? '')} and no home directory is known: set PROBELAB_CACHE to a directory for downloads and builds`);
+  if (!isAbsolute(home))
+    throw new HarnessError(
+      `HOME is ${JSON.stringify(process.env.HOME ?? '')} and no home directory is known: set PROBELAB_CACHE to a directory for downloads and builds`,
+    );
   return join(home, '.cache', 'probelab');
 }
 

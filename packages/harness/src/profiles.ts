@@ -25,8 +25,23 @@ export interface Calibration {
   fittedAt: string;
   /** Per machine variant: the BootTiming fields the fit replaced. */
   timing: Partial<Record<IommuKind, Partial<BootTiming>>>;
-  parameters: Array<{ iommu: IommuKind; name: string; before: number; after: number; residualBefore: number; residualAfter: number; n: number }>;
-  eventKinds: Array<{ iommu: IommuKind; kind: string; n: number; meanAbsBefore: number; meanAbsAfter: number; maxAbsAfter: number }>;
+  parameters: Array<{
+    iommu: IommuKind;
+    name: string;
+    before: number;
+    after: number;
+    residualBefore: number;
+    residualAfter: number;
+    n: number;
+  }>;
+  eventKinds: Array<{
+    iommu: IommuKind;
+    kind: string;
+    n: number;
+    meanAbsBefore: number;
+    meanAbsAfter: number;
+    maxAbsAfter: number;
+  }>;
 }
 
 /** qemu/calibration/<kernel>.json, or under PROBELAB_CALIBRATION (tests, experiments). */
@@ -45,12 +60,22 @@ export function calibratedTiming(timing: KernelProfile['timing'], cal: Calibrati
   const out: KernelProfile['timing'] = { ...timing };
   for (const [iommu, t] of Object.entries(cal.timing) as Array<[IommuKind, Partial<BootTiming>]>) {
     const base = timing[iommu];
-    if (base) out[iommu] = { ...base, ...t, moduleLoadLatency: { ...base.moduleLoadLatency, ...t.moduleLoadLatency }, probeDuration: { ...base.probeDuration, ...t.probeDuration } };
+    if (base)
+      out[iommu] = {
+        ...base,
+        ...t,
+        moduleLoadLatency: { ...base.moduleLoadLatency, ...t.moduleLoadLatency },
+        probeDuration: { ...base.probeDuration, ...t.probeDuration },
+      };
   }
   return out;
 }
 
-export async function loadProfile(id: KernelId, log: (l: string) => void = () => {}, opts: { calibration?: boolean } = {}): Promise<KernelProfile & { moduleFiles: Map<string, string> }> {
+export async function loadProfile(
+  id: KernelId,
+  log: (l: string) => void = () => {},
+  opts: { calibration?: boolean } = {},
+): Promise<KernelProfile & { moduleFiles: Map<string, string> }> {
   const k = await provisionKernel(id, log);
   const st = staticProfile(k);
   let file = discoveredPath(id);
@@ -60,7 +85,8 @@ export async function loadProfile(id: KernelId, log: (l: string) => void = () =>
   const src = parseSourceKernel(id);
   const fallback = !existsSync(file) && src && src.patches.length > 0;
   if (fallback) file = discoveredPath(`source-${src!.series}`);
-  if (!existsSync(file)) throw new HarnessError(`no discovered profile for ${id} (${file}): run \`probelab kernel discover ${id}\``);
+  if (!existsSync(file))
+    throw new HarnessError(`no discovered profile for ${id} (${file}): run \`probelab kernel discover ${id}\``);
   let d = JSON.parse(readFileSync(file, 'utf8')) as DiscoveredProfile;
   if (!fallback && d.packageSha256 !== k.packageSha256) d = await discoveredFor(id, k, d, file, log);
   // The simulator uses a kernel's calibration when one exists (`probelab calibrate` fits it).
@@ -71,7 +97,11 @@ export async function loadProfile(id: KernelId, log: (l: string) => void = () =>
   const labKey = new Set(lab.drivers.map((x) => `${x.bus}/${x.name}`));
   const drivers = [...d.drivers.filter((x) => !labKey.has(`${x.bus}/${x.name}`)), ...lab.drivers];
   return {
-    ...st, drivers, builtinMatches: d.builtinMatches, ofDeclared: d.ofDeclared, timing: calibratedTiming(d.timing, cal),
+    ...st,
+    drivers,
+    builtinMatches: d.builtinMatches,
+    ofDeclared: d.ofDeclared,
+    timing: calibratedTiming(d.timing, cal),
     ...(Object.keys(lab.behaviours).length ? { behaviours: lab.behaviours } : {}),
   };
 }
@@ -82,16 +112,25 @@ export async function loadProfile(id: KernelId, log: (l: string) => void = () =>
  * for (one process at a time; the others wait and read it). `probelab kernel discover` writes the
  * committed file itself.
  */
-async function discoveredFor(id: KernelId, k: KernelArtefacts, committed: DiscoveredProfile, file: string, log: (l: string) => void): Promise<DiscoveredProfile> {
+async function discoveredFor(
+  id: KernelId,
+  k: KernelArtefacts,
+  committed: DiscoveredProfile,
+  file: string,
+  log: (l: string) => void,
+): Promise<DiscoveredProfile> {
   const dir = join(cacheDir(), 'discovered');
   const cached = join(dir, `${id}@${k.packageSha256}.json`);
-  const read = (): DiscoveredProfile | null => (existsSync(cached) ? (JSON.parse(readFileSync(cached, 'utf8')) as DiscoveredProfile) : null);
+  const read = (): DiscoveredProfile | null =>
+    existsSync(cached) ? (JSON.parse(readFileSync(cached, 'utf8')) as DiscoveredProfile) : null;
   if (read()) return read()!;
   const release = await waitForLock(dir, log);
   try {
     const again = read();
     if (again) return again;
-    log(`${file} is of ${committed.packageVersion} (${committed.release}); the kernel at hand is ${k.packageVersion} (${k.release}: a new linux-source upload, or a changed config fragment or lab driver): discovering its profile into ${cached} (\`probelab kernel discover ${id}\` updates the committed file)`);
+    log(
+      `${file} is of ${committed.packageVersion} (${committed.release}); the kernel at hand is ${k.packageVersion} (${k.release}: a new linux-source upload, or a changed config fragment or lab driver): discovering its profile into ${cached} (\`probelab kernel discover ${id}\` updates the committed file)`,
+    );
     const d = await discover(id, log);
     writeAtomic(cached, `${JSON.stringify(d, null, 2)}\n`);
     return d;

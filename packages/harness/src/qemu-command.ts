@@ -9,7 +9,10 @@
 import type { Scenario } from '@probelab/sim-core';
 import { machineArgs, type MachineDef } from './machine.js';
 
-export interface QemuCommand { binary: string; args: string[] }
+export interface QemuCommand {
+  binary: string;
+  args: string[];
+}
 
 /**
  * A file; `{ pipe }`: QEMU's pipe chardev on two regular files, `<pipe>.in` what the guest reads
@@ -17,17 +20,37 @@ export interface QemuCommand { binary: string; args: string[] }
  */
 export type ConsoleTo = { file: string } | { pipe: string } | 'terminal';
 
-export function bootCommand(m: MachineDef, s: Scenario, o: { kernelImage: string; initrd: string; cmdline: string; console: ConsoleTo; timeWarp: boolean; dtb?: string }): QemuCommand {
+export function bootCommand(
+  m: MachineDef,
+  s: Scenario,
+  o: { kernelImage: string; initrd: string; cmdline: string; console: ConsoleTo; timeWarp: boolean; dtb?: string },
+): QemuCommand {
   // A file chardev for boots: a pipe the host reads slowly would stall the guest's UART, and
   // under icount that stall is guest time. For a shell the terminal, with Ctrl-C passed to the
   // guest (signal=off) instead of stopping QEMU.
-  const consoleArgs = o.console === 'terminal'
-    ? ['-chardev', 'stdio,id=probelab-console,signal=off', '-serial', 'chardev:probelab-console']
-    : 'pipe' in o.console
-      ? ['-chardev', `pipe,id=probelab-console,path=${o.console.pipe}`, '-serial', 'chardev:probelab-console']
-      : ['-chardev', `file,id=probelab-console,path=${o.console.file}`, '-serial', 'chardev:probelab-console'];
+  const consoleArgs =
+    o.console === 'terminal'
+      ? ['-chardev', 'stdio,id=probelab-console,signal=off', '-serial', 'chardev:probelab-console']
+      : 'pipe' in o.console
+        ? ['-chardev', `pipe,id=probelab-console,path=${o.console.pipe}`, '-serial', 'chardev:probelab-console']
+        : ['-chardev', `file,id=probelab-console,path=${o.console.file}`, '-serial', 'chardev:probelab-console'];
   const time = o.timeWarp ? ['-icount', m.icount] : [];
-  return { binary: m.binary, args: [...consoleArgs, ...machineArgs(m, s), '-no-reboot', ...time, '-kernel', o.kernelImage, '-initrd', o.initrd, ...(o.dtb ? ['-dtb', o.dtb] : []), '-append', o.cmdline] };
+  return {
+    binary: m.binary,
+    args: [
+      ...consoleArgs,
+      ...machineArgs(m, s),
+      '-no-reboot',
+      ...time,
+      '-kernel',
+      o.kernelImage,
+      '-initrd',
+      o.initrd,
+      ...(o.dtb ? ['-dtb', o.dtb] : []),
+      '-append',
+      o.cmdline,
+    ],
+  };
 }
 
 /** POSIX shell quoting: plain words stay bare, anything else in single quotes. */

@@ -11,10 +11,18 @@ import { delimiter, join } from 'node:path';
 import { HarnessError } from './errors.js';
 import { spawnChild } from './lifetime.js';
 
-export interface QemuRun { console: string; wallSeconds: number }
+export interface QemuRun {
+  console: string;
+  wallSeconds: number;
+}
 
 /** Run a boot whose console goes to `logFile` (bootCommand with `{ file: logFile }`). */
-export async function runQemu(binary: string, args: string[], logFile: string, wallLimitSeconds: number): Promise<QemuRun> {
+export async function runQemu(
+  binary: string,
+  args: string[],
+  logFile: string,
+  wallLimitSeconds: number,
+): Promise<QemuRun> {
   requireQemu(binary);
   writeFile(logFile, '');
   const started = process.hrtime.bigint();
@@ -26,16 +34,27 @@ export async function runQemu(binary: string, args: string[], logFile: string, w
   const consoleText = readFileSync(logFile, 'utf8');
   const qemuSaid = typeof r.all === 'string' ? r.all.trim() : '';
   if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5) {
-    throw new HarnessError(`QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${logFile}`, logFile);
+    throw new HarnessError(
+      `QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${logFile}`,
+      logFile,
+    );
   }
   if (r.exitCode !== 0 && !r.isTerminated) {
-    throw new HarnessError(`QEMU exited with status ${r.exitCode}: ${qemuSaid.split('\n').slice(-3).join(' | ') || '(no message)'}; console log kept in ${logFile}`, logFile);
+    throw new HarnessError(
+      `QEMU exited with status ${r.exitCode}: ${qemuSaid.split('\n').slice(-3).join(' | ') || '(no message)'}; console log kept in ${logFile}`,
+      logFile,
+    );
   }
   return { console: consoleText, wallSeconds };
 }
 
 /** `-machine dumpdtb=`: QEMU's own device tree for the machine, without booting anything. */
-export async function dumpDtb(binary: string, machineArgs: string[], out: string, limitSeconds = wallLimit(30)): Promise<void> {
+export async function dumpDtb(
+  binary: string,
+  machineArgs: string[],
+  out: string,
+  limitSeconds = wallLimit(30),
+): Promise<void> {
   const i = machineArgs.indexOf('-M');
   const args = [...machineArgs];
   args[i + 1] = `${args[i + 1]},dumpdtb=${out}`;
@@ -44,8 +63,12 @@ export async function dumpDtb(binary: string, machineArgs: string[], out: string
   const timer = setTimeout(() => child.kill('SIGKILL'), limitSeconds * 1000);
   const r = await child;
   clearTimeout(timer);
-  if (r.isTerminated && r.signal === 'SIGKILL') throw new HarnessError(`QEMU did not dump the machine's DTB within ${limitSeconds} s of wall time: killed (${binary} ${args.join(' ')})`);
-  if (r.exitCode !== 0) throw new HarnessError(`QEMU could not dump the machine's DTB: ${(r.stderr || String(r.exitCode)).trim()}`);
+  if (r.isTerminated && r.signal === 'SIGKILL')
+    throw new HarnessError(
+      `QEMU did not dump the machine's DTB within ${limitSeconds} s of wall time: killed (${binary} ${args.join(' ')})`,
+    );
+  if (r.exitCode !== 0)
+    throw new HarnessError(`QEMU could not dump the machine's DTB: ${(r.stderr || String(r.exitCode)).trim()}`);
 }
 
 /** The largest wall limit a timer can hold (Node's timers take at most 2^31-1 ms): 24 days. */
@@ -60,7 +83,9 @@ export function wallLimit(fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
   if (!/^\s*\d+(\.\d+)?\s*$/.test(raw) || !Number.isFinite(n) || n < 1 || n > maxWallLimit) {
-    throw new HarnessError(`PROBELAB_WALL_LIMIT=${JSON.stringify(raw)}: expected a number of seconds of wall time from 1 to ${maxWallLimit}`);
+    throw new HarnessError(
+      `PROBELAB_WALL_LIMIT=${JSON.stringify(raw)}: expected a number of seconds of wall time from 1 to ${maxWallLimit}`,
+    );
   }
   return n;
 }

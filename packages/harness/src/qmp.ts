@@ -25,7 +25,10 @@ export async function qmpConnect(path: string, timeoutMs = 10_000, gone: () => b
       });
     } catch (e) {
       if (gone()) throw new HarnessError(`QEMU exited before opening its QMP socket ${path}`);
-      if (Date.now() > end) throw new HarnessError(`QEMU's QMP socket ${path} did not open within ${timeoutMs / 1000} s: ${(e as Error).message}`);
+      if (Date.now() > end)
+        throw new HarnessError(
+          `QEMU's QMP socket ${path} did not open within ${timeoutMs / 1000} s: ${(e as Error).message}`,
+        );
       await sleep(20);
     }
   }
@@ -60,12 +63,14 @@ export async function qmpConnect(path: string, timeoutMs = 10_000, gone: () => b
     return new Promise((r) => waiting.push(r));
   };
   const greeting = await next();
-  if (!('QMP' in greeting)) throw new HarnessError(`QEMU's QMP socket ${path} did not greet: ${JSON.stringify(greeting)}`);
+  if (!('QMP' in greeting))
+    throw new HarnessError(`QEMU's QMP socket ${path} did not greet: ${JSON.stringify(greeting)}`);
   const q: Qmp = {
     async execute<T>(command: string, args?: Record<string, unknown>): Promise<T> {
       s.write(`${JSON.stringify({ execute: command, ...(args ? { arguments: args } : {}) })}\n`);
       const r = await next();
-      if ('error' in r) throw new HarnessError(`QMP ${command}: ${(r.error as { desc?: string }).desc ?? JSON.stringify(r.error)}`);
+      if ('error' in r)
+        throw new HarnessError(`QMP ${command}: ${(r.error as { desc?: string }).desc ?? JSON.stringify(r.error)}`);
       return r.return as T;
     },
     close: () => s.destroy(),

@@ -23,8 +23,12 @@ import { outcomeFromConsole, parseConsole, type ParsedConsole } from './console-
  * initcall_debug for "calling"/"probe of ... returned", dd.c dyndbg for binds and list moves.
  */
 export const baseCmdline = [
-  'initcall_debug', 'log_buf_len=16M', 'dyndbg="file drivers/base/dd.c +p"',
-  'trace_event=workqueue:workqueue_execute_start', 'trace_buf_size=4M', 'panic=-1',
+  'initcall_debug',
+  'log_buf_len=16M',
+  'dyndbg="file drivers/base/dd.c +p"',
+  'trace_event=workqueue:workqueue_execute_start',
+  'trace_buf_size=4M',
+  'panic=-1',
 ].join(' ');
 
 export interface RealBoot {
@@ -42,7 +46,12 @@ export interface RealBoot {
  * every scheduled action comes after the snapshot point (else the boot is cold, and says so).
  * Default: on, unless PROBELAB_SNAPSHOT=0 (what the command line's --cold sets).
  */
-export interface BootOptions { out?: string; extraCmdline?: string; log?: (l: string) => void; snapshot?: boolean }
+export interface BootOptions {
+  out?: string;
+  extraCmdline?: string;
+  log?: (l: string) => void;
+  snapshot?: boolean;
+}
 
 export async function bootScenario(s: Scenario, opts: BootOptions = {}): Promise<RealBoot> {
   const dir = opts.out ?? join(outDir(), s.name);
@@ -56,13 +65,23 @@ export async function bootScenario(s: Scenario, opts: BootOptions = {}): Promise
 }
 
 /** `dtb`: the lab board QEMU boots with `-dtb` (dir/machine.dtb), null when QEMU boots its own tree. */
-export interface PreparedBoot { machine: MachineDef; kernel: KernelArtefacts; initrd: string; cmdline: string; dtb: string | null }
+export interface PreparedBoot {
+  machine: MachineDef;
+  kernel: KernelArtefacts;
+  initrd: string;
+  cmdline: string;
+  dtb: string | null;
+}
 
 /**
  * Everything a boot of `s` needs before QEMU starts, the same for `boot` and `shell`: QEMU's
  * own board checked, the kernel provisioned, the initramfs built into `dir`, the command line.
  */
-export async function prepareBoot(dir: string, s: Scenario, opts: { extraCmdline?: string; log?: (l: string) => void; shell?: ShellGuest; handOff?: HandOff } = {}): Promise<PreparedBoot> {
+export async function prepareBoot(
+  dir: string,
+  s: Scenario,
+  opts: { extraCmdline?: string; log?: (l: string) => void; shell?: ShellGuest; handOff?: HandOff } = {},
+): Promise<PreparedBoot> {
   const m = loadMachine();
   requireQemu(m.binary);
   await checkBoardMatchesQemu(s, dir);
@@ -70,7 +89,9 @@ export async function prepareBoot(dir: string, s: Scenario, opts: { extraCmdline
   const prof = staticProfile(kernel);
   const initrd = join(dir, 'initramfs.cpio.gz');
   writeFile(initrd, await buildInitramfs(s, kernel, prof, opts.shell, opts.handOff));
-  const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`.replace(/\s+/g, ' ').trim();
+  const cmdline = `console=${m.console} ${baseCmdline} ${opts.extraCmdline ?? ''} ${s.cmdline}`
+    .replace(/\s+/g, ' ')
+    .trim();
   return { machine: m, kernel, initrd, cmdline, dtb: s.machine.overlay ? join(dir, 'machine.dtb') : null };
 }
 
@@ -84,34 +105,87 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
   let restored = false;
   if (snapshot) {
     let handed: { late: string; capture: string; at: number[] } | null = null;
-    const prep = await prepareBoot(dir, s, { ...opts, handOff: { scheduleOnConsole: true, onSchedule: (late, capture, at) => (handed = { late, capture, at }) } });
+    const prep = await prepareBoot(dir, s, {
+      ...opts,
+      handOff: { scheduleOnConsole: true, onSchedule: (late, capture, at) => (handed = { late, capture, at }) },
+    });
     const h = handed as { late: string; capture: string; at: number[] } | null;
     if (!h) throw new HarnessError('internal: the initramfs builder did not hand the schedule over');
     if (!h.at.length) {
-      opts.log?.(`${s.name}: every action is at ${earlyActions} s or earlier, nothing to branch from a boot snapshot: booting cold`);
+      opts.log?.(
+        `${s.name}: every action is at ${earlyActions} s or earlier, nothing to branch from a boot snapshot: booting cold`,
+      );
     } else {
       const { machine: m, kernel, initrd, cmdline, dtb } = prep;
-      const args = (console: { file: string } | { pipe: string }): string[] => bootCommand(m, s, { kernelImage: kernel.image, initrd, cmdline, console, timeWarp: true, ...(dtb ? { dtb } : {}) }).args;
-      const snap = await ensureSnapshot(m.binary, (file) => args({ file }), [kernel.image, initrd, ...(dtb ? [dtb] : [])], limit, opts.log);
+      const args = (console: { file: string } | { pipe: string }): string[] =>
+        bootCommand(m, s, {
+          kernelImage: kernel.image,
+          initrd,
+          cmdline,
+          console,
+          timeWarp: true,
+          ...(dtb ? { dtb } : {}),
+        }).args;
+      const snap = await ensureSnapshot(
+        m.binary,
+        (file) => args({ file }),
+        [kernel.image, initrd, ...(dtb ? [dtb] : [])],
+        limit,
+        opts.log,
+      );
       const first = Math.min(...h.at);
       if (first <= snap.meta.readyAt) {
-        opts.log?.(`${s.name}: an action at ${first} s comes before the boot snapshot's point (${snap.meta.readyAt} s): booting cold`);
+        opts.log?.(
+          `${s.name}: an action at ${first} s comes before the boot snapshot's point (${snap.meta.readyAt} s): booting cold`,
+        );
       } else {
-        writeFile(join(dir, 'qemu-command.txt'), `${shellLine({ binary: m.binary, args: [...args({ pipe: `${consoleLog}.pipe` }), '-incoming', `exec:cat ${snap.state}`] })}\n`);
-        run = await restoreSnapshot(m.binary, (pipe) => args({ pipe }), snap, scheduleInput(h.late, h.capture), consoleLog, limit);
+        writeFile(
+          join(dir, 'qemu-command.txt'),
+          `${shellLine({ binary: m.binary, args: [...args({ pipe: `${consoleLog}.pipe` }), '-incoming', `exec:cat ${snap.state}`] })}\n`,
+        );
+        run = await restoreSnapshot(
+          m.binary,
+          (pipe) => args({ pipe }),
+          snap,
+          scheduleInput(h.late, h.capture),
+          consoleLog,
+          limit,
+        );
         restored = true;
       }
     }
   }
   if (!run) {
     const { machine: m, kernel, initrd, cmdline, dtb } = await prepareBoot(dir, s, opts);
-    const cmd = bootCommand(m, s, { kernelImage: kernel.image, initrd, cmdline, console: { file: consoleLog }, timeWarp: true, ...(dtb ? { dtb } : {}) });
+    const cmd = bootCommand(m, s, {
+      kernelImage: kernel.image,
+      initrd,
+      cmdline,
+      console: { file: consoleLog },
+      timeWarp: true,
+      ...(dtb ? { dtb } : {}),
+    });
     writeFile(join(dir, 'qemu-command.txt'), shellLine(cmd) + '\n');
     run = await runQemu(m.binary, cmd.args, consoleLog, limit);
   }
   const kernel = await provisionKernel(s.kernel, opts.log);
   const parsed = parseConsole(run.console);
-  if (parsed.panic) throw new HarnessError(`the guest kernel panicked: ${parsed.panic}; console log kept in ${consoleLog}`, consoleLog);
-  if (!parsed.complete) throw new HarnessError(`the console ended before the guest's state dump (phase: ${parsed.phase}); console log kept in ${consoleLog}`, consoleLog);
-  return { outcome: outcomeFromConsole(parsed, s.modules.map((x) => x.name)), parsed, consoleLog, wallSeconds: run.wallSeconds, kernel, from: restored ? 'snapshot' : 'cold' };
+  if (parsed.panic)
+    throw new HarnessError(`the guest kernel panicked: ${parsed.panic}; console log kept in ${consoleLog}`, consoleLog);
+  if (!parsed.complete)
+    throw new HarnessError(
+      `the console ended before the guest's state dump (phase: ${parsed.phase}); console log kept in ${consoleLog}`,
+      consoleLog,
+    );
+  return {
+    outcome: outcomeFromConsole(
+      parsed,
+      s.modules.map((x) => x.name),
+    ),
+    parsed,
+    consoleLog,
+    wallSeconds: run.wallSeconds,
+    kernel,
+    from: restored ? 'snapshot' : 'cold',
+  };
 }

@@ -30,7 +30,13 @@ export interface SnapshotMeta {
   prefixWallSeconds: number;
 }
 
-export interface Snapshot { dir: string; state: string; prefixConsole: string; meta: SnapshotMeta; created: boolean }
+export interface Snapshot {
+  dir: string;
+  state: string;
+  prefixConsole: string;
+  meta: SnapshotMeta;
+  created: boolean;
+}
 
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -38,10 +44,18 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 /** The key of a prefix: QEMU's arguments with the console's file left out, and the files they name. */
 export function snapshotKey(args: string[], files: string[], binary = ''): string {
   // Files by their contents, not their paths (each scenario's initramfs is in its own out dir).
-  const stable = args.map((a) => files.reduce((x, f, i) => x.split(f).join(`{file${i}}`), a.replace(/^file,id=probelab-console,path=.*$/, 'file,id=probelab-console')));
+  const stable = args.map((a) =>
+    files.reduce(
+      (x, f, i) => x.split(f).join(`{file${i}}`),
+      a.replace(/^file,id=probelab-console,path=.*$/, 'file,id=probelab-console'),
+    ),
+  );
   // The QEMU binary by size and time: a new QEMU may not restore an old one's state.
   const qemu = binary && existsSync(binary) ? `${statSync(binary).size}-${statSync(binary).mtimeMs}` : binary;
-  return sha(JSON.stringify({ format: 1, qemu, args: stable, files: files.map((f) => sha(readFileSync(f))) })).slice(0, 20);
+  return sha(JSON.stringify({ format: 1, qemu, args: stable, files: files.map((f) => sha(readFileSync(f))) })).slice(
+    0,
+    20,
+  );
 }
 
 async function untilConsole(file: string, marker: string, limitMs: number, alive: () => boolean): Promise<string> {
@@ -49,8 +63,13 @@ async function untilConsole(file: string, marker: string, limitMs: number, alive
   for (;;) {
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
     if (text.includes(marker)) return text;
-    if (!alive()) throw new HarnessError(`QEMU exited before the guest printed ${marker}; console log kept in ${file}`, file);
-    if (Date.now() > end) throw new HarnessError(`the guest did not print ${marker} within ${limitMs / 1000} s of wall time; console log kept in ${file}`, file);
+    if (!alive())
+      throw new HarnessError(`QEMU exited before the guest printed ${marker}; console log kept in ${file}`, file);
+    if (Date.now() > end)
+      throw new HarnessError(
+        `the guest did not print ${marker} within ${limitMs / 1000} s of wall time; console log kept in ${file}`,
+        file,
+      );
     await sleep(3);
   }
 }
@@ -59,7 +78,13 @@ async function untilConsole(file: string, marker: string, limitMs: number, alive
  * The snapshot for a prefix (`args`: QEMU's boot command with the console at `{console}`, which
  * this replaces), taken now if the cache has none. One process takes it; others wait and use it.
  */
-export async function ensureSnapshot(binary: string, args: (console: string) => string[], files: string[], wallLimitSeconds: number, log: (l: string) => void = () => {}): Promise<Snapshot> {
+export async function ensureSnapshot(
+  binary: string,
+  args: (console: string) => string[],
+  files: string[],
+  wallLimitSeconds: number,
+  log: (l: string) => void = () => {},
+): Promise<Snapshot> {
   const key = snapshotKey(args('{console}'), files, requireQemu(binary));
   // Cells of one matrix run in one process: the directory lock is reentrant there, so cells that
   // share a prefix wait for the one taking it here.
@@ -76,12 +101,21 @@ export async function ensureSnapshot(binary: string, args: (console: string) => 
 
 const inFlight = new Map<string, Promise<Snapshot>>();
 
-async function takeSnapshot(key: string, binary: string, args: (console: string) => string[], wallLimitSeconds: number, log: (l: string) => void): Promise<Snapshot> {
+async function takeSnapshot(
+  key: string,
+  binary: string,
+  args: (console: string) => string[],
+  wallLimitSeconds: number,
+  log: (l: string) => void,
+): Promise<Snapshot> {
   const dir = join(cacheDir(), 'snapshots', key);
   const state = join(dir, 'vm.state');
   const metaFile = join(dir, 'meta.json');
   const prefixConsole = join(dir, 'prefix-console.log');
-  const have = (): Snapshot | null => (existsSync(state) && existsSync(metaFile) ? { dir, state, prefixConsole, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as SnapshotMeta, created: false } : null);
+  const have = (): Snapshot | null =>
+    existsSync(state) && existsSync(metaFile)
+      ? { dir, state, prefixConsole, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as SnapshotMeta, created: false }
+      : null;
   const ready = have();
   if (ready) {
     utimesSync(metaFile, new Date(), new Date()); // last used, for pruning
@@ -99,9 +133,16 @@ async function takeSnapshot(key: string, binary: string, args: (console: string)
     const tmp = join(dir, `vm.state.tmp-${process.pid}`);
     for (const f of [consoleTmp, sock, tmp]) registerTemp(f);
     writeFile(consoleTmp, '');
-    const child = spawnChild(binary, [...args(consoleTmp), '-qmp', `unix:${sock},server=on,wait=off`], { reject: false, stdin: 'ignore', all: true });
+    const child = spawnChild(binary, [...args(consoleTmp), '-qmp', `unix:${sock},server=on,wait=off`], {
+      reject: false,
+      stdin: 'ignore',
+      all: true,
+    });
     let exited = false;
-    void (child as unknown as Promise<unknown>).then(() => (exited = true), () => (exited = true));
+    void (child as unknown as Promise<unknown>).then(
+      () => (exited = true),
+      () => (exited = true),
+    );
     try {
       const text = await untilConsole(consoleTmp, '@@probelab-ready', wallLimitSeconds * 1000, () => !exited);
       const qmp = await qmpConnect(sock);
@@ -110,14 +151,19 @@ async function takeSnapshot(key: string, binary: string, args: (console: string)
       for (;;) {
         const m = await qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
         if (m.status === 'completed') break;
-        if (m.status === 'failed' || m.status === 'cancelled') throw new HarnessError(`QEMU could not save the boot snapshot: ${m['error-desc'] ?? m.status}`);
+        if (m.status === 'failed' || m.status === 'cancelled')
+          throw new HarnessError(`QEMU could not save the boot snapshot: ${m['error-desc'] ?? m.status}`);
         await sleep(10);
       }
       await qmp.execute('quit').catch(() => undefined);
       qmp.close();
       await child;
       const stamps = [...text.slice(0, text.indexOf('@@probelab-ready')).matchAll(/^\[\s*(\d+\.\d{6})\]/gm)];
-      const meta: SnapshotMeta = { readyAt: stamps.length ? Number(stamps[stamps.length - 1]![1]) : 0, bytes: statSync(tmp).size, prefixWallSeconds: (Date.now() - t0) / 1000 };
+      const meta: SnapshotMeta = {
+        readyAt: stamps.length ? Number(stamps[stamps.length - 1]![1]) : 0,
+        bytes: statSync(tmp).size,
+        prefixWallSeconds: (Date.now() - t0) / 1000,
+      };
       renameSync(tmp, state);
       releaseTemp(tmp);
       writeAtomic(prefixConsole, text.slice(0, text.indexOf('@@probelab-ready')));
@@ -140,8 +186,12 @@ async function takeSnapshot(key: string, binary: string, args: (console: string)
 export const keptSnapshots = 48;
 
 function prune(root: string, keep: string): void {
-  const all = readdirSync(root, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(root, e.name));
-  const used = all.map((d) => ({ d, t: existsSync(join(d, 'meta.json')) ? statSync(join(d, 'meta.json')).mtimeMs : 0 })).sort((a, b) => b.t - a.t);
+  const all = readdirSync(root, { withFileTypes: true })
+    .filter((e) => e.isDirectory())
+    .map((e) => join(root, e.name));
+  const used = all
+    .map((d) => ({ d, t: existsSync(join(d, 'meta.json')) ? statSync(join(d, 'meta.json')).mtimeMs : 0 }))
+    .sort((a, b) => b.t - a.t);
   for (const { d } of used.slice(keptSnapshots)) {
     if (d === keep || existsSync(join(d, '.probelab.lock'))) continue;
     rmSync(d, { recursive: true, force: true });
@@ -150,7 +200,10 @@ function prune(root: string, keep: string): void {
 
 /** The console input a restored init reads (qemu/guest/init): padding, then the schedule. */
 export function scheduleInput(schedule: string, capture: string): string {
-  const lines = schedule.split('\n').filter(Boolean).map((l) => `S ${l}`);
+  const lines = schedule
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => `S ${l}`);
   return `${'\n'.repeat(64)}@@probelab-schedule-begin\n${lines.join('\n')}${lines.length ? '\n' : ''}C ${capture}\n@@probelab-schedule-end\n`;
 }
 
@@ -160,7 +213,14 @@ export function scheduleInput(schedule: string, capture: string): string {
  * written to `consoleLog`, reads as a cold boot's would: the prefix's lines, then the restored
  * run's.
  */
-export async function restoreSnapshot(binary: string, args: (pipe: string) => string[], snap: Snapshot, input: string, consoleLog: string, wallLimitSeconds: number): Promise<{ console: string; wallSeconds: number }> {
+export async function restoreSnapshot(
+  binary: string,
+  args: (pipe: string) => string[],
+  snap: Snapshot,
+  input: string,
+  consoleLog: string,
+  wallLimitSeconds: number,
+): Promise<{ console: string; wallSeconds: number }> {
   const pipe = `${consoleLog}.pipe`;
   const inputFile = `${pipe}.in`;
   const sock = `${consoleLog}.qmp`;
@@ -169,10 +229,17 @@ export async function restoreSnapshot(binary: string, args: (pipe: string) => st
   writeFile(consoleLog, '');
   registerTemp(sock);
   const started = process.hrtime.bigint();
-  const child = spawnChild(binary, [...args(pipe), '-qmp', `unix:${sock},server=on,wait=off`, '-incoming', `exec:cat ${shellQuote(snap.state)}`], { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000 });
+  const child = spawnChild(
+    binary,
+    [...args(pipe), '-qmp', `unix:${sock},server=on,wait=off`, '-incoming', `exec:cat ${shellQuote(snap.state)}`],
+    { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000 },
+  );
   const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
   let exited = false;
-  void (child as unknown as Promise<unknown>).then(() => (exited = true), () => (exited = true));
+  void (child as unknown as Promise<unknown>).then(
+    () => (exited = true),
+    () => (exited = true),
+  );
   try {
     const qmp = await qmpConnect(sock, 10_000, () => exited);
     for (;;) {
@@ -184,8 +251,16 @@ export async function restoreSnapshot(binary: string, args: (pipe: string) => st
     const r = await child;
     qmp.close();
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5) throw new HarnessError(`QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${consoleLog}`, consoleLog);
-    if (r.exitCode !== 0 && !r.isTerminated) throw new HarnessError(`QEMU (restoring a boot snapshot) exited with status ${r.exitCode}: ${(typeof r.all === 'string' ? r.all.trim() : '').split('\n').slice(-3).join(' | ')}; console log kept in ${consoleLog}`, consoleLog);
+    if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5)
+      throw new HarnessError(
+        `QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${consoleLog}`,
+        consoleLog,
+      );
+    if (r.exitCode !== 0 && !r.isTerminated)
+      throw new HarnessError(
+        `QEMU (restoring a boot snapshot) exited with status ${r.exitCode}: ${(typeof r.all === 'string' ? r.all.trim() : '').split('\n').slice(-3).join(' | ')}; console log kept in ${consoleLog}`,
+        consoleLog,
+      );
     const text = readFileSync(snap.prefixConsole, 'utf8') + readFileSync(`${pipe}.out`, 'utf8');
     writeFile(consoleLog, text);
     return { console: text, wallSeconds };

@@ -37,14 +37,26 @@ export interface SourceProfile extends KernelProfile {
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
 const PROFILE_FORMAT = 9;
 
-export async function sourceProfile(req: SourceProfileRequest, log: (l: string) => void = () => {}): Promise<SourceProfile> {
+export async function sourceProfile(
+  req: SourceProfileRequest,
+  log: (l: string) => void = () => {},
+): Promise<SourceProfile> {
   const fragment = req.fragment ? resolve(req.fragment) : null;
   if (fragment && !existsSync(fragment)) throw new HarnessError(`${req.fragment}: config fragment not found`);
   const patches = (req.patches ?? []).map((p) => resolve(p));
   for (const p of patches) if (!existsSync(p)) throw new HarnessError(`${p}: patch not found`);
   const { tree: pristine, id } = await pristineTree(req.source);
   const base = req.base ?? 'defconfig';
-  const hash = sha(JSON.stringify({ PROFILE_FORMAT, id, base, fragment: fragment ? readFileSync(fragment, 'utf8') : '', patches: patches.map((p) => sha(readFileSync(p))), lab: base === 'allnoconfig' ? labSourceHash() : '' })).slice(0, 16);
+  const hash = sha(
+    JSON.stringify({
+      PROFILE_FORMAT,
+      id,
+      base,
+      fragment: fragment ? readFileSync(fragment, 'utf8') : '',
+      patches: patches.map((p) => sha(readFileSync(p))),
+      lab: base === 'allnoconfig' ? labSourceHash() : '',
+    }),
+  ).slice(0, 16);
   const dir = join(cacheDir(), 'profiles', hash);
   const done = join(dir, 'profile.json');
   if (existsSync(done)) return revive(JSON.parse(readFileSync(done, 'utf8')) as Json);
@@ -70,14 +82,24 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   const obj = join(work, 'build');
   mkdirSync(obj, { recursive: true });
   const allConfig = join(work, 'all.config');
-  const defconfig = base === 'defconfig' ? readFileSync(join(tree, 'arch', 'arm64', 'configs', 'defconfig'), 'utf8') : '';
+  const defconfig =
+    base === 'defconfig' ? readFileSync(join(tree, 'arch', 'arm64', 'configs', 'defconfig'), 'utf8') : '';
   writeFileSync(allConfig, defconfig + (fragment ? readFileSync(fragment, 'utf8') : ''));
   log(`configuring: ${base}${fragment ? ` + ${basename(fragment)}` : ''}`);
-  const cross = (await spawnChild('sh', ['-c', 'command -v aarch64-linux-gnu-gcc'], { reject: false })).exitCode === 0 ? ['CROSS_COMPILE=aarch64-linux-gnu-'] : [];
-  const r = await spawnChild('make', ['-C', tree, `O=${obj}`, 'ARCH=arm64', ...cross, base === 'defconfig' ? 'alldefconfig' : 'allnoconfig'], { env: { KCONFIG_ALLCONFIG: allConfig }, reject: false, all: true });
+  const cross =
+    (await spawnChild('sh', ['-c', 'command -v aarch64-linux-gnu-gcc'], { reject: false })).exitCode === 0
+      ? ['CROSS_COMPILE=aarch64-linux-gnu-']
+      : [];
+  const r = await spawnChild(
+    'make',
+    ['-C', tree, `O=${obj}`, 'ARCH=arm64', ...cross, base === 'defconfig' ? 'alldefconfig' : 'allnoconfig'],
+    { env: { KCONFIG_ALLCONFIG: allConfig }, reject: false, all: true },
+  );
   if (r.exitCode !== 0) {
     rmSync(work, { recursive: true, force: true });
-    throw new HarnessError(`Kconfig failed in ${tree}: ${(r.all ?? '').split('\n').find((l) => /error|\*\*\*/i.test(l)) ?? `make exited ${r.exitCode}`}`);
+    throw new HarnessError(
+      `Kconfig failed in ${tree}: ${(r.all ?? '').split('\n').find((l) => /error|\*\*\*/i.test(l)) ?? `make exited ${r.exitCode}`}`,
+    );
   }
   const configText = readFileSync(join(obj, '.config'), 'utf8');
   if (fragment) {
@@ -92,7 +114,11 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
 
   log('reading Kbuild and driver sources');
   const places = kbuildIndex(tree, config);
-  const files = await spawnChild('grep', ['-rlE', '--include=*.c', 'of_device_id|_OF_DECLARE|IRQCHIP_DECLARE', 'drivers', 'sound'], { cwd: tree, reject: false });
+  const files = await spawnChild(
+    'grep',
+    ['-rlE', '--include=*.c', 'of_device_id|_OF_DECLARE|IRQCHIP_DECLARE', 'drivers', 'sound'],
+    { cwd: tree, reject: false },
+  );
   const drivers: DriverInfo[] = [];
   const behaviours: Record<string, ProbeBehaviour> = {};
   const ofDeclared = new Set<string>();
@@ -110,23 +136,54 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
     else modules.add(place.module);
     for (const d of scan.drivers) {
       const builtin = place.state === 'y';
-      drivers.push({ name: d.name, bus: d.bus, module: place.module, builtin, ofCompatibles: d.compatibles, level: d.level, linkOrder: place.order });
-      if (!builtin) for (const c of d.compatibles) moduleAliases.push({ pattern: `of:N*T*C${c}`, module: place.module }, { pattern: `of:N*T*C${c}C*`, module: place.module });
-      if (d.registersIommu) behaviours[d.name] = { kind: 'iommu', fwnode: 'self', ...(d.afterRegister.length ? { afterRegister: d.afterRegister } : {}), ...(d.xlateReadsLateState ? { xlateReadsLateState: true } : {}) };
+      drivers.push({
+        name: d.name,
+        bus: d.bus,
+        module: place.module,
+        builtin,
+        ofCompatibles: d.compatibles,
+        level: d.level,
+        linkOrder: place.order,
+      });
+      if (!builtin)
+        for (const c of d.compatibles)
+          moduleAliases.push(
+            { pattern: `of:N*T*C${c}`, module: place.module },
+            { pattern: `of:N*T*C${c}C*`, module: place.module },
+          );
+      if (d.registersIommu)
+        behaviours[d.name] = {
+          kind: 'iommu',
+          fwnode: 'self',
+          ...(d.afterRegister.length ? { afterRegister: d.afterRegister } : {}),
+          ...(d.xlateReadsLateState ? { xlateReadsLateState: true } : {}),
+        };
       else if (d.children) behaviours[d.name] = { kind: 'children', bus: d.children };
     }
   }
   const hz = Number(config.get('CONFIG_HZ') ?? '250');
-  const release = /^VERSION = (\d+)\nPATCHLEVEL = (\d+)\nSUBLEVEL = (\d+)/m.exec(readFileSync(join(tree, 'Makefile'), 'utf8'));
+  const release = /^VERSION = (\d+)\nPATCHLEVEL = (\d+)\nSUBLEVEL = (\d+)/m.exec(
+    readFileSync(join(tree, 'Makefile'), 'utf8'),
+  );
   const series = release && release[2] === '1' && release[1] === '6' ? '6.1' : '6.12';
   const profile: SourceProfile = {
     id: `source-${req.source === '6.12' || req.source === '6.1' ? req.source : relative(process.cwd(), resolve(req.source))}${patches.map((p) => `+${basename(p, '.patch')}`).join('')}`,
-    series, release: release ? `${release[1]}.${release[2]}.${release[3]}` : 'unknown', hz,
+    series,
+    release: release ? `${release[1]}.${release[2]}.${release[3]}` : 'unknown',
+    hz,
     modules: config.get('CONFIG_MODULES') === 'y',
-    builtinModules, moduleDeps: new Map([...modules].map((m) => [m, []])), moduleAliases,
-    drivers, builtinMatches: [], ofDeclared: [...ofDeclared].sort(), timing: {},
-    ...sourceFacts(tree), behaviours, fwnodeInitialized: [...initializedEarly].sort(),
-    configFile: join(dir, 'build', '.config'), tree: patches.length || lab ? join(dir, 'tree') : pristine,
+    builtinModules,
+    moduleDeps: new Map([...modules].map((m) => [m, []])),
+    moduleAliases,
+    drivers,
+    builtinMatches: [],
+    ofDeclared: [...ofDeclared].sort(),
+    timing: {},
+    ...sourceFacts(tree),
+    behaviours,
+    fwnodeInitialized: [...initializedEarly].sort(),
+    configFile: join(dir, 'build', '.config'),
+    tree: patches.length || lab ? join(dir, 'tree') : pristine,
   };
   writeFileSync(join(work, 'profile.json'), JSON.stringify(toJson(profile)));
   try {
@@ -142,7 +199,10 @@ export async function sourceProfile(req: SourceProfileRequest, log: (l: string) 
   return revive(JSON.parse(readFileSync(done, 'utf8')) as Json);
 }
 
-type Json = Omit<SourceProfile, 'builtinModules' | 'moduleDeps'> & { builtinModules: string[]; moduleDeps: Array<[string, string[]]> };
+type Json = Omit<SourceProfile, 'builtinModules' | 'moduleDeps'> & {
+  builtinModules: string[];
+  moduleDeps: Array<[string, string[]]>;
+};
 
 function toJson(p: SourceProfile): Json {
   return { ...p, builtinModules: [...p.builtinModules], moduleDeps: [...p.moduleDeps] };

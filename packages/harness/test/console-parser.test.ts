@@ -7,7 +7,8 @@ import { describe, expect, it } from 'vitest';
 import { outcomeFromConsole, parseConsole } from '@probelab/harness';
 import { collapseKinds } from '@probelab/sim-core';
 
-const fixture = (f: string): string => gunzipSync(readFileSync(join(import.meta.dirname, 'fixtures', f))).toString('utf8');
+const fixture = (f: string): string =>
+  gunzipSync(readFileSync(join(import.meta.dirname, 'fixtures', f))).toString('utf8');
 
 describe('debian 6.12, virtio-iommu loaded after a 5 s timeout (real boot)', () => {
   const text = fixture('debian-6.12-virtio-iommu-late.console.log.gz');
@@ -23,7 +24,12 @@ describe('debian 6.12, virtio-iommu loaded after a 5 s timeout (real boot)', () 
   });
 
   it('turns sysfs state into devices: the masters bound without translation', () => {
-    expect(dev('0000:00:02.0')).toMatchObject({ driver: 'virtio-pci', iommuGroup: null, ignoredDependency: true, deferred: false });
+    expect(dev('0000:00:02.0')).toMatchObject({
+      driver: 'virtio-pci',
+      iommuGroup: null,
+      ignoredDependency: true,
+      deferred: false,
+    });
     expect(dev('0000:00:03.0')).toMatchObject({ driver: 'virtio-pci', iommuGroup: null, ignoredDependency: true });
     expect(dev('0000:00:00.0')).toMatchObject({ driver: null, iommuGroup: null });
     expect(dev('virtio0')).toMatchObject({ driver: 'virtio_iommu' });
@@ -38,7 +44,11 @@ describe('debian 6.12, virtio-iommu loaded after a 5 s timeout (real boot)', () 
     expect(kinds('timeout-fired')).toHaveLength(1);
     expect(kinds('timeout-fired')[0]!.t).toBeCloseTo(6.113, 2);
     expect(kinds('module-loaded').map((e) => e.module)).toEqual(['virtio_blk', 'virtio_rng', 'virtio_iommu']);
-    expect(collapseKinds(o.events, '0000:00:02.0')).toEqual(['probe-deferred', 'ignored-dependency', 'bound:virtio-pci']);
+    expect(collapseKinds(o.events, '0000:00:02.0')).toEqual([
+      'probe-deferred',
+      'ignored-dependency',
+      'bound:virtio-pci',
+    ]);
     expect(collapseKinds(o.events, '0000:00:01.0')).toEqual(['iommu-map-miss', 'bound:virtio-pci']);
   });
 
@@ -52,7 +62,9 @@ describe('debian 6.12, virtio-iommu loaded after a 5 s timeout (real boot)', () 
   });
 
   it('a panic is found in the kernel phase', () => {
-    const p2 = parseConsole('[    1.0] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n');
+    const p2 = parseConsole(
+      '[    1.0] Kernel panic - not syncing: VFS: Unable to mount root fs on unknown-block(0,0)\n',
+    );
     expect(p2.panic).toMatch(/Unable to mount root fs/);
     expect(p2.complete).toBe(false);
   });
@@ -73,14 +85,18 @@ describe('source 6.12, rmmod arm_smmu_v3 from the guest init (real boots)', () =
   it('refused while the masters are attached: module-unload-refused, groups kept', () => {
     const p = parseConsole(fixture('source-6.12-smmuv3-unload-refused.console.log.gz'));
     const o = outcomeFromConsole(p, ['virtio_blk', 'virtio-rng', 'arm_smmu_v3']);
-    expect(o.events.filter((e) => e.kind.startsWith('module-unload'))).toEqual([{ t: 8.014, kind: 'module-unload-refused', device: null, module: 'arm_smmu_v3' }]);
+    expect(o.events.filter((e) => e.kind.startsWith('module-unload'))).toEqual([
+      { t: 8.014, kind: 'module-unload-refused', device: null, module: 'arm_smmu_v3' },
+    ]);
     expect(o.devices.find((d) => d.id === '0000:00:01.0')?.iommuGroup).toBe(0);
     expect(p.modules).toContain('arm_smmu_v3');
   });
   it('accepted when no master holds it: module-unloaded, the SMMU without a driver', () => {
     const p = parseConsole(fixture('source-6.12-smmuv3-unload-ok.console.log.gz'));
     const o = outcomeFromConsole(p, ['virtio_blk', 'virtio-rng', 'arm_smmu_v3']);
-    expect(o.events.filter((e) => e.kind.startsWith('module-unload'))).toEqual([{ t: 16.021028, kind: 'module-unloaded', device: null, module: 'arm_smmu_v3' }]);
+    expect(o.events.filter((e) => e.kind.startsWith('module-unload'))).toEqual([
+      { t: 16.021028, kind: 'module-unloaded', device: null, module: 'arm_smmu_v3' },
+    ]);
     expect(p.modules).not.toContain('arm_smmu_v3');
     expect(p.devices.find((d) => d.id === '9050000.smmuv3')?.driver).toBeNull();
   });

@@ -9,7 +9,9 @@ import { kbuildIndex, parseKbuildMakefile, readConfig, scanDriverFile } from '@p
 
 describe('kbuild', () => {
   it('assignments with continuations, conditions and comments', () => {
-    const a = parseKbuildMakefile('obj-$(CONFIG_A) += a.o \\\n\tb/ # comment\nfoo-y := x.o y.o\nfoo-$(CONFIG_Z) += z.o\n');
+    const a = parseKbuildMakefile(
+      'obj-$(CONFIG_A) += a.o \\\n\tb/ # comment\nfoo-y := x.o y.o\nfoo-$(CONFIG_Z) += z.o\n',
+    );
     expect(a).toEqual([
       { target: 'obj', cond: '$(CONFIG_A)', words: ['a.o', 'b/'] },
       { target: 'foo', cond: 'y', words: ['x.o', 'y.o'] },
@@ -21,8 +23,14 @@ describe('kbuild', () => {
     const t = mkdtempSync(join(tmpdir(), 'kbuild-'));
     mkdirSync(join(t, 'drivers', 'gpu'), { recursive: true });
     mkdirSync(join(t, 'sound'), { recursive: true });
-    writeFileSync(join(t, 'drivers', 'Makefile'), 'obj-y += early.o\nobj-$(CONFIG_GPU) += gpu/\nobj-$(subst m,y,$(CONFIG_S)) += glue.o\n');
-    writeFileSync(join(t, 'drivers', 'gpu', 'Makefile'), 'drm-y := core.o\ndrm-$(CONFIG_DECON) += decon.o\ndrm-$(CONFIG_OFF) += off.o\nobj-$(CONFIG_DRM) += drm.o\n');
+    writeFileSync(
+      join(t, 'drivers', 'Makefile'),
+      'obj-y += early.o\nobj-$(CONFIG_GPU) += gpu/\nobj-$(subst m,y,$(CONFIG_S)) += glue.o\n',
+    );
+    writeFileSync(
+      join(t, 'drivers', 'gpu', 'Makefile'),
+      'drm-y := core.o\ndrm-$(CONFIG_DECON) += decon.o\ndrm-$(CONFIG_OFF) += off.o\nobj-$(CONFIG_DRM) += drm.o\n',
+    );
     writeFileSync(join(t, 'sound', 'Makefile'), 'obj-m += snd.o\n');
     const idx = kbuildIndex(t, readConfig('CONFIG_GPU=y\nCONFIG_DRM=m\nCONFIG_DECON=y\nCONFIG_S=m\n'));
     expect(idx.get('drivers/early.c')).toMatchObject({ state: 'y', module: 'early' });
@@ -67,15 +75,32 @@ IRQCHIP_DECLARE(vgic, "v,gic", gic_of_init);
 `;
   it('tables, driver name through a #define, level from the initcall that takes its address', () => {
     const f = scanDriverFile(src, 'drivers/iommu/v-mmu.c');
-    expect(f.drivers).toEqual([{ variable: 'mmu_driver', bus: 'platform', name: 'v-mmu', compatibles: ['v,mmu', 'v,mmu-v2'], level: 1, registersIommu: true, afterRegister: ['platform_set_drvdata(pdev, data)'], xlateReadsLateState: false, children: null }]);
+    expect(f.drivers).toEqual([
+      {
+        variable: 'mmu_driver',
+        bus: 'platform',
+        name: 'v-mmu',
+        compatibles: ['v,mmu', 'v,mmu-v2'],
+        level: 1,
+        registersIommu: true,
+        afterRegister: ['platform_set_drvdata(pdev, data)'],
+        xlateReadsLateState: false,
+        children: null,
+      },
+    ]);
     expect(f.ofDeclared).toEqual(['v,gic']);
   });
   it('an of_xlate that reads the drvdata set after registering: the window ends in -ENODEV', () => {
-    const s3 = src.replace('static struct platform_driver mmu_driver', 'static int mmu_of_xlate(struct device *dev, struct of_phandle_args *spec)\n{\n\tstruct mmu *m = platform_get_drvdata(of_find_device_by_node(spec->np));\n\treturn m ? 0 : -ENODEV;\n}\nstatic struct platform_driver mmu_driver');
+    const s3 = src.replace(
+      'static struct platform_driver mmu_driver',
+      'static int mmu_of_xlate(struct device *dev, struct of_phandle_args *spec)\n{\n\tstruct mmu *m = platform_get_drvdata(of_find_device_by_node(spec->np));\n\treturn m ? 0 : -ENODEV;\n}\nstatic struct platform_driver mmu_driver',
+    );
     expect(scanDriverFile(s3, 'drivers/iommu/v-mmu.c').drivers[0]!.xlateReadsLateState).toBe(true);
   });
   it('module_platform_driver is module_init; an IOMMU that registers last leaves no window', () => {
-    const s2 = src.replace(/static int __init mmu_init[\s\S]*core_initcall\(mmu_init\);/, 'module_platform_driver(mmu_driver);').replace('platform_set_drvdata(pdev, data);', '');
+    const s2 = src
+      .replace(/static int __init mmu_init[\s\S]*core_initcall\(mmu_init\);/, 'module_platform_driver(mmu_driver);')
+      .replace('platform_set_drvdata(pdev, data);', '');
     const f = scanDriverFile(s2, 'drivers/iommu/v-mmu.c');
     expect(f.drivers[0]).toMatchObject({ level: 6, afterRegister: [] });
   });

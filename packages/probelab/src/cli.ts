@@ -129,7 +129,8 @@ export async function main(argv: string[]): Promise<number> {
       const rest = args.slice(1).filter((_, j) => j !== i - 1 && j !== i);
       const policyFlag = rest.includes('--require-translation');
       const files = rest.filter((a) => a !== '--require-translation');
-      if (!log || files.length !== 1 || files[0]!.startsWith('-')) return fail('check: usage: probelab check SCENARIO --log LOG [--require-translation] [--json]');
+      if (!log || files.length !== 1 || files[0]!.startsWith('-'))
+        return fail('check: usage: probelab check SCENARIO --log LOG [--require-translation] [--json]');
       const { cmdCheckLog } = await import('./commands.js');
       return await cmdCheckLog(files[0]!, log, json, policyFlag);
     }
@@ -163,7 +164,10 @@ export async function main(argv: string[]): Promise<number> {
       return await cmdBoardTransplant(argv.slice(2));
     }
     const requireTranslation = cmd === 'check' && args.includes('--require-translation');
-    const unknownFlag = cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build') ? undefined : args.find((a) => a.startsWith('-') && !(requireTranslation && a === '--require-translation'));
+    const unknownFlag =
+      cmd === 'dt' || cmd === 'validate' || (cmd === 'kernel' && a1 === 'build')
+        ? undefined
+        : args.find((a) => a.startsWith('-') && !(requireTranslation && a === '--require-translation'));
     if (unknownFlag) return fail(`unknown option ${unknownFlag}\n\n${usage}`);
     if (cmd === 'predict' || cmd === 'boot' || cmd === 'check') {
       if (!a1) return fail(`${cmd}: missing SCENARIO (a .yaml or .json scenario file)`);
@@ -181,14 +185,19 @@ export async function main(argv: string[]): Promise<number> {
       return cmdDt(a1 ?? '', parsed);
     }
     if (cmd === 'kernel' && a1 === 'build') return await cmdKernelBuild(argv.slice(2));
-    if (cmd === 'validate') return await cmdValidate(argv.slice(1).filter((a) => a !== '--json'), json);
+    if (cmd === 'validate')
+      return await cmdValidate(
+        argv.slice(1).filter((a) => a !== '--json'),
+        json,
+      );
     if (cmd === 'kernel' && a1 === 'discover') {
       if (!a2 || !kernelIdPattern.test(a2)) return fail(`kernel discover: expected one of ${kernels.join(', ')}`);
       return await cmdDiscover(a2 as KernelId);
     }
     return fail(`unknown command ${cmd}\n\n${usage}`);
   } catch (e) {
-    if (e instanceof InputError || e instanceof DtError || e instanceof HarnessError) return fail(e.toString().replace(/^(\w*Error: )/, ''));
+    if (e instanceof InputError || e instanceof DtError || e instanceof HarnessError)
+      return fail(e.toString().replace(/^(\w*Error: )/, ''));
     return fail(`internal error: ${(e as Error)?.message ?? String(e)}`);
   }
 }

@@ -1,9 +1,27 @@
 /** `probelab dt compile|decompile|deps FILE`: dt-compiler from the command line. */
 import { basename } from 'node:path';
-import { readDtbFile, compileDtsFile, dtbToDts, findKernelTree, readTreeFile, renderGraph, supplierGraph, DtError, type KernelSeries } from '@probelab/dt-compiler';
+import {
+  readDtbFile,
+  compileDtsFile,
+  dtbToDts,
+  findKernelTree,
+  readTreeFile,
+  renderGraph,
+  supplierGraph,
+  DtError,
+  type KernelSeries,
+} from '@probelab/dt-compiler';
 import { writeAtomic } from '@probelab/harness';
 
-export interface DtArgs { file: string; out?: string; includeDirs: string[]; kernelTree?: string; flags: string[]; format: 'text' | 'json' | 'dot'; kernel: KernelSeries }
+export interface DtArgs {
+  file: string;
+  out?: string;
+  includeDirs: string[];
+  kernelTree?: string;
+  flags: string[];
+  format: 'text' | 'json' | 'dot';
+  kernel: KernelSeries;
+}
 
 export function parseDtArgs(args: string[]): DtArgs | string {
   const a: DtArgs = { file: '', includeDirs: [], flags: [], format: 'text', kernel: '6.12' };
@@ -34,13 +52,20 @@ export function parseDtArgs(args: string[]): DtArgs | string {
 }
 
 export function cmdDt(sub: string, a: DtArgs): number {
-  const opts = { ...(a.includeDirs.length ? { includeDirs: a.includeDirs } : {}), ...(a.kernelTree ? { kernelTree: a.kernelTree } : {}), ...(a.flags.length ? { flags: a.flags } : {}) };
+  const opts = {
+    ...(a.includeDirs.length ? { includeDirs: a.includeDirs } : {}),
+    ...(a.kernelTree ? { kernelTree: a.kernelTree } : {}),
+    ...(a.flags.length ? { flags: a.flags } : {}),
+  };
   if (sub === 'compile') {
     const kernelTree = a.kernelTree ?? (a.includeDirs.length ? undefined : findKernelTree(a.file));
     const r = compileDtsFile(a.file, { ...opts, ...(kernelTree ? { kernelTree } : {}) });
     const out = a.out ?? basename(a.file).replace(/\.dts$/, '') + '.dtb';
     writeAtomic(out, Buffer.from(r.dtb) as unknown as string);
-    for (const w of r.warnings) process.stderr.write(`${w.file ?? a.file}${w.line ? `:${w.line}:${w.column ?? 1}` : ''}: warning${w.check ? ` (${w.check})` : ''}: ${w.text}\n`);
+    for (const w of r.warnings)
+      process.stderr.write(
+        `${w.file ?? a.file}${w.line ? `:${w.line}:${w.column ?? 1}` : ''}: warning${w.check ? ` (${w.check})` : ''}: ${w.text}\n`,
+      );
     process.stderr.write(`wrote ${out} (${r.dtb.length} bytes, ${r.files.length} source files)\n`);
     return 0;
   }

@@ -16,13 +16,31 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as pty from 'node-pty';
 import { diffOutcomes, loadScenario, moduleKey, type Outcome, type Scenario } from '@probelab/sim-core';
-import { HarnessError, bootCommand, loadMachine, outDir, outcomeFromConsole, parseConsole, prepareBoot, shellLine, startRun, trackChild, withDeathSignal, writeAtomic, writeFile } from '@probelab/harness';
+import {
+  HarnessError,
+  bootCommand,
+  loadMachine,
+  outDir,
+  outcomeFromConsole,
+  parseConsole,
+  prepareBoot,
+  shellLine,
+  startRun,
+  trackChild,
+  withDeathSignal,
+  writeAtomic,
+  writeFile,
+} from '@probelab/harness';
 import { predictScenario } from './commands.js';
 import { renderDiff, renderOutcome } from './report.js';
 
 const ESCAPE = 0x1d; // Ctrl-]
 
-export interface TypedAction { kind: 'load' | 'unload'; name: string; at: number }
+export interface TypedAction {
+  kind: 'load' | 'unload';
+  name: string;
+  at: number;
+}
 
 /**
  * The loads and unloads typed at the prompt, from the guest wrappers' kernel-log lines ("typed",
@@ -74,10 +92,20 @@ async function runShell(s: Scenario, dir: string, extraModules: string[]): Promi
   const cols = out.columns || 80;
   const rows = out.rows || 24;
   const iommuModule = loadMachine().iommu[s.machine.iommu]?.module;
-  const prep = await prepareBoot(dir, s, { shell: { modules: extraModules, optional: iommuModule ? [iommuModule] : [], rows, cols }, log: (l) => process.stderr.write(`${l}\n`) });
+  const prep = await prepareBoot(dir, s, {
+    shell: { modules: extraModules, optional: iommuModule ? [iommuModule] : [], rows, cols },
+    log: (l) => process.stderr.write(`${l}\n`),
+  });
   // The console at loglevel 4: kernel messages below warning stay in the ring buffer (the
   // capture reads them from there) instead of landing in the middle of what the person types.
-  const cmd = bootCommand(prep.machine, s, { kernelImage: prep.kernel.image, initrd: prep.initrd, cmdline: `${prep.cmdline} loglevel=4`, console: 'terminal', timeWarp: false, ...(prep.dtb ? { dtb: prep.dtb } : {}) });
+  const cmd = bootCommand(prep.machine, s, {
+    kernelImage: prep.kernel.image,
+    initrd: prep.initrd,
+    cmdline: `${prep.cmdline} loglevel=4`,
+    console: 'terminal',
+    timeWarp: false,
+    ...(prep.dtb ? { dtb: prep.dtb } : {}),
+  });
   writeFile(join(dir, 'qemu-command.txt'), shellLine(cmd) + '\n');
   const logFile = join(dir, 'shell.log');
   writeFile(logFile, '');
@@ -91,7 +119,13 @@ async function runShell(s: Scenario, dir: string, extraModules: string[]): Promi
   );
 
   const [file, argv] = withDeathSignal(cmd.binary, cmd.args);
-  const term = pty.spawn(file, argv, { name: process.env.TERM || 'xterm', cols, rows, cwd: dir, env: process.env as Record<string, string> });
+  const term = pty.spawn(file, argv, {
+    name: process.env.TERM || 'xterm',
+    cols,
+    rows,
+    cwd: dir,
+    env: process.env as Record<string, string>,
+  });
   const untrack = trackChild({ pid: term.pid, kill: (sig) => (term.kill(sig), true) });
   let leaving = false;
   const exited = new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
@@ -153,18 +187,54 @@ async function runShell(s: Scenario, dir: string, extraModules: string[]): Promi
 
   const text = readFileSync(logFile, 'utf8');
   const at = text.lastIndexOf('@@probelab-state-begin');
-  if (at < 0) throw new HarnessError(`the session ended without a capture (no probelab-state output); session log kept in ${logFile}`, logFile);
+  if (at < 0)
+    throw new HarnessError(
+      `the session ended without a capture (no probelab-state output); session log kept in ${logFile}`,
+      logFile,
+    );
   const parsed = parseConsole(text.slice(at));
-  if (!parsed.complete) throw new HarnessError(`the last capture of the session is cut off (phase: ${parsed.phase}); session log kept in ${logFile}`, logFile);
+  if (!parsed.complete)
+    throw new HarnessError(
+      `the last capture of the session is cut off (phase: ${parsed.phase}); session log kept in ${logFile}`,
+      logFile,
+    );
   const typed = typedActions(parsed.dmesg);
-  const capturedAt = [...parsed.dmesg].reverse().find((l) => l.text === 'probelab: state')?.t ?? parsed.dmesg[parsed.dmesg.length - 1]?.t ?? s.capture;
+  const capturedAt =
+    [...parsed.dmesg].reverse().find((l) => l.text === 'probelab: state')?.t ??
+    parsed.dmesg[parsed.dmesg.length - 1]?.t ??
+    s.capture;
   const asRun = scenarioAsRun(s, typed, capturedAt);
-  const real: Outcome = outcomeFromConsole(parsed, asRun.modules.map((m) => m.name));
+  const real: Outcome = outcomeFromConsole(
+    parsed,
+    asRun.modules.map((m) => m.name),
+  );
   const predicted = await predictScenario(asRun);
   const d = diffOutcomes(predicted, real);
-  writeAtomic(join(dir, 'shell.json'), JSON.stringify({ scenario: s.name, typed, capturedAt, asRun: { ...asRun, file: undefined }, real, predicted, diff: d, shellLog: logFile }, null, 2) + '\n');
-  const typedText = typed.length ? typed.map((a) => `${a.kind === 'load' ? 'modprobe' : 'rmmod'} ${a.name} at ${a.at.toFixed(3)} s`).join(', ') : 'nothing';
-  out.write(`\n${renderOutcome(`${s.name}: real, at ${capturedAt.toFixed(3)} s of guest time (typed: ${typedText})`, real)}\n`);
-  out.write(`${s.name}: the prediction for the same schedule plus what was typed\n${renderDiff(d)}\nsession log: ${logFile}\n`);
+  writeAtomic(
+    join(dir, 'shell.json'),
+    JSON.stringify(
+      {
+        scenario: s.name,
+        typed,
+        capturedAt,
+        asRun: { ...asRun, file: undefined },
+        real,
+        predicted,
+        diff: d,
+        shellLog: logFile,
+      },
+      null,
+      2,
+    ) + '\n',
+  );
+  const typedText = typed.length
+    ? typed.map((a) => `${a.kind === 'load' ? 'modprobe' : 'rmmod'} ${a.name} at ${a.at.toFixed(3)} s`).join(', ')
+    : 'nothing';
+  out.write(
+    `\n${renderOutcome(`${s.name}: real, at ${capturedAt.toFixed(3)} s of guest time (typed: ${typedText})`, real)}\n`,
+  );
+  out.write(
+    `${s.name}: the prediction for the same schedule plus what was typed\n${renderDiff(d)}\nsession log: ${logFile}\n`,
+  );
   return d.agree ? 0 : 1;
 }

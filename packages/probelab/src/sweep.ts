@@ -5,14 +5,44 @@
  */
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { InputError, loadAnyScenario, masterStates, moduleKey, predict, type MasterSummary, type ModuleLoad, type Prediction } from '@probelab/sim-core';
-import { baseCmdline, loadMachine, loadProfile, machineTree, outDir, pciFunctions, predictBoard, writeAtomic } from '@probelab/harness';
+import {
+  InputError,
+  loadAnyScenario,
+  masterStates,
+  moduleKey,
+  predict,
+  type MasterSummary,
+  type ModuleLoad,
+  type Prediction,
+} from '@probelab/sim-core';
+import {
+  baseCmdline,
+  loadMachine,
+  loadProfile,
+  machineTree,
+  outDir,
+  pciFunctions,
+  predictBoard,
+  writeAtomic,
+} from '@probelab/harness';
 import { renderSweepSvg } from './sweep-svg.js';
 
-export interface SweepCell { timeout: number; at: number; summary: MasterSummary }
-export interface Sweep { scenario: string; module: string; timeouts: number[]; loads: number[]; cells: SweepCell[] }
+export interface SweepCell {
+  timeout: number;
+  at: number;
+  summary: MasterSummary;
+}
+export interface Sweep {
+  scenario: string;
+  module: string;
+  timeouts: number[];
+  loads: number[];
+  cells: SweepCell[];
+}
 
-export function parseSweepArgs(args: string[]): { file: string; timeouts: number[]; module: string; loads: number[] } | string {
+export function parseSweepArgs(
+  args: string[],
+): { file: string; timeouts: number[]; module: string; loads: number[] } | string {
   const file = args.find((a) => !a.startsWith('--') && !/^-?[\d.,]+$/.test(a) && !a.includes('@'));
   const val = (flag: string): string | undefined => {
     const i = args.indexOf(flag);
@@ -22,7 +52,8 @@ export function parseSweepArgs(args: string[]): { file: string; timeouts: number
   const t = val('--timeout');
   const l = val('--load');
   if (!t) return '--timeout LIST is required (e.g. --timeout -1,0,5,10,30)';
-  if (!l || !/^[A-Za-z0-9_-]+@[\d.,]+$/.test(l)) return '--load MODULE@LIST is required (e.g. --load exynos-iommu@5,10,15)';
+  if (!l || !/^[A-Za-z0-9_-]+@[\d.,]+$/.test(l))
+    return '--load MODULE@LIST is required (e.g. --load exynos-iommu@5,10,15)';
   const timeouts = t.split(',').map(Number);
   if (timeouts.some((x) => !Number.isInteger(x))) return `--timeout: expected whole numbers of seconds, got ${t}`;
   const [module, list] = l.split('@') as [string, string];
@@ -31,16 +62,29 @@ export function parseSweepArgs(args: string[]): { file: string; timeouts: number
   return { file, timeouts, module, loads };
 }
 
-function override(cmdline: string, modules: ModuleLoad[], timeout: number, module: string, at: number): { cmdline: string; modules: ModuleLoad[] } {
+function override(
+  cmdline: string,
+  modules: ModuleLoad[],
+  timeout: number,
+  module: string,
+  at: number,
+): { cmdline: string; modules: ModuleLoad[] } {
   const key = moduleKey(module);
   const rest = modules.filter((m) => moduleKey(m.name) !== key);
   return {
-    cmdline: `${cmdline.replace(/(^|\s)deferred_probe_timeout=\S*/g, ' ').trim()} deferred_probe_timeout=${timeout}`.trim(),
+    cmdline:
+      `${cmdline.replace(/(^|\s)deferred_probe_timeout=\S*/g, ' ').trim()} deferred_probe_timeout=${timeout}`.trim(),
     modules: [...rest, { name: module, at }].sort((a, b) => a.at - b.at),
   };
 }
 
-export async function runSweep(file: string, timeouts: number[], module: string, loads: number[], log: (l: string) => void): Promise<Sweep> {
+export async function runSweep(
+  file: string,
+  timeouts: number[],
+  module: string,
+  loads: number[],
+  log: (l: string) => void,
+): Promise<Sweep> {
   const any = loadAnyScenario(file);
   const cells: SweepCell[] = [];
   let name: string;
@@ -48,22 +92,40 @@ export async function runSweep(file: string, timeouts: number[], module: string,
   if (any.kind === 'board') {
     const s = any.scenario;
     name = s.name;
-    run = async (timeout, at) => predictBoard({ ...s, ...override(s.cmdline, s.modules, timeout, module, at), capture: Math.max(s.capture, at + 1) }, log);
+    run = async (timeout, at) =>
+      predictBoard(
+        { ...s, ...override(s.cmdline, s.modules, timeout, module, at), capture: Math.max(s.capture, at + 1) },
+        log,
+      );
   } else {
     const s = any.scenario;
     name = s.name;
     const profile = await loadProfile(s.kernel, log);
     const tree = machineTree(s);
     const pci = pciFunctions(loadMachine(), s);
-    run = async (timeout, at) => predict({ scenario: { ...s, ...override(s.cmdline, s.modules, timeout, module, at), capture: Math.max(s.capture, at + 1) }, profile, tree, pciFunctions: pci, baseCmdline });
+    run = async (timeout, at) =>
+      predict({
+        scenario: {
+          ...s,
+          ...override(s.cmdline, s.modules, timeout, module, at),
+          capture: Math.max(s.capture, at + 1),
+        },
+        profile,
+        tree,
+        pciFunctions: pci,
+        baseCmdline,
+      });
   }
-  for (const at of loads) for (const timeout of timeouts) cells.push({ timeout, at, summary: masterStates(await run(timeout, at)) });
+  for (const at of loads)
+    for (const timeout of timeouts) cells.push({ timeout, at, summary: masterStates(await run(timeout, at)) });
   return { scenario: name, module, timeouts, loads, cells };
 }
 
 export function renderSweepTable(s: Sweep): string {
   const w = 14;
-  const lines = [`${s.scenario}: ${s.module} load time (rows) x deferred_probe_timeout (columns); per cell translated/bypassed/deferred masters`];
+  const lines = [
+    `${s.scenario}: ${s.module} load time (rows) x deferred_probe_timeout (columns); per cell translated/bypassed/deferred masters`,
+  ];
   lines.push(`${'load \\ timeout'.padEnd(w)}${s.timeouts.map((t) => String(t).padStart(w)).join('')}`);
   for (const at of s.loads) {
     const row = s.timeouts.map((t) => {
@@ -81,7 +143,9 @@ export async function cmdSweep(args: string[], json: boolean): Promise<number> {
     process.stderr.write(`probelab: sweep: ${parsed}\n`);
     return 2;
   }
-  const sweep = await runSweep(parsed.file, parsed.timeouts, parsed.module, parsed.loads, (l) => process.stderr.write(`${l}\n`));
+  const sweep = await runSweep(parsed.file, parsed.timeouts, parsed.module, parsed.loads, (l) =>
+    process.stderr.write(`${l}\n`),
+  );
   const svg = join(outDir(), sweep.scenario, 'sweep.svg');
   writeAtomic(svg, renderSweepSvg(sweep));
   writeAtomic(join(outDir(), sweep.scenario, 'sweep.json'), JSON.stringify(sweep, null, 2) + '\n');

@@ -14,12 +14,23 @@ describe('calibration fit', () => {
     const truth: BootTiming = {
       ...base,
       builtinRegistrations: base.builtinRegistrations.map((r) => ({ ...r, t: r.t + 0.005 })),
-      lateInitcall: base.lateInitcall + 0.03, lateInitcallEnd: base.lateInitcallEnd + 0.03, lateRegistrations: base.lateRegistrations.map((x) => x + 0.03),
-      moduleLoadLatency: { ...base.moduleLoadLatency, virtio_iommu: (base.moduleLoadLatency.virtio_iommu ?? base.defaultModuleLoadLatency) + 0.02 },
+      lateInitcall: base.lateInitcall + 0.03,
+      lateInitcallEnd: base.lateInitcallEnd + 0.03,
+      lateRegistrations: base.lateRegistrations.map((x) => x + 0.03),
+      moduleLoadLatency: {
+        ...base.moduleLoadLatency,
+        virtio_iommu: (base.moduleLoadLatency.virtio_iommu ?? base.defaultModuleLoadLatency) + 0.02,
+      },
     };
     const cells = expandMatrix(loadMatrixFile(join(root, 'ci', 'smoke.yaml'))).map((c) => ({
       scenario: c.scenario,
-      real: predict({ scenario: c.scenario, profile: { ...profile, timing: { ...profile.timing, 'virtio-iommu': truth } }, tree: machineTree(c.scenario), pciFunctions: pciFunctions(loadMachine(), c.scenario), baseCmdline }).outcome,
+      real: predict({
+        scenario: c.scenario,
+        profile: { ...profile, timing: { ...profile.timing, 'virtio-iommu': truth } },
+        tree: machineTree(c.scenario),
+        pciFunctions: pciFunctions(loadMachine(), c.scenario),
+        baseCmdline,
+      }).outcome,
     }));
     const f = fitKernel(profile, 'virtio-iommu', cells);
     expect(f.timing.lateInitcall).toBeCloseTo(truth.lateInitcall, 3);

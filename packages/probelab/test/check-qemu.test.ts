@@ -5,12 +5,23 @@ import { runCli } from './cli.js';
 
 interface Check {
   agree: boolean;
-  real: { devices: Array<{ id: string; driver: string | null; iommuGroup: number | null; ignoredDependency: boolean; deferred: boolean }>; events: Array<{ kind: string; t: number }> };
+  real: {
+    devices: Array<{
+      id: string;
+      driver: string | null;
+      iommuGroup: number | null;
+      ignoredDependency: boolean;
+      deferred: boolean;
+    }>;
+    events: Array<{ kind: string; t: number }>;
+  };
   diff: { devices: unknown[]; sequences: unknown[] };
 }
 
 async function check(scenario: string): Promise<Check> {
-  const r = await runCli(['check', `boards/qemu-virt/${scenario}.yaml`, '--json'], { PROBELAB_OUT: '/tmp/probelab-test-out' });
+  const r = await runCli(['check', `boards/qemu-virt/${scenario}.yaml`, '--json'], {
+    PROBELAB_OUT: '/tmp/probelab-test-out',
+  });
   if (r.code !== 0) throw new Error(`check ${scenario} exited ${r.code}\n${r.stderr}\n${r.stdout.slice(0, 4000)}`);
   return JSON.parse(r.stdout) as Check;
 }

@@ -37,9 +37,14 @@ describe('ci/', () => {
     expect(runs(shard)).toMatch(/bash scripts\/setup\.sh/);
     expect(runs(shard)).toMatch(/npx zx ci\/nightly\.mjs --shard \$\{\{ matrix\.shard \}\}\/\$\{\{ env\.SHARDS \}\}/);
     expect(shard.steps.find((s) => s.uses?.startsWith('actions/cache'))!.with!.key).toMatch(/matrix\.shard/);
-    expect(shard.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path).toBe('out/nightly/shards/shard-${{ matrix.shard }}');
+    expect(shard.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!.with!.path).toBe(
+      'out/nightly/shards/shard-${{ matrix.shard }}',
+    );
     expect(merge.needs).toBe('shard');
-    expect(merge.steps.find((s) => s.uses?.startsWith('actions/download-artifact'))!.with).toMatchObject({ pattern: 'nightly-shard-*', path: 'out/nightly/shards' });
+    expect(merge.steps.find((s) => s.uses?.startsWith('actions/download-artifact'))!.with).toMatchObject({
+      pattern: 'nightly-shard-*',
+      path: 'out/nightly/shards',
+    });
     expect(runs(merge)).toMatch(/npx zx ci\/nightly\.mjs --merge/);
     const upload = merge.steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!;
     expect(upload.with!.path).toMatch(/report\.html[\s\S]*junit\.xml[\s\S]*summary\.md/);
@@ -55,7 +60,9 @@ describe('ci/', () => {
     const out = mkdtempSync(join(tmpdir(), 'probelab-nightly-'));
     const r = spawnSync('npx', ['zx', 'ci/nightly.mjs', '--local', '--out', out], { cwd: root, encoding: 'utf8' });
     expect(r.status).toBe(0);
-    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(/^# probelab nightly: ci\/smoke\.yaml\n\n4 cells: 4 agree, 0 differ, 0 failed; exit 0\./);
+    expect(readFileSync(join(out, 'summary.md'), 'utf8')).toMatch(
+      /^# probelab nightly: ci\/smoke\.yaml\n\n4 cells: 4 agree, 0 differ, 0 failed; exit 0\./,
+    );
     expect(readFileSync(join(out, 'results.jsonl'), 'utf8').trim().split('\n')).toHaveLength(4);
   }, 300_000);
 });

@@ -4,7 +4,14 @@ import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { compatible, compileDtsFile, listKernelDts, provisionKernelTree, readDtb, readTreeFile } from '@probelab/dt-compiler';
+import {
+  compatible,
+  compileDtsFile,
+  listKernelDts,
+  provisionKernelTree,
+  readDtb,
+  readTreeFile,
+} from '@probelab/dt-compiler';
 import { buildBoard } from '@probelab/sim-core';
 import { runCli } from './cli.js';
 
@@ -27,14 +34,21 @@ describe('probelab dt', () => {
   it('deps lists the SYSMMU links of the display controller, marked optional', async () => {
     const r = await runCli(['dt', 'deps', tm2e, '--format', 'json']);
     expect(r.code).toBe(0);
-    const links = JSON.parse(r.stdout) as Array<{ consumer: string; supplier: string; property: string; optional: boolean }>;
+    const links = JSON.parse(r.stdout) as Array<{
+      consumer: string;
+      supplier: string;
+      property: string;
+      optional: boolean;
+    }>;
     const decon = links.filter((l) => l.consumer === '/soc@0/decon@13800000' && l.property === 'iommus');
     expect(decon.map((l) => l.supplier)).toEqual(['/soc@0/sysmmu@13a00000', '/soc@0/sysmmu@13a10000']);
     expect(decon.every((l) => l.optional)).toBe(true);
     expect(links.some((l) => l.property === 'clocks' && !l.optional)).toBe(true);
     const dot = await runCli(['dt', 'deps', tm2e, '--format', 'dot']);
     expect(dot.stdout).toMatch(/^digraph fw_devlink \{/);
-    expect(dot.stdout).toMatch(/"\/soc@0\/decon@13800000" -> "\/soc@0\/sysmmu@13a00000" \[label="iommus \(optional\)", style=dashed\]/);
+    expect(dot.stdout).toMatch(
+      /"\/soc@0\/decon@13800000" -> "\/soc@0\/sysmmu@13a00000" \[label="iommus \(optional\)", style=dashed\]/,
+    );
   }, 60_000);
 
   it('bad input: a clear message with file:line:column, exit 2, no output file', async () => {
@@ -76,7 +90,9 @@ describe('probelab explain', () => {
     const r = await runCli(['explain', 'boards/qemu-virt/virtio-iommu-late.yaml', '0000:00:02.0']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/its DMA goes through \/pcie@10000000\/virtio_iommu@1,0/);
-    expect(r.stdout).toMatch(/timeout-fired[\s\S]*ignored-dependency virtio-pci[\s\S]*bound virtio_iommu[\s\S]*bound-before-iommu/);
+    expect(r.stdout).toMatch(
+      /timeout-fired[\s\S]*ignored-dependency virtio-pci[\s\S]*bound virtio_iommu[\s\S]*bound-before-iommu/,
+    );
     const bad = await runCli(['explain', 'boards/qemu-virt/virtio-iommu-late.yaml', 'nope']);
     expect(bad.code).toBe(2);
   }, 120_000);

@@ -37,7 +37,9 @@ describe('errors', () => {
     const f = scenarioFile('bad', base('bad', '').replace('iommu: none', 'iommu: intel-vtd'));
     const r = await runCli(['predict', f]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(new RegExp(`${f}:4:10: field \`machine.iommu\`: expected one of none \\| smmuv3 \\| virtio-iommu`));
+    expect(r.stderr).toMatch(
+      new RegExp(`${f}:4:10: field \`machine.iommu\`: expected one of none \\| smmuv3 \\| virtio-iommu`),
+    );
     noStack(r.stderr);
   });
 
@@ -49,7 +51,9 @@ describe('errors', () => {
   });
 
   it('a missing scenario file and an unknown command', async () => {
-    expect((await runCli(['check', join(tmp, 'nope.yaml')])).stderr).toMatch(/nope\.yaml: cannot read scenario: ENOENT/);
+    expect((await runCli(['check', join(tmp, 'nope.yaml')])).stderr).toMatch(
+      /nope\.yaml: cannot read scenario: ENOENT/,
+    );
     const r = await runCli(['frobnicate']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown command frobnicate/);
@@ -76,7 +80,9 @@ describe('errors', () => {
     const f = scenarioFile('hang', base('hang', 'rdinit=/bin/cat', 30));
     const r = await runCli(['boot', f], { PROBELAB_OUT: tmp, PROBELAB_WALL_LIMIT: '6' });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/QEMU did not power off within 6 s of wall time: killed; console log kept in .*hang\/console\.log/);
+    expect(r.stderr).toMatch(
+      /QEMU did not power off within 6 s of wall time: killed; console log kept in .*hang\/console\.log/,
+    );
     expect(existsSync(join(tmp, 'hang', 'real.json'))).toBe(false);
     expect(qemuRunning()).toBe('');
   }, 120_000);

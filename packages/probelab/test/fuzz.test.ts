@@ -12,7 +12,9 @@ describe('fuzzing', () => {
   for (const target of ['scenario', 'matrix', 'console', 'boot-log', 'dts-preprocess', 'dts-compile', 'dtb']) {
     it(`${target}: ${count} mutated inputs, no crash, none slow, no memory blow-up`, async () => {
       const r = await runFuzz({ target, count, seed: 1 });
-      console.log(`fuzz ${target}: ${r.count} inputs in ${(r.wallMs / 1000).toFixed(1)} s, ${r.rejected} rejected cleanly, slowest ${r.maxMs.toFixed(0)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MB`);
+      console.log(
+        `fuzz ${target}: ${r.count} inputs in ${(r.wallMs / 1000).toFixed(1)} s, ${r.rejected} rejected cleanly, slowest ${r.maxMs.toFixed(0)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MB`,
+      );
       expect(r.failures).toEqual([]);
       expect(r.count).toBe(count);
     }, 900_000);

@@ -15,7 +15,8 @@ const file = (name: string, body: string | Buffer): string => {
   writeFileSync(f, body);
   return f;
 };
-const qemuScenario = (name: string, extra = ''): string => `name: ${name}\nkernel: debian-6.12\nmachine:\n  iommu: virtio-iommu\n  devices: [virtio-blk-pci]\nmodules:\n  - { name: virtio_blk, at: 0 }\n${extra}capture: 10\n`;
+const qemuScenario = (name: string, extra = ''): string =>
+  `name: ${name}\nkernel: debian-6.12\nmachine:\n  iommu: virtio-iommu\n  devices: [virtio-blk-pci]\nmodules:\n  - { name: virtio_blk, at: 0 }\n${extra}capture: 10\n`;
 const oneLine = (s: string) => {
   expect(s.trim().split('\n')).toHaveLength(1);
   expect(s).not.toMatch(/\n\s+at |node:internal|internal error/);
@@ -27,11 +28,15 @@ describe('scenario and matrix input', () => {
     const s = file('deep.yaml', `name: x\nkernel: debian-6.12\nmachine: ${deep}\n`);
     const r = await runCli(['predict', s]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${s}:3:74: collections nested more than 64 deep (limit for probelab's input files)`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${s}:3:74: collections nested more than 64 deep (limit for probelab's input files)`,
+    );
     const m = file('deep-matrix.yaml', `name: x\nbase: ${deep}\n`);
     const rm = await runCli(['matrix', m]);
     expect(rm.code).toBe(2);
-    expect(rm.stderr.trim()).toBe(`probelab: ${m}:2:71: collections nested more than 64 deep (limit for probelab's input files)`);
+    expect(rm.stderr.trim()).toBe(
+      `probelab: ${m}:2:71: collections nested more than 64 deep (limit for probelab's input files)`,
+    );
   });
 
   it('a 50 MB scenario and /dev/zero stop at the size limit', async () => {
@@ -50,7 +55,9 @@ describe('scenario and matrix input', () => {
       const f = file('name.yaml', qemuScenario(`'${n}'`));
       const r = await runCli(['boot', f], { PROBELAB_OUT: out });
       expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toBe(`probelab: ${f}:1:7: field \`name\`: expected a name of at most 100 letters, digits, dots, dashes or underscores, starting with a letter or digit`);
+      expect(r.stderr.trim()).toBe(
+        `probelab: ${f}:1:7: field \`name\`: expected a name of at most 100 letters, digits, dots, dashes or underscores, starting with a letter or digit`,
+      );
     }
     expect(readdirSync(join(tmp, 'names'))).toEqual(['out']);
     expect(readdirSync(out)).toEqual([]);
@@ -60,34 +67,58 @@ describe('scenario and matrix input', () => {
     const nul = file('nul.yaml', qemuScenario('nul', 'cmdline: "a\\0b"\n'));
     let r = await runCli(['predict', nul]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${nul}:8:10: field \`cmdline\`: expected printable ASCII and spaces only (character 2 is U+0000)`);
-    const twice = file('twice.yaml', qemuScenario('twice').replace('  - { name: virtio_blk, at: 0 }\n', '  - { name: virtio_blk, at: 0 }\n  - { name: virtio-blk, at: 3 }\n'));
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${nul}:8:10: field \`cmdline\`: expected printable ASCII and spaces only (character 2 is U+0000)`,
+    );
+    const twice = file(
+      'twice.yaml',
+      qemuScenario('twice').replace(
+        '  - { name: virtio_blk, at: 0 }\n',
+        '  - { name: virtio_blk, at: 0 }\n  - { name: virtio-blk, at: 3 }\n',
+      ),
+    );
     r = await runCli(['predict', twice]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${twice}:8:13: field \`modules[1].name\`: expected each module once (virtio-blk is listed twice in \`modules\`)`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${twice}:8:13: field \`modules[1].name\`: expected each module once (virtio-blk is listed twice in \`modules\`)`,
+    );
     const board = readFileSync(join(root, 'boards', 'juno', 'arm-smmu-module-master-retry.yaml'), 'utf8');
     const bt = join(root, 'boards', 'juno', `.twice-${process.pid}.yaml`);
-    writeFileSync(bt, board.replace('  - { name: arm_smmu, at: 4 }\n', '  - { name: arm_smmu, at: 4 }\n  - { name: arm-smmu, at: 5 }\n'));
+    writeFileSync(
+      bt,
+      board.replace(
+        '  - { name: arm_smmu, at: 4 }\n',
+        '  - { name: arm_smmu, at: 4 }\n  - { name: arm-smmu, at: 5 }\n',
+      ),
+    );
     try {
       r = await runCli(['predict', bt]);
     } finally {
       execFileSync('rm', ['-f', bt]);
     }
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/field `modules\[1\]\.name`: expected each module once \(arm-smmu is listed twice in `modules`\)/);
+    expect(r.stderr).toMatch(
+      /field `modules\[1\]\.name`: expected each module once \(arm-smmu is listed twice in `modules`\)/,
+    );
   });
 
   it('predict refuses what boot refuses: a built-in module loaded, a module unloaded that was never loaded', async () => {
     const builtin = file('builtin.yaml', qemuScenario('builtin').replace('virtio_blk, at: 0', 'virtio_pci, at: 0'));
     let r = await runCli(['predict', builtin]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${builtin}: field \`modules\`: virtio_pci is built into debian-6.12; remove it from \`modules\``);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${builtin}: field \`modules\`: virtio_pci is built into debian-6.12; remove it from \`modules\``,
+    );
     const unload = file('unload.yaml', qemuScenario('unload', 'unload:\n  - { name: virtio-iommu, at: 5 }\n'));
     r = await runCli(['predict', unload]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${unload}: field \`unload\`: virtio-iommu is not loaded by the scenario (add it to \`modules\`)`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${unload}: field \`unload\`: virtio-iommu is not loaded by the scenario (add it to \`modules\`)`,
+    );
     // boot refuses it with the same line (the initramfs builder makes the same check)
-    expect((await runCli(['boot', unload], { PROBELAB_OUT: join(tmp, 'unload-out') })).stderr.trim()).toBe(r.stderr.trim());
+    expect((await runCli(['boot', unload], { PROBELAB_OUT: join(tmp, 'unload-out') })).stderr.trim()).toBe(
+      r.stderr.trim(),
+    );
   }, 600_000); // on a fresh machine the first predict on debian-6.12 fetches the kernel package
 
   it('results.jsonl: a null row or a torn middle row is an error at its line; a torn last line of a baseline is left out and the file never rewritten', async () => {
@@ -96,7 +127,11 @@ describe('scenario and matrix input', () => {
     expect(() => readResults(nul, 'baseline')).toThrow(/expected a cell result/);
     const r = await runCli(['matrix', 'ci/smoke.yaml', '--baseline', nul, '--out', join(tmp, 'm-null')]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(new RegExp(`^probelab: ${nul}:2:1: expected a cell result \\(a JSON object with a string id and a status of agree, differ, error\\), got null$`));
+    expect(r.stderr.trim()).toMatch(
+      new RegExp(
+        `^probelab: ${nul}:2:1: expected a cell result \\(a JSON object with a string id and a status of agree, differ, error\\), got null$`,
+      ),
+    );
     const torn = file('torn.jsonl', `${good}\n{"id":"b","sta`);
     const before = readFileSync(torn);
     expect(readResults(torn, 'baseline').map((x) => x.id)).toEqual(['a']);
@@ -109,9 +144,18 @@ describe('scenario and matrix input', () => {
   });
 
   it('--baseline naming a missing file is an error, not an empty baseline', async () => {
-    const r = await runCli(['matrix', 'ci/smoke.yaml', '--baseline', join(tmp, 'nope.jsonl'), '--out', join(tmp, 'm-missing')]);
+    const r = await runCli([
+      'matrix',
+      'ci/smoke.yaml',
+      '--baseline',
+      join(tmp, 'nope.jsonl'),
+      '--out',
+      join(tmp, 'm-missing'),
+    ]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${join(tmp, 'nope.jsonl')}: cannot read baseline results (a results.jsonl): ENOENT`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${join(tmp, 'nope.jsonl')}: cannot read baseline results (a results.jsonl): ENOENT`,
+    );
   });
 });
 
@@ -126,7 +170,7 @@ describe('device-tree input', () => {
     expect(d.stdout).toMatch(/\bno;/);
   });
 
-  it('2,000 nested DTS nodes compile byte-identical to native dtc; 100,000 get dtc\'s own error', async () => {
+  it("2,000 nested DTS nodes compile byte-identical to native dtc; 100,000 get dtc's own error", async () => {
     const nest = (n: number) => `/dts-v1/;\n/ {\n${'n {\n'.repeat(n)}${'};\n'.repeat(n)}};\n`;
     const f = file('nest.dts', nest(2000));
     const r = await dt(['compile', f, '-o', join(tmp, 'nest.dtb')]);
@@ -158,11 +202,16 @@ describe('device-tree input', () => {
     const f = file('bomb.dts', lines.join('\n') + '\n');
     const r = await dt(['compile', f, '-o', join(tmp, 'bomb.dtb')]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${f}:42:1: macro expansion produced more than 500,000 tokens (a macro that expands exponentially?)`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${f}:42:1: macro expansion produced more than 500,000 tokens (a macro that expands exponentially?)`,
+    );
   });
 
-  it('999 duplicate properties: dtc\'s first error, as native dtc gives it, without its 500,000 others', async () => {
-    const f = file('dup.dts', `/dts-v1/;\n/ {\n${Array.from({ length: 999 }, (_, i) => `  p = <${i}>;\n`).join('')}};\n`);
+  it("999 duplicate properties: dtc's first error, as native dtc gives it, without its 500,000 others", async () => {
+    const f = file(
+      'dup.dts',
+      `/dts-v1/;\n/ {\n${Array.from({ length: 999 }, (_, i) => `  p = <${i}>;\n`).join('')}};\n`,
+    );
     const r = await dt(['compile', f, '-o', join(tmp, 'dup.dtb')]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/duplicate_property_names: \/:p: Duplicate property name/);
@@ -177,7 +226,9 @@ describe('device-tree input', () => {
     const huge = file('huge-strings.dtb', h);
     let r = await dt(['deps', huge]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${huge} (byte 12): strings block (offset 80, 4294967280 bytes) runs past totalsize 86`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${huge} (byte 12): strings block (offset 80, 4294967280 bytes) runs past totalsize 86`,
+    );
     const N = 10_000;
     const words: number[] = [1, 0];
     for (let i = 0; i < N; i++) words.push(1, 0x6e000000);
@@ -186,15 +237,21 @@ describe('device-tree input', () => {
     const st = Buffer.alloc(words.length * 4);
     words.forEach((w, i) => st.writeUInt32BE(w, i * 4));
     const hdr = Buffer.alloc(56);
-    [0xd00dfeed, 56 + st.length, 56, 56 + st.length, 40, 17, 16, 0, 0, st.length].forEach((v, i) => hdr.writeUInt32BE(v, i * 4));
+    [0xd00dfeed, 56 + st.length, 56, 56 + st.length, 40, 17, 16, 0, 0, st.length].forEach((v, i) =>
+      hdr.writeUInt32BE(v, i * 4),
+    );
     const deep = file('deep.dtb', Buffer.concat([hdr, st]));
     r = await dt(['deps', deep]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toMatch(/^probelab: .*deep\.dtb \(byte \d+\): nodes nested more than 1024 deep \(limit for probelab's DTB reader\)$/);
+    expect(r.stderr.trim()).toMatch(
+      /^probelab: .*deep\.dtb \(byte \d+\): nodes nested more than 1024 deep \(limit for probelab's DTB reader\)$/,
+    );
     // dtc itself recursing over those 10,000 levels runs out of stack: a clean error, not a trap.
     r = await dt(['decompile', deep]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${deep}: dtc stopped: out of stack (input nested too deeply for dtc's 8 MiB stack)`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${deep}: dtc stopped: out of stack (input nested too deeply for dtc's 8 MiB stack)`,
+    );
     r = await dt(['deps', '/dev/zero']);
     expect(r.stderr.trim()).toBe('probelab: /dev/zero: not a regular file');
   });
@@ -220,7 +277,9 @@ describe('file systems', () => {
     const dts = file('big.dts', `/dts-v1/;\n/ { p = [${'00 '.repeat(64 * 1024)}]; };\n`);
     const w = await runCli(['dt', 'compile', dts, '-o', out]);
     expect(w.code).toBe(2);
-    expect(w.stderr.trim()).toBe(`probelab: cannot write ${out}: no space left on the device; free some space or choose another path`);
+    expect(w.stderr.trim()).toBe(
+      `probelab: cannot write ${out}: no space left on the device; free some space or choose another path`,
+    );
     expect(readdirSync(full)).toEqual([]);
   });
 
@@ -229,7 +288,9 @@ describe('file systems', () => {
     const f = file('ro.yaml', qemuScenario('ro'));
     const r = await runCli(['boot', f], { PROBELAB_OUT: join(ro, 'out') });
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: cannot create directory ${ro} (for ${join(ro, 'out', 'ro')}): read-only file system; set PROBELAB_OUT to a writable directory`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: cannot create directory ${ro} (for ${join(ro, 'out', 'ro')}): read-only file system; set PROBELAB_OUT to a writable directory`,
+    );
   });
 
   it('HOME="" does not put the download cache in the current directory', async () => {

@@ -13,7 +13,15 @@ import { root, runCli } from './cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'probelab-lava-'));
 const validate = (job: string): string => {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import sys, yaml\nfrom lava_common.schemas import validate\nvalidate(yaml.safe_load(open(sys.argv[1])), strict=True)\nprint("valid")', job], { encoding: 'utf8' });
+  const r = spawnSync(
+    '/usr/bin/python3',
+    [
+      '-c',
+      'import sys, yaml\nfrom lava_common.schemas import validate\nvalidate(yaml.safe_load(open(sys.argv[1])), strict=True)\nprint("valid")',
+      job,
+    ],
+    { encoding: 'utf8' },
+  );
   return (r.stdout + r.stderr).trim();
 };
 
@@ -28,7 +36,19 @@ describe('LAVA', () => {
     const job = readFileSync(join(out, 'job.yaml'), 'utf8');
     expect(job).toMatch(/machine: virt,iommu=smmuv3/);
     expect(job).toMatch(/- -icount shift=0,sleep=off/);
-    const run = spawnSync('lava-run', ['--job-id', `probelab-${process.pid}`, '--output-dir', join(tmp, 'lava-out'), '--device', join(out, 'device.yaml'), join(out, 'job.yaml')], { encoding: 'utf8', maxBuffer: 1 << 28 });
+    const run = spawnSync(
+      'lava-run',
+      [
+        '--job-id',
+        `probelab-${process.pid}`,
+        '--output-dir',
+        join(tmp, 'lava-out'),
+        '--device',
+        join(out, 'device.yaml'),
+        join(out, 'job.yaml'),
+      ],
+      { encoding: 'utf8', maxBuffer: 1 << 28 },
+    );
     expect(run.status).toBe(0);
     const log = join(tmp, 'lava.log');
     const text = run.stdout + run.stderr; // lava-run logs to stderr
@@ -47,7 +67,14 @@ describe('LAVA', () => {
     expect(c.code).toBe(0);
     // The same log as LAVA's output.yaml (a YAML list of the same mappings) reads the same.
     const yamlLog = join(tmp, 'output.yaml');
-    writeFileSync(yamlLog, text.split('\n').filter(Boolean).map((l) => `- ${l}`).join('\n') + '\n');
+    writeFileSync(
+      yamlLog,
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => `- ${l}`)
+        .join('\n') + '\n',
+    );
     expect(JSON.parse((await runCli(['lava', 'parse', yamlLog, '--json'])).stdout)).toEqual(viaLava);
   }, 300_000);
 
@@ -66,7 +93,19 @@ describe('LAVA', () => {
     writeFileSync(join(mods, 'modules.alias'), 'alias of:N*T*Csamsung,exynos-sysmmu exynos_iommu\n');
     const out = join(tmp, 'tm2e-job');
     const scenario = join(root, 'boards', 'exynos5433-tm2e', 'sysmmu-module-30s-iommus-optional-6.12.yaml');
-    const r = await runCli(['lava', 'job', scenario, '--device-type', 'exynos5433-tm2e', '--kernel-build', build, '--artifacts-url', 'http://lab.example/tm2e/', '-o', out]);
+    const r = await runCli([
+      'lava',
+      'job',
+      scenario,
+      '--device-type',
+      'exynos5433-tm2e',
+      '--kernel-build',
+      build,
+      '--artifacts-url',
+      'http://lab.example/tm2e/',
+      '-o',
+      out,
+    ]);
     expect(r.code).toBe(0);
     expect(validate(join(out, 'job.yaml'))).toBe('valid');
     const job = readFileSync(join(out, 'job.yaml'), 'utf8');
@@ -76,7 +115,11 @@ describe('LAVA', () => {
     expect(job).toMatch(/extra_kernel_args: initcall_debug .*deferred_probe_timeout=30/);
     const dtb = readFileSync(join(out, 'artefacts', 'exynos5433-tm2e.dtb'));
     expect(dtb.readUInt32BE(0)).toBe(0xd00dfeed);
-    const cpio = execFileSync('sh', ['-c', `gzip -dc ${join(out, 'artefacts', 'initramfs.cpio.gz')} | cpio -t 2>/dev/null`], { encoding: 'utf8' });
+    const cpio = execFileSync(
+      'sh',
+      ['-c', `gzip -dc ${join(out, 'artefacts', 'initramfs.cpio.gz')} | cpio -t 2>/dev/null`],
+      { encoding: 'utf8' },
+    );
     expect(cpio).toMatch(/lib\/modules\/exynos-iommu\.ko/);
     expect(existsSync(join(out, 'artefacts', 'Image'))).toBe(true);
     // Without a kernel build, a real board's job is refused with what to give.

@@ -13,7 +13,10 @@ import { root, runCli } from './cli.js';
 const tmp = mkdtempSync(join(tmpdir(), 'probelab-life-'));
 const scenario = (name: string, capture = 30): string => {
   const f = join(tmp, `${name}.yaml`);
-  writeFileSync(f, `name: ${name}\nkernel: debian-6.12\nmachine:\n  iommu: none\n  devices: [virtio-rng-pci]\nmodules:\n  - { name: virtio-rng, at: 0 }\ncapture: ${capture}\n`);
+  writeFileSync(
+    f,
+    `name: ${name}\nkernel: debian-6.12\nmachine:\n  iommu: none\n  devices: [virtio-rng-pci]\nmodules:\n  - { name: virtio-rng, at: 0 }\ncapture: ${capture}\n`,
+  );
   return f;
 };
 const running = (pattern: string): string => {
@@ -34,7 +37,11 @@ describe('process lifetime through npx', () => {
     it(`${sig} to \`npx probelab boot\`: probelab and QEMU stop, nothing is written later`, async () => {
       const out = join(tmp, `out-${sig}`);
       const f = scenario(`npx-${sig.toLowerCase()}`);
-      const npx = spawn('npx', ['probelab', 'boot', f], { cwd: root, env: { ...process.env, PROBELAB_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'] });
+      const npx = spawn('npx', ['probelab', 'boot', f], {
+        cwd: root,
+        env: { ...process.env, PROBELAB_OUT: out },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stderr = '';
       npx.stderr.on('data', (b) => (stderr += b));
       expect(await until(() => running(`qemu-system-aarch64.*${out}`) !== '', 60_000)).toBe(true);
@@ -42,19 +49,32 @@ describe('process lifetime through npx', () => {
       // npm forwards SIGTERM to its `sh -c` only, and SIGHUP/SIGKILL to nobody: probelab sees
       // its launcher chain break and stops within a second. SIGINT goes to the `sh -c`, which
       // catches it and would wait for the boot: probelab sees its shell woken and stops.
-      expect(await until(() => running(`qemu-system-aarch64.*${out}`) === '' && running(`probelab boot ${f}`) === '', 5_000)).toBe(true);
+      expect(
+        await until(() => running(`qemu-system-aarch64.*${out}`) === '' && running(`probelab boot ${f}`) === '', 5_000),
+      ).toBe(true);
       await sleep(1500);
       expect(existsSync(join(out, `npx-${sig.toLowerCase()}`, 'real.json'))).toBe(false);
       expect(existsSync(join(out, `npx-${sig.toLowerCase()}`, '.probelab.lock'))).toBe(false);
-      if (sig === 'SIGINT') expect(stderr).toMatch(/probelab: interrupted \(the shell that started probelab, pid \d+, was signalled: SIGINT through npm\); 1 child process group stopped/);
-      if (sig === 'SIGTERM') expect(stderr).toMatch(/probelab: the process that started probelab \(pid \d+.*\) exited; 1 child process group stopped/);
+      if (sig === 'SIGINT')
+        expect(stderr).toMatch(
+          /probelab: interrupted \(the shell that started probelab, pid \d+, was signalled: SIGINT through npm\); 1 child process group stopped/,
+        );
+      if (sig === 'SIGTERM')
+        expect(stderr).toMatch(
+          /probelab: the process that started probelab \(pid \d+.*\) exited; 1 child process group stopped/,
+        );
     }, 120_000);
   }
 
   it('a run stopped and continued with job control (SIGSTOP, SIGCONT to its group) is not mistaken for an interrupt', async () => {
     const out = join(tmp, 'out-stopcont');
     const f = scenario('npx-stopcont', 12);
-    const npx = spawn('npx', ['probelab', 'boot', f], { cwd: root, env: { ...process.env, PROBELAB_OUT: out }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const npx = spawn('npx', ['probelab', 'boot', f], {
+      cwd: root,
+      env: { ...process.env, PROBELAB_OUT: out },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
     let stderr = '';
     npx.stderr.on('data', (b) => (stderr += b));
     const exited = new Promise<number | null>((r) => npx.on('exit', (c) => r(c)));
@@ -95,7 +115,11 @@ describe('QEMU time limits', () => {
     writeFileSync(join(bin, 'qemu-system-aarch64'), '#!/bin/sh\nexec sleep 296.5\n');
     chmodSync(join(bin, 'qemu-system-aarch64'), 0o755);
     const t0 = Date.now();
-    const r = await runCli(['boot', scenario('dumpdtb-hang')], { PATH: `${bin}:${process.env.PATH}`, PROBELAB_OUT: join(tmp, 'out-hang'), PROBELAB_WALL_LIMIT: '2' });
+    const r = await runCli(['boot', scenario('dumpdtb-hang')], {
+      PATH: `${bin}:${process.env.PATH}`,
+      PROBELAB_OUT: join(tmp, 'out-hang'),
+      PROBELAB_WALL_LIMIT: '2',
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^probelab: QEMU did not dump the machine's DTB within 2 s of wall time: killed/);
     expect(Date.now() - t0).toBeLessThan(20_000);
@@ -104,15 +128,20 @@ describe('QEMU time limits', () => {
 
   for (const v of ['-1', '3000000', 'abc', '0']) {
     it(`PROBELAB_WALL_LIMIT=${v} is refused before any QEMU runs`, async () => {
-      const r = await runCli(['boot', scenario(`wall-${v.replace(/\W/g, '')}`)], { PROBELAB_OUT: join(tmp, 'out-wall'), PROBELAB_WALL_LIMIT: v });
+      const r = await runCli(['boot', scenario(`wall-${v.replace(/\W/g, '')}`)], {
+        PROBELAB_OUT: join(tmp, 'out-wall'),
+        PROBELAB_WALL_LIMIT: v,
+      });
       expect(r.code).toBe(2);
-      expect(r.stderr.trim()).toBe(`probelab: PROBELAB_WALL_LIMIT="${v}": expected a number of seconds of wall time from 1 to 2000000`);
+      expect(r.stderr.trim()).toBe(
+        `probelab: PROBELAB_WALL_LIMIT="${v}": expected a number of seconds of wall time from 1 to 2000000`,
+      );
     });
   }
 });
 
 describe('one run per output directory', () => {
-  it('a second boot of the same scenario is refused with the first one\'s pid; the first completes alone', async () => {
+  it("a second boot of the same scenario is refused with the first one's pid; the first completes alone", async () => {
     const out = join(tmp, 'out-twice');
     const f = scenario('twice', 5);
     const first = runCli(['boot', f], { PROBELAB_OUT: out });
@@ -120,7 +149,9 @@ describe('one run per output directory', () => {
     const second = await runCli(['boot', f], { PROBELAB_OUT: out });
     const owner = readFileSync(join(out, 'twice', '.probelab.lock'), 'utf8').split('\n')[0];
     expect(second.code).toBe(2);
-    expect(second.stderr.trim()).toBe(`probelab: ${join(out, 'twice')} is in use by another probelab run (pid ${owner}): wait for it, or set PROBELAB_OUT (or --out) to another directory`);
+    expect(second.stderr.trim()).toBe(
+      `probelab: ${join(out, 'twice')} is in use by another probelab run (pid ${owner}): wait for it, or set PROBELAB_OUT (or --out) to another directory`,
+    );
     const r = await first;
     expect(r.code).toBe(0);
     expect(JSON.parse(readFileSync(join(out, 'twice', 'real.json'), 'utf8')).devices.length).toBeGreaterThan(0);
@@ -135,23 +166,31 @@ describe('one run per output directory', () => {
     const r = await runCli(['matrix', 'ci/smoke.yaml', '--out', out]);
     holder.kill();
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${out} is in use by another probelab run (pid ${holder.pid}): wait for it, or give this run another --out`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${out} is in use by another probelab run (pid ${holder.pid}): wait for it, or give this run another --out`,
+    );
     // A dead owner's lock: taken over (the boot then fails on its wall limit, not on the lock).
     const dir = join(tmp, 'out-stale', 'stale');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, '.probelab.lock'), `${holder.pid}\n`);
     await until(() => holder.exitCode !== null || holder.signalCode !== null, 2000);
-    const s = await runCli(['boot', scenario('stale')], { PROBELAB_OUT: join(tmp, 'out-stale'), PROBELAB_WALL_LIMIT: 'x' });
+    const s = await runCli(['boot', scenario('stale')], {
+      PROBELAB_OUT: join(tmp, 'out-stale'),
+      PROBELAB_WALL_LIMIT: 'x',
+    });
     expect(s.stderr).toMatch(/PROBELAB_WALL_LIMIT="x"/);
     expect(existsSync(join(dir, '.probelab.lock'))).toBe(false);
   }, 60_000);
 
-  it('a failed re-run removes the previous run\'s results, so none stands beside the new log', async () => {
+  it("a failed re-run removes the previous run's results, so none stands beside the new log", async () => {
     const dir = join(tmp, 'out-rerun', 'rerun');
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'check.json'), '{"agree":true}\n');
     writeFileSync(join(dir, 'real.json'), '{}\n');
-    const r = await runCli(['check', scenario('rerun')], { PROBELAB_OUT: join(tmp, 'out-rerun'), PROBELAB_WALL_LIMIT: 'abc' });
+    const r = await runCli(['check', scenario('rerun')], {
+      PROBELAB_OUT: join(tmp, 'out-rerun'),
+      PROBELAB_WALL_LIMIT: 'abc',
+    });
     expect(r.code).toBe(2);
     expect(existsSync(join(dir, 'check.json'))).toBe(false);
     expect(existsSync(join(dir, 'real.json'))).toBe(false);

@@ -11,17 +11,26 @@ const out = mkdtempSync(join(tmpdir(), 'matrix-qemu-'));
 const dir = join(out, 'smoke');
 const qemuRunning = (): string => {
   try {
-    return execFileSync('pgrep', ['-f', `qemu-system-aarch64.*${out}`]).toString().trim();
+    return execFileSync('pgrep', ['-f', `qemu-system-aarch64.*${out}`])
+      .toString()
+      .trim();
   } catch {
     return '';
   }
 };
-const lines = (f: string): Array<Record<string, unknown>> => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+const lines = (f: string): Array<Record<string, unknown>> =>
+  readFileSync(f, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 
 describe('probelab matrix', () => {
   it('Ctrl-C after the first cell: exit 2, no QEMU left, the finished cell kept', async () => {
     const code = await new Promise<number | null>((resolve) => {
-      const child = spawn(process.execPath, [bin, 'matrix', 'ci/smoke.yaml', '--out', dir, '--jobs', '1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [bin, 'matrix', 'ci/smoke.yaml', '--out', dir, '--jobs', '1'], {
+        cwd: root,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (b) => {
         err += b;
@@ -47,7 +56,8 @@ describe('probelab matrix', () => {
     expect(rs).toHaveLength(4);
     expect(rs.map((x) => x.status)).toEqual(['agree', 'agree', 'agree', 'agree']);
     // The grid this matrix must show: timeout 0 bypasses both masters; timeout 5 with the IOMMU at 2 s translates them.
-    const masters = (id: string) => (rs.find((x) => x.id === id)!.masters as { real: { counts: Record<string, number> } }).real.counts;
+    const masters = (id: string) =>
+      (rs.find((x) => x.id === id)!.masters as { real: { counts: Record<string, number> } }).real.counts;
     expect(masters('virtio-iommu-6.12_t0_load2')).toMatchObject({ translated: 0, bypassed: 2 });
     expect(masters('virtio-iommu-6.12_t5_load2')).toMatchObject({ translated: 2, bypassed: 0 });
     expect(masters('virtio-iommu-6.12_t5_load8')).toMatchObject({ translated: 0, bypassed: 2 });
@@ -56,16 +66,39 @@ describe('probelab matrix', () => {
     expect(junit).toMatch(/<testsuites name="smoke" tests="4" failures="0" errors="0"/);
   }, 300_000);
 
-  it('the report renders in headless Chromium: the grid, a cell\'s timeline and its console log', () => {
+  it("the report renders in headless Chromium: the grid, a cell's timeline and its console log", () => {
     const html = join(dir, 'report.html');
-    const dom = execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=3000', '--dump-dom', `file://${html}#virtio-iommu-6.12_t5_load2`], { stdio: ['ignore', 'pipe', 'ignore'] }).toString();
+    const dom = execFileSync(
+      'chromium',
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--virtual-time-budget=3000',
+        '--dump-dom',
+        `file://${html}#virtio-iommu-6.12_t5_load2`,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    ).toString();
     expect(dom.match(/<button class="cell c-(translated|bypassed)[^"]*"/g)).toHaveLength(4);
     expect(dom).toMatch(/<button class="cell c-translated selected" data-cell="virtio-iommu-6.12_t5_load2"/);
     expect(dom).toMatch(/<div id="detail"><h3>virtio-iommu-6.12_t5_load2<\/h3>/);
     expect(dom).toMatch(/<svg [^>]*class="timeline"/);
     expect(dom).toMatch(/<button class="log" data-log="log-virtio-iommu-6.12_t5_load2">/);
     const shot = join(out, 'report.png');
-    execFileSync('chromium', ['--headless', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--window-size=1200,1400', `--screenshot=${shot}`, `file://${html}`], { stdio: 'ignore' });
+    execFileSync(
+      'chromium',
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--hide-scrollbars',
+        '--window-size=1200,1400',
+        `--screenshot=${shot}`,
+        `file://${html}`,
+      ],
+      { stdio: 'ignore' },
+    );
     expect(statSync(shot).size).toBeGreaterThan(20_000);
   }, 120_000);
 
@@ -74,14 +107,19 @@ describe('probelab matrix', () => {
     const changed = rs.map((x) => {
       if (x.id !== 'virtio-iommu-6.12_t5_load2') return x;
       const real = x.real as { devices: Array<{ id: string; iommuGroup: number | null }> };
-      return { ...x, real: { ...real, devices: real.devices.map((d) => (d.id === '0000:00:02.0' ? { ...d, iommuGroup: null } : d)) } };
+      return {
+        ...x,
+        real: { ...real, devices: real.devices.map((d) => (d.id === '0000:00:02.0' ? { ...d, iommuGroup: null } : d)) },
+      };
     });
     const baseline = join(out, 'baseline.jsonl');
     writeFileSync(baseline, changed.map((x) => JSON.stringify(x)).join('\n') + '\n');
     const r = await runCli(['matrix', 'ci/smoke.yaml', '--out', dir, '--baseline', baseline]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/CHANGED virtio-iommu-6.12_t5_load2/);
-    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(/failures="1"[\s\S]*<failure message="real outcome changed from the baseline">/);
+    expect(readFileSync(join(dir, 'junit.xml'), 'utf8')).toMatch(
+      /failures="1"[\s\S]*<failure message="real outcome changed from the baseline">/,
+    );
   }, 120_000);
 
   it('calibrate on the finished cells: a calibration file with its parameters and residuals', async () => {
@@ -89,8 +127,13 @@ describe('probelab matrix', () => {
     const r = await runCli(['calibrate', 'ci/smoke.yaml', '--out', dir], { PROBELAB_CALIBRATION: cal });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/debian-6\.12: wrote .*debian-6\.12\.json/);
-    const c = JSON.parse(readFileSync(join(cal, 'debian-6.12.json'), 'utf8')) as { parameters: Array<{ name: string; n: number; residualAfter: number }>; eventKinds: Array<{ kind: string; maxAbsAfter: number }> };
-    expect(c.parameters.map((p) => p.name)).toEqual(expect.arrayContaining(['builtinShift', 'lateInitcall', 'moduleLoadLatency.virtio_iommu']));
+    const c = JSON.parse(readFileSync(join(cal, 'debian-6.12.json'), 'utf8')) as {
+      parameters: Array<{ name: string; n: number; residualAfter: number }>;
+      eventKinds: Array<{ kind: string; maxAbsAfter: number }>;
+    };
+    expect(c.parameters.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['builtinShift', 'lateInitcall', 'moduleLoadLatency.virtio_iommu']),
+    );
     expect(c.parameters.find((p) => p.name === 'lateInitcall')!.n).toBe(4);
     expect(c.eventKinds.find((k) => k.kind === 'timeout-fired')!.maxAbsAfter).toBeLessThan(0.05);
   }, 120_000);

@@ -11,7 +11,11 @@ import { shardOf } from '../dist/matrix/shard.js';
 import { root, runCli } from './cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'probelab-shard-'));
-const rows = (f: string) => readFileSync(f, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+const rows = (f: string) =>
+  readFileSync(f, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
 
 describe('matrix shards', () => {
   it('a cell keeps its shard when the matrix grows (by id, not position)', () => {
@@ -43,7 +47,9 @@ describe('matrix shards', () => {
       expect(y.predicted).toEqual(x.predicted);
       expect(y.hazards).toEqual(x.hazards);
       expect(y.real.devices).toEqual(x.real.devices);
-      expect(y.real.events.map((e: { kind: string; device: string | null }) => `${e.kind} ${e.device}`)).toEqual(x.real.events.map((e: { kind: string; device: string | null }) => `${e.kind} ${e.device}`));
+      expect(y.real.events.map((e: { kind: string; device: string | null }) => `${e.kind} ${e.device}`)).toEqual(
+        x.real.events.map((e: { kind: string; device: string | null }) => `${e.kind} ${e.device}`),
+      );
       // Times are not part of an outcome (check compares devices and event sequences): two boots
       // of a cell on a loaded host differ by up to tens of milliseconds.
       expect(diffOutcomes(x.real, y.real).agree).toBe(true);

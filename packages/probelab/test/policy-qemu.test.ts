@@ -6,8 +6,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 
-interface Failure { device: string; state: string; rule: string }
-interface Check { agree: boolean; requireTranslation: { failed: boolean; real: Failure[]; predicted: Failure[] } }
+interface Failure {
+  device: string;
+  state: string;
+  rule: string;
+}
+interface Check {
+  agree: boolean;
+  requireTranslation: { failed: boolean; real: Failure[]; predicted: Failure[] };
+}
 
 const out = '/tmp/probelab-test-policy';
 async function check(scenario: string): Promise<{ code: number | null; c: Check }> {
@@ -22,7 +29,10 @@ describe('check --require-translation', () => {
     expect(c.agree).toBe(true);
     expect(code).toBe(1);
     for (const side of [c.requireTranslation.real, c.requireTranslation.predicted]) {
-      expect(side.map((f) => [f.device, f.state])).toEqual([['0000:00:02.0', 'bypassed'], ['0000:00:03.0', 'bypassed']]);
+      expect(side.map((f) => [f.device, f.state])).toEqual([
+        ['0000:00:02.0', 'bypassed'],
+        ['0000:00:03.0', 'bypassed'],
+      ]);
       expect(side[0]!.rule).toMatch(/^drivers\/base\/dd\.c:driver_deferred_probe_check_state/);
     }
   }, 600_000);
@@ -43,11 +53,17 @@ describe('check --require-translation', () => {
     rmSync(dir, { recursive: true, force: true }); // a fresh run, not a resumed one
     const r = await runCli(['matrix', 'ci/smoke.yaml', '--require-translation', '--out', dir]);
     expect(r.code, r.stderr).toBe(1);
-    const rows = readFileSync(join(dir, 'results.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { id: string; status: string; translation: { real: Failure[] } });
+    const rows = readFileSync(join(dir, 'results.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { id: string; status: string; translation: { real: Failure[] } });
     expect(rows.every((x) => x.status === 'agree')).toBe(true);
     // Only timeout 5 with the IOMMU at 2 s translates; timeout 0 gives up at the late initcall,
     // and at 8 s the IOMMU comes after the 5 s timeout.
-    const bad = rows.filter((x) => x.translation.real.length > 0).map((x) => x.id).sort();
+    const bad = rows
+      .filter((x) => x.translation.real.length > 0)
+      .map((x) => x.id)
+      .sort();
     expect(bad).toEqual(['virtio-iommu-6.12_t0_load2', 'virtio-iommu-6.12_t0_load8', 'virtio-iommu-6.12_t5_load8']);
     const junit = readFileSync(join(dir, 'junit.xml'), 'utf8');
     expect(junit).toMatch(/<testsuites name="smoke" tests="4" failures="3"/);

@@ -24,7 +24,13 @@ const prompt = /probelab:\/# (\x1b\[6n)?$/;
 
 /** A terminal running probelab: everything it printed, and a way to wait for text in it. */
 function terminal(out: string) {
-  const t = pty.spawn(process.execPath, [bin, 'shell', scenario], { name: 'xterm', cols: 100, rows: 30, cwd: root, env: { ...process.env, PROBELAB_OUT: out } as Record<string, string> });
+  const t = pty.spawn(process.execPath, [bin, 'shell', scenario], {
+    name: 'xterm',
+    cols: 100,
+    rows: 30,
+    cwd: root,
+    env: { ...process.env, PROBELAB_OUT: out } as Record<string, string>,
+  });
   let screen = '';
   t.onData((d) => {
     screen += d;
@@ -60,7 +66,9 @@ describe('probelab shell', () => {
     // The masters waiting for the IOMMU probe again from the deferred-probe workqueue after the
     // load returns (dd.c:driver_deferred_probe_trigger), one after the other: a person looks
     // again until the second group is there (at most 10 s), then lists them.
-    const groups = await term.type('for i in $(seq 100); do [ -e /sys/kernel/iommu_groups/1 ] && break; sleep 0.1; done; ls /sys/kernel/iommu_groups');
+    const groups = await term.type(
+      'for i in $(seq 100); do [ -e /sys/kernel/iommu_groups/1 ] && break; sleep 0.1; done; ls /sys/kernel/iommu_groups',
+    );
     expect(groups).toMatch(/\b0\s+1\b/);
     // Ctrl-C reaches the guest's foreground process, not probelab or QEMU.
     term.t.write('sleep 100\r');
@@ -76,7 +84,9 @@ describe('probelab shell', () => {
     term.t.write('q');
     const code = await term.exit;
     const tail = term.screen().slice(from);
-    expect(tail).toMatch(/virtio-iommu-never-loaded: real, at \d+\.\d+ s of guest time \(typed: modprobe virtio-iommu at \d+\.\d+ s\)/);
+    expect(tail).toMatch(
+      /virtio-iommu-never-loaded: real, at \d+\.\d+ s of guest time \(typed: modprobe virtio-iommu at \d+\.\d+ s\)/,
+    );
     expect(tail).toMatch(/0000:00:02\.0\s+pci\s+virtio-pci\s+0\s+false\s+false/);
     expect(tail).toMatch(/the prediction for the same schedule plus what was typed\r?\nAGREE/);
     expect(code).toBe(0);
@@ -92,7 +102,10 @@ describe('probelab shell', () => {
     expect(qemuFor(out)).toBe('');
   }, 240_000);
 
-  for (const [sig, what] of [['SIGINT', 'Ctrl-C of probelab itself'], ['SIGHUP', 'the terminal closing']] as const) {
+  for (const [sig, what] of [
+    ['SIGINT', 'Ctrl-C of probelab itself'],
+    ['SIGHUP', 'the terminal closing'],
+  ] as const) {
     it(`${what} (${sig}) stops QEMU with probelab`, async () => {
       const out = join(tmp, `out-${sig}`);
       const term = terminal(out);
@@ -121,12 +134,26 @@ describe('what was typed, read back from the guest log', async () => {
     { t: 7.6, text: 'probelab: module unload end virtio_iommu rc=1' },
   ];
   it('a failed load (a typo) is left out; a refused unload is kept', () => {
-    expect(typedActions(log)).toEqual([{ kind: 'load', name: 'virtio-iommu', at: 3.1 }, { kind: 'unload', name: 'virtio_iommu', at: 7.5 }]);
+    expect(typedActions(log)).toEqual([
+      { kind: 'load', name: 'virtio-iommu', at: 3.1 },
+      { kind: 'unload', name: 'virtio_iommu', at: 7.5 },
+    ]);
   });
   it('the scenario as it ran: its schedule plus what was typed, captured after the last action', () => {
-    const s = { name: 'x', kernel: 'debian-6.12' as const, machine: { iommu: 'virtio-iommu' as const, devices: [] }, cmdline: '', modules: [{ name: 'virtio_blk', at: 0 }], capture: 30, file: 'x.yaml' };
+    const s = {
+      name: 'x',
+      kernel: 'debian-6.12' as const,
+      machine: { iommu: 'virtio-iommu' as const, devices: [] },
+      cmdline: '',
+      modules: [{ name: 'virtio_blk', at: 0 }],
+      capture: 30,
+      file: 'x.yaml',
+    };
     const r = scenarioAsRun(s, [...typedActions(log), { kind: 'load', name: 'virtio-blk', at: 9 }], 8);
-    expect(r.modules).toEqual([{ name: 'virtio_blk', at: 0 }, { name: 'virtio-iommu', at: 3.1 }]);
+    expect(r.modules).toEqual([
+      { name: 'virtio_blk', at: 0 },
+      { name: 'virtio-iommu', at: 3.1 },
+    ]);
     expect(r.unload).toEqual([{ name: 'virtio_iommu', at: 7.5 }]);
     expect(r.capture).toBe(8);
   });

@@ -14,16 +14,20 @@ const tmp = mkdtempSync(join(tmpdir(), 'probelab-snap-'));
 const token = `probelab.test=${randomBytes(4).toString('hex')}`;
 const scenario = (name: string, loads: string, cmdline = `deferred_probe_timeout=5 ${token}`): string => {
   const f = join(tmp, `${name}.yaml`);
-  writeFileSync(f, `name: ${name}\nkernel: debian-6.12\nmachine:\n  iommu: virtio-iommu\n  devices: [virtio-blk-pci, virtio-rng-pci]\ncmdline: "${cmdline}"\nmodules:\n${loads}capture: 20\n`);
+  writeFileSync(
+    f,
+    `name: ${name}\nkernel: debian-6.12\nmachine:\n  iommu: virtio-iommu\n  devices: [virtio-blk-pci, virtio-rng-pci]\ncmdline: "${cmdline}"\nmodules:\n${loads}capture: 20\n`,
+  );
   return f;
 };
 const loads = '  - { name: virtio_blk, at: 0 }\n  - { name: virtio-rng, at: 0 }\n  - { name: virtio-iommu, at: 8 }\n';
 type Ev = { t: number; kind: string; device: string | null };
-const real = (out: string, name: string) => JSON.parse(readFileSync(join(out, name, 'real.json'), 'utf8')) as { devices: unknown[]; events: Ev[] };
+const real = (out: string, name: string) =>
+  JSON.parse(readFileSync(join(out, name, 'real.json'), 'utf8')) as { devices: unknown[]; events: Ev[] };
 
 describe('boot snapshots', () => {
   const out = join(tmp, 'out');
-  it('the first boot takes the snapshot, the second restores it: the same outcome, the kernel\'s own events to the microsecond', async () => {
+  it("the first boot takes the snapshot, the second restores it: the same outcome, the kernel's own events to the microsecond", async () => {
     const f = scenario('snap', loads);
     const a = await runCli(['boot', f], { PROBELAB_OUT: join(out, 'a') });
     expect(a.code).toBe(0);
@@ -44,7 +48,9 @@ describe('boot snapshots', () => {
     rb.events.forEach((e, i) => expect(Math.abs(e.t - ra.events[i]!.t)).toBeLessThan(0.0005));
     // What ran is in qemu-command.txt: the restore, its console a pipe chardev reading the schedule.
     const cmd = readFileSync(join(out, 'b', 'snap', 'qemu-command.txt'), 'utf8');
-    expect(cmd).toMatch(/-chardev pipe,id=probelab-console,path=\S+console\.log\.pipe .* -incoming 'exec:cat \S+\/snapshots\/[0-9a-f]{20}\/vm\.state'\n$/);
+    expect(cmd).toMatch(
+      /-chardev pipe,id=probelab-console,path=\S+console\.log\.pipe .* -incoming 'exec:cat \S+\/snapshots\/[0-9a-f]{20}\/vm\.state'\n$/,
+    );
     // The console log reads as a cold boot's: the kernel's first lines, the init, the capture.
     const log = readFileSync(join(out, 'b', 'snap', 'console.log'), 'utf8');
     expect(log).toMatch(/Booting Linux on physical CPU/);
@@ -61,17 +67,24 @@ describe('boot snapshots', () => {
     const cold = real(join(out, 'cold'), 'snap');
     const warm = real(join(out, 'a'), 'snap');
     expect(warm.devices).toEqual(cold.devices);
-    const timed = (o: { events: Ev[] }) => o.events.filter((e) => e.kind === 'timeout-fired' || e.kind === 'ignored-dependency');
+    const timed = (o: { events: Ev[] }) =>
+      o.events.filter((e) => e.kind === 'timeout-fired' || e.kind === 'ignored-dependency');
     expect(timed(warm).map((e) => [e.kind, e.device])).toEqual(timed(cold).map((e) => [e.kind, e.device]));
     expect(timed(warm).length).toBeGreaterThan(0);
     timed(warm).forEach((e, i) => expect(Math.abs(e.t - timed(cold)[i]!.t)).toBeLessThan(0.001));
   }, 300_000);
 
   it('every action at 1 s or before: nothing to branch, a cold boot that says so; a new command line, a new snapshot', async () => {
-    const early = await runCli(['boot', scenario('snap-early', '  - { name: virtio-iommu, at: 1 }\n')], { PROBELAB_OUT: join(out, 'early') });
+    const early = await runCli(['boot', scenario('snap-early', '  - { name: virtio-iommu, at: 1 }\n')], {
+      PROBELAB_OUT: join(out, 'early'),
+    });
     expect(early.code).toBe(0);
-    expect(early.stderr).toMatch(/snap-early: every action is at 1 s or earlier, nothing to branch from a boot snapshot: booting cold/);
-    const other = await runCli(['boot', scenario('snap-other', loads, `deferred_probe_timeout=6 ${token}`)], { PROBELAB_OUT: join(out, 'other') });
+    expect(early.stderr).toMatch(
+      /snap-early: every action is at 1 s or earlier, nothing to branch from a boot snapshot: booting cold/,
+    );
+    const other = await runCli(['boot', scenario('snap-other', loads, `deferred_probe_timeout=6 ${token}`)], {
+      PROBELAB_OUT: join(out, 'other'),
+    });
     expect(other.code).toBe(0);
     expect(other.stderr).toMatch(/taking a boot snapshot/);
   }, 300_000);

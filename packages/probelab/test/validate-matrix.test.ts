@@ -12,7 +12,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'probelab-validate-'));
 
 describe('validate --matrix', () => {
   it('ci/nightly.yaml is accepted: the Debian cells are set aside, the source-kernel ones start', async () => {
-    const child = spawn(process.execPath, [bin, 'validate', '--patch', 'qemu/patches/deferred-probe-timeout-30.patch', '--matrix', 'ci/nightly.yaml'], { cwd: root, env: { ...process.env, PROBELAB_OUT: join(tmp, 'nightly') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(
+      process.execPath,
+      [bin, 'validate', '--patch', 'qemu/patches/deferred-probe-timeout-30.patch', '--matrix', 'ci/nightly.yaml'],
+      { cwd: root, env: { ...process.env, PROBELAB_OUT: join(tmp, 'nightly') }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let stderr = '';
     child.stderr.on('data', (b) => {
       stderr += b;
@@ -20,15 +24,22 @@ describe('validate --matrix', () => {
       if (/validating the other/.test(stderr)) child.kill('SIGTERM');
     });
     await new Promise((r) => child.on('close', r));
-    expect(stderr).toMatch(/^validate: 60 of the 120 cells of ci\/nightly\.yaml are on Debian's packaged kernels, which a patch cannot change: validating the other 60$/m);
+    expect(stderr).toMatch(
+      /^validate: 60 of the 120 cells of ci\/nightly\.yaml are on Debian's packaged kernels, which a patch cannot change: validating the other 60$/m,
+    );
     expect(stderr).not.toMatch(/field `scenarios`/);
   }, 120_000);
 
   it('a matrix with no cell on a source kernel: one line, exit 2', async () => {
     const f = join(tmp, 'debian-only.yaml');
-    writeFileSync(f, `name: d\nbase: ${join(root, 'boards/qemu-virt/virtio-iommu-late.yaml')}\nvariants:\n  - { name: v, kernel: debian-6.12, iommu: virtio-iommu, load: virtio-iommu }\naxes:\n  timeout: [5]\n  loadAt: [2]\ncapture: 12\n`);
+    writeFileSync(
+      f,
+      `name: d\nbase: ${join(root, 'boards/qemu-virt/virtio-iommu-late.yaml')}\nvariants:\n  - { name: v, kernel: debian-6.12, iommu: virtio-iommu, load: virtio-iommu }\naxes:\n  timeout: [5]\n  loadAt: [2]\ncapture: 12\n`,
+    );
     const r = await runCli(['validate', '--patch', 'qemu/patches/deferred-probe-timeout-30.patch', '--matrix', f]);
     expect(r.code).toBe(2);
-    expect(r.stderr.trim()).toBe(`probelab: ${f}: no cell of this matrix is on a kernel built from source (kernel: source-6.12 or source-6.1): a patch cannot apply to Debian's packaged kernels`);
+    expect(r.stderr.trim()).toBe(
+      `probelab: ${f}: no cell of this matrix is on a kernel built from source (kernel: source-6.12 or source-6.1): a patch cannot apply to Debian's packaged kernels`,
+    );
   }, 120_000);
 });

@@ -25,5 +25,10 @@ export const probeBehaviours: Record<string, ProbeBehaviour> = {
   'arm-smmu-v3': { kind: 'iommu', fwnode: 'self' },
   // virtio-iommu.c:viommu_probe sets vdev->priv, which viommu_probe_device reads through
   // viommu_get_by_fwnode, after iommu_device_register().
-  virtio_iommu: { kind: 'iommu', fwnode: 'transport-parent', afterRegister: ['vdev->priv = viommu'], xlateReadsLateState: true },
+  virtio_iommu: {
+    kind: 'iommu',
+    fwnode: 'transport-parent',
+    afterRegister: ['vdev->priv = viommu'],
+    xlateReadsLateState: true,
+  },
 };

@@ -10,7 +10,11 @@ export function boardTiming(profile: KernelProfile, p: BoardTimingParams): BootT
   const builtin = profile.drivers
     .filter((d) => d.builtin && d.level !== undefined)
     .sort((a, b) => a.level! - b.level! || (a.linkOrder ?? 0) - (b.linkOrder ?? 0));
-  const builtinRegistrations = builtin.map((d, i) => ({ t: round6(p.initcallStart + i * p.initcallStep), driver: d.name, bus: d.bus }));
+  const builtinRegistrations = builtin.map((d, i) => ({
+    t: round6(p.initcallStart + i * p.initcallStep),
+    driver: d.name,
+    bus: d.bus,
+  }));
   const last = builtinRegistrations.at(-1)?.t ?? p.initcallStart;
   const lateInitcall = round6(last + p.lateInitcallGap);
   return {

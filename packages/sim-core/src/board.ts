@@ -85,7 +85,9 @@ export function busId(node: DtNode): string {
       const addr = translate(n, r.address).toString(16);
       // A `mask` property adds the index of its lowest set bit ("%llx.%x.%pOFn").
       const mask = cellsOf(n, 'mask', 0);
-      const head = n.properties.has('mask') ? `${addr}.${(Math.clz32(mask & -mask) ^ 31).toString(16)}.${base}` : `${addr}.${base}`;
+      const head = n.properties.has('mask')
+        ? `${addr}.${(Math.clz32(mask & -mask) ^ 31).toString(16)}.${base}`
+        : `${addr}.${base}`;
       return name ? `${head}:${name}` : head;
     }
     name = name ? `${n.name}:${name}` : n.name;
@@ -99,7 +101,9 @@ function translate(node: DtNode, address: bigint): bigint {
   for (let bus = node.parent; bus && bus.parent; bus = bus.parent) {
     const ranges = bus.properties.get('ranges');
     if (!ranges || ranges.value.length === 0) continue;
-    const c = Array.from({ length: ranges.value.length / 4 }, (_, i) => new DataView(ranges.value.buffer, ranges.value.byteOffset).getUint32(i * 4));
+    const c = Array.from({ length: ranges.value.length / 4 }, (_, i) =>
+      new DataView(ranges.value.buffer, ranges.value.byteOffset).getUint32(i * 4),
+    );
     const childAc = cellsOf(bus, '#address-cells', 2);
     const parentAc = bus.parent ? cellsOf(bus.parent, '#address-cells', 2) : 2;
     const sc = cellsOf(bus, '#size-cells', 1);
@@ -132,7 +136,12 @@ export function matchKey(bus: Bus, modalias: string | null, node: DtNode | null)
 /** drivers/of/module.c:of_modalias (6.12; 6.1: drivers/of/device.c:of_device_get_modalias): "of:N<name>T<device_type or (null)>C<compatible>..." */
 export function ofModalias(node: DtNode): string {
   const t = string(node, 'device_type') ?? '(null)';
-  return `of:N${node.name.split('@')[0]}T${t}` + compatible(node).map((c) => `C${c}`).join('');
+  return (
+    `of:N${node.name.split('@')[0]}T${t}` +
+    compatible(node)
+      .map((c) => `C${c}`)
+      .join('')
+  );
 }
 
 const hex = (v: number, w: number): string => v.toString(16).toUpperCase().padStart(w, '0');

@@ -48,7 +48,13 @@ export function kstrtobool(s: string): boolean | undefined {
   return undefined;
 }
 
-export function parseDriverCoreParams(cmdline: string, series: '6.1' | '6.12', modules: boolean, timeoutDefault = 10, fwDevlinkDefault?: FwDevlinkMode): DriverCoreParams {
+export function parseDriverCoreParams(
+  cmdline: string,
+  series: '6.1' | '6.12',
+  modules: boolean,
+  timeoutDefault = 10,
+  fwDevlinkDefault?: FwDevlinkMode,
+): DriverCoreParams {
   const p: DriverCoreParams = {
     // dd.c: driver_deferred_probe_timeout = 10 under CONFIG_MODULES, else 0.
     deferredProbeTimeout: modules ? timeoutDefault : 0,
@@ -95,7 +101,9 @@ export const commandLineSize = 2048;
  */
 export function checkCmdline(cmdline: string): string | null {
   const bad = [...cmdline].findIndex((c) => c < ' ' || c > '~');
-  if (bad >= 0) return `printable ASCII and spaces only (character ${bad + 1} is U+${cmdline.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, '0')})`;
-  if (cmdline.length > commandLineSize - 512) return `at most ${commandLineSize - 512} characters (COMMAND_LINE_SIZE is ${commandLineSize} on arm64, with probelab's own parameters)`;
+  if (bad >= 0)
+    return `printable ASCII and spaces only (character ${bad + 1} is U+${cmdline.codePointAt(bad)!.toString(16).toUpperCase().padStart(4, '0')})`;
+  if (cmdline.length > commandLineSize - 512)
+    return `at most ${commandLineSize - 512} characters (COMMAND_LINE_SIZE is ${commandLineSize} on arm64, with probelab's own parameters)`;
   return null;
 }

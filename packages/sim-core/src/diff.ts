@@ -6,9 +6,23 @@
  */
 import { observedOnlyKinds, type EventKind, type Outcome, type OutcomeDevice, type ProbeEvent } from './outcome.js';
 
-export interface DeviceDiff { id: string; field: keyof OutcomeDevice | 'present'; left: unknown; right: unknown }
-export interface SequenceDiff { device: string; left: string[]; right: string[] }
-export interface TimingDelta { device: string | null; kind: EventKind; left: number; right: number }
+export interface DeviceDiff {
+  id: string;
+  field: keyof OutcomeDevice | 'present';
+  left: unknown;
+  right: unknown;
+}
+export interface SequenceDiff {
+  device: string;
+  left: string[];
+  right: string[];
+}
+export interface TimingDelta {
+  device: string | null;
+  kind: EventKind;
+  left: number;
+  right: number;
+}
 
 export interface OutcomeDiff {
   agree: boolean;
@@ -23,7 +37,14 @@ export function collapseKinds(events: ProbeEvent[], device: string | null): stri
   const out: string[] = [];
   for (const e of [...events].sort((a, b) => a.t - b.t)) {
     if (e.device !== device || observedOnlyKinds.has(e.kind)) continue;
-    const label = e.kind === 'module-loaded' ? `module-loaded:${e.module}` : e.kind === 'bound' ? `bound:${e.driver}` : e.kind === 'iommu-group' ? `iommu-group:${e.value}` : e.kind;
+    const label =
+      e.kind === 'module-loaded'
+        ? `module-loaded:${e.module}`
+        : e.kind === 'bound'
+          ? `bound:${e.driver}`
+          : e.kind === 'iommu-group'
+            ? `iommu-group:${e.value}`
+            : e.kind;
     if (out[out.length - 1] !== label) out.push(label);
   }
   return out;
@@ -44,7 +65,11 @@ export function diffOutcomes(left: Outcome, right: Outcome): OutcomeDiff {
     }
   }
   const sequences: SequenceDiff[] = [];
-  const evDevices = new Set<string | null>([null, ...left.events.map((e) => e.device), ...right.events.map((e) => e.device)]);
+  const evDevices = new Set<string | null>([
+    null,
+    ...left.events.map((e) => e.device),
+    ...right.events.map((e) => e.device),
+  ]);
   for (const dev of evDevices) {
     const l = collapseKinds(left.events, dev);
     const r = collapseKinds(right.events, dev);

@@ -3,7 +3,16 @@
  * drivers/base/core.c (fw_devlink blocking), drivers/iommu/of_iommu.c (IOMMU configuration of
  * bus masters), drivers/iommu/iommu.c (registration, groups). Rules cite the function mirrored.
  */
-import { bindingsOfTree, mapId, cells, compatible, isAvailable, phandleList, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
+import {
+  bindingsOfTree,
+  mapId,
+  cells,
+  compatible,
+  isAvailable,
+  phandleList,
+  type DeviceTree,
+  type DtNode,
+} from '@probelab/dt-compiler';
 import type { DriverCoreParams } from './cmdline.js';
 import type { Device, Driver, IommuInstance, SupplierLink } from './model.js';
 import type { Bus, DriverInfo, KernelProfile } from './profile.js';
@@ -26,7 +35,12 @@ type ProbeResult = 'bound' | 'defer' | 'failed';
 
 /** A probe result the scenario (or a lab device's DT properties, lab-devices.ts) imposes on a
  *  device's driver, after DMA configuration; `value` is the error an 'error' probe returns. */
-export interface ProbeFault { device: string; result: 'defer' | 'error'; times: number; value?: number }
+export interface ProbeFault {
+  device: string;
+  result: 'defer' | 'error';
+  times: number;
+  value?: number;
+}
 
 export class DriverCore {
   readonly devices: Device[] = [];
@@ -117,10 +131,13 @@ export class DriverCore {
     for (const [con, sups] of this.cycles) {
       for (const sup of sups) {
         this.hazards.push({
-          kind: 'cycle-broken', device: busId(con), t: 0,
-          rule: (profile.fwDevlinkCycleRule ?? '__fw_devlink_relax_cycles') === '__fw_devlink_relax_cycles'
-            ? 'drivers/base/core.c:fw_devlink_create_devlink -> __fw_devlink_relax_cycles ("Fixed dependency cycle(s) with")'
-            : 'drivers/base/core.c:fw_devlink_relax_cycle (device_link_add found a cycle: links made SYNC_STATE_ONLY)',
+          kind: 'cycle-broken',
+          device: busId(con),
+          t: 0,
+          rule:
+            (profile.fwDevlinkCycleRule ?? '__fw_devlink_relax_cycles') === '__fw_devlink_relax_cycles'
+              ? 'drivers/base/core.c:fw_devlink_create_devlink -> __fw_devlink_relax_cycles ("Fixed dependency cycle(s) with")'
+              : 'drivers/base/core.c:fw_devlink_relax_cycle (device_link_add found a cycle: links made SYNC_STATE_ONLY)',
           detail: `${con.path} and ${sup.path} depend on each other; the link from ${con.path} to ${sup.path} no longer orders probing`,
         });
       }
@@ -148,7 +165,9 @@ export class DriverCore {
   // ---------------------------------------------------------------- devices and drivers
 
   /** core.c:device_add: fw_devlink links, then bus_probe_device (dd.c:__device_attach). */
-  addDevice(spec: Omit<Device, 'driver' | 'canMatch' | 'list' | 'iommuGroup' | 'ignoredDependency' | 'order' | 'matchKey'>): Device {
+  addDevice(
+    spec: Omit<Device, 'driver' | 'canMatch' | 'list' | 'iommuGroup' | 'ignoredDependency' | 'order' | 'matchKey'>,
+  ): Device {
     const dev: Device = {
       ...spec,
       matchKey: matchKey(spec.bus, spec.modalias, spec.node),
@@ -163,7 +182,14 @@ export class DriverCore {
     if (dev.node) this.byNode.set(dev.node, dev);
     push(this.byBus, dev.bus, dev);
     if (dev.node) for (const c of compatible(dev.node)) push(this.byCompat, c, dev);
-    const links = linksFor(dev, this.tree, this.bindingRows, this.params, this.ofDeclared, this.profile.optionalBindings);
+    const links = linksFor(
+      dev,
+      this.tree,
+      this.bindingRows,
+      this.params,
+      this.ofDeclared,
+      this.profile.optionalBindings,
+    );
     for (const l of links) {
       // core.c:fw_devlink_create_devlink: no link to a supplier that early init marked
       // FWNODE_FLAG_INITIALIZED while its device has no driver ("dev might never probe").
@@ -227,9 +253,14 @@ export class DriverCore {
     if (drv.info.bus !== dev.bus) return false;
     const compat = this.driverCompat.get(drv);
     if (compat) return dev.node !== null && compatible(dev.node).some((c) => compat.has(c));
-    if (drv.info.builtin) return this.profile.builtinMatches.some((m) => m.bus === dev.bus && m.driver === drv.info.name && m.key === dev.matchKey);
+    if (drv.info.builtin)
+      return this.profile.builtinMatches.some(
+        (m) => m.bus === dev.bus && m.driver === drv.info.name && m.key === dev.matchKey,
+      );
     if (!dev.modalias || !drv.info.module) return false;
-    return this.profile.moduleAliases.some((a) => a.module === drv.info.module && this.alias(a.pattern).test(dev.modalias!));
+    return this.profile.moduleAliases.some(
+      (a) => a.module === drv.info.module && this.alias(a.pattern).test(dev.modalias!),
+    );
   }
 
   private alias(pattern: string): RegExp {
@@ -272,7 +303,8 @@ export class DriverCore {
     const r = this.reallyProbe(drv, dev);
     if (r === 'defer') {
       // Repeated identical deferrals are one event (the diff collapses repeats anyway).
-      if (this.lastDeferred.get(dev) !== this.lastDeferRule) this.emit({ kind: 'probe-deferred', device: dev.id, driver: drv.info.name, rule: this.lastDeferRule });
+      if (this.lastDeferred.get(dev) !== this.lastDeferRule)
+        this.emit({ kind: 'probe-deferred', device: dev.id, driver: drv.info.name, rule: this.lastDeferRule });
       this.lastDeferred.set(dev, this.lastDeferRule);
       this.deferredAdd(dev);
       // A bind happened while this device probed: retry at once (the race re-trigger).
@@ -292,7 +324,12 @@ export class DriverCore {
    */
   private asyncProbe(drv: Driver, dev: Device): void {
     const b = this.behaviours[drv.info.name];
-    if ((b && b.kind !== 'iommu') || this.faults.get(dev.id)?.some((f) => f.times > 0) || this.blockedBySupplier(dev) || this.dmaConfigureWouldDefer(dev)) {
+    if (
+      (b && b.kind !== 'iommu') ||
+      this.faults.get(dev.id)?.some((f) => f.times > 0) ||
+      this.blockedBySupplier(dev) ||
+      this.dmaConfigureWouldDefer(dev)
+    ) {
       this.driverProbeDevice(drv, dev);
       return;
     }
@@ -301,21 +338,34 @@ export class DriverCore {
     this.dmaConfigure(dev, drv); // really_probe -> dma_configure, when the worker starts
     const lab = this.probeTimes.get(dev.id);
     const start = this.now;
-    const registered = start + (this.timing.probeDuration[drv.info.name] ?? this.timing.defaultProbeDuration ?? 0.0002) + (lab?.everyProbe ?? 0);
-    const end = registered + (b?.kind === 'iommu' ? lab?.afterRegister ?? 0 : 0);
+    const registered =
+      start +
+      (this.timing.probeDuration[drv.info.name] ?? this.timing.defaultProbeDuration ?? 0.0002) +
+      (lab?.everyProbe ?? 0);
+    const end = registered + (b?.kind === 'iommu' ? (lab?.afterRegister ?? 0) : 0);
     if (this.cpus === 1) this.cpuBusyUntil = Math.max(this.cpuBusyUntil, end);
     this.asyncUntil = Math.max(this.asyncUntil, end);
     if (b?.kind === 'iommu' && dev.node) {
-      this.asyncSteps.push({ t: registered, run: () => {
-        this.registerIommu({ fwnode: dev.node!, driver: drv.info.name, device: dev, readyAt: end }, [...(b.afterRegister ?? []), ...(lab?.window ?? [])], b.xlateReadsLateState || !!lab?.window);
-      } });
+      this.asyncSteps.push({
+        t: registered,
+        run: () => {
+          this.registerIommu(
+            { fwnode: dev.node!, driver: drv.info.name, device: dev, readyAt: end },
+            [...(b.afterRegister ?? []), ...(lab?.window ?? [])],
+            b.xlateReadsLateState || !!lab?.window,
+          );
+        },
+      });
     }
-    this.asyncSteps.push({ t: end, run: () => {
-      this.probing.delete(dev);
-      const inst = this.iommus.find((i) => i.device === dev);
-      if (inst) delete inst.readyAt;
-      this.driverBound(dev, drv);
-    } });
+    this.asyncSteps.push({
+      t: end,
+      run: () => {
+        this.probing.delete(dev);
+        const inst = this.iommus.find((i) => i.device === dev);
+        if (inst) delete inst.readyAt;
+        this.driverBound(dev, drv);
+      },
+    });
     this.asyncSteps.sort((x, y) => x.t - y.t);
   }
 
@@ -338,7 +388,8 @@ export class DriverCore {
     const dma = this.profile.iommuSetup === 'device-add' ? 'ok' : this.dmaConfigure(dev, drv);
     if (dma === 'defer') {
       this.now += this.timing.deferCost;
-      this.lastDeferRule = 'drivers/iommu/of_iommu.c:of_iommu_configure -> dd.c:driver_deferred_probe_check_state (-EPROBE_DEFER: IOMMU not registered yet)';
+      this.lastDeferRule =
+        'drivers/iommu/of_iommu.c:of_iommu_configure -> dd.c:driver_deferred_probe_check_state (-EPROBE_DEFER: IOMMU not registered yet)';
       return 'defer';
     }
     // Resources the probe path takes whether or not a device link ordered it (a relaxed or
@@ -370,10 +421,18 @@ export class DriverCore {
         this.lastDeferRule = `${drv.info.name}'s probe returned -EPROBE_DEFER (a scenario fault, or probelab,defer-count); dd.c:really_probe keeps its IOMMU group`;
         return 'defer';
       }
-      this.emit({ kind: 'probe-failed', device: dev.id, driver: drv.info.name, value: fault.value ?? -19, rule: 'drivers/base/dd.c:really_probe (probe failed: not on the deferred list, not retried until a new driver matches)' });
+      this.emit({
+        kind: 'probe-failed',
+        device: dev.id,
+        driver: drv.info.name,
+        value: fault.value ?? -19,
+        rule: 'drivers/base/dd.c:really_probe (probe failed: not on the deferred list, not retried until a new driver matches)',
+      });
       if (dev.iommuGroup !== null) {
         this.hazards.push({
-          kind: 'group-after-failed-probe', device: dev.id, t: round6(this.now),
+          kind: 'group-after-failed-probe',
+          device: dev.id,
+          t: round6(this.now),
           rule: 'drivers/base/dd.c:really_probe (probe_failed: bus dma_cleanup only) ; drivers/iommu/iommu.c:iommu_init_device (module reference until iommu_release_device)',
           detail: `probe failed for good but the device stays in IOMMU group ${dev.iommuGroup} and pins its IOMMU driver's module`,
         });
@@ -394,9 +453,17 @@ export class DriverCore {
     if (this.behaviours[drv.info.name]?.kind !== 'iommu') return false;
     if (!(this.profile.singleIommuDriver ?? this.profile.series === '6.1')) return false;
     if (this.busIommuDriver === null || this.busIommuDriver === drv.info.name) return false;
-    this.emit({ kind: 'probe-failed', device: dev.id, driver: drv.info.name, value: -16, rule: 'drivers/iommu/iommu.c:iommu_device_register (-EBUSY: "Temporarily enforce global restriction to a single driver")' });
+    this.emit({
+      kind: 'probe-failed',
+      device: dev.id,
+      driver: drv.info.name,
+      value: -16,
+      rule: 'drivers/iommu/iommu.c:iommu_device_register (-EBUSY: "Temporarily enforce global restriction to a single driver")',
+    });
     this.hazards.push({
-      kind: 'iommu-register-refused', device: dev.id, t: round6(this.now),
+      kind: 'iommu-register-refused',
+      device: dev.id,
+      t: round6(this.now),
       rule: 'drivers/iommu/iommu.c:iommu_device_register (iommu_buses[0]->iommu_ops belongs to another driver: -EBUSY)',
       detail: `${drv.info.name} cannot register: ${this.busIommuDriver} registered first and owns the buses' IOMMU ops; its masters wait for it like for an IOMMU not probed yet`,
     });
@@ -414,7 +481,10 @@ export class DriverCore {
    * A provider is there when its device is bound, or when early init provides it without one
    * (OF_DECLARE'd clocks, fwnodeInitialized providers).
    */
-  private missingResource(dev: Device, drv: Driver): { result: 'defer'; rule: string } | { result: 'fail'; errno: number; rule: string } | null {
+  private missingResource(
+    dev: Device,
+    drv: Driver,
+  ): { result: 'defer'; rule: string } | { result: 'fail'; errno: number; rule: string } | null {
     const node = dev.node;
     if (!node || (dev.bus !== 'platform' && dev.bus !== 'amba')) return null;
     const early = (n: DtNode): boolean => compatible(n).some((c) => this.ofDeclared.has(c) || this.initialized.has(c));
@@ -426,18 +496,36 @@ export class DriverCore {
       return undefined;
     };
     // genpd_dev_pm_attach handles a single domain only (several are the driver's to attach).
-    const pd = phandleList(this.tree, node, 'power-domains', '#power-domain-cells').length === 1 ? absent('power-domains', '#power-domain-cells') : undefined;
+    const pd =
+      phandleList(this.tree, node, 'power-domains', '#power-domain-cells').length === 1
+        ? absent('power-domains', '#power-domain-cells')
+        : undefined;
     if (pd) {
       const st = this.checkState();
       return st === 'defer'
-        ? { result: 'defer', rule: `drivers/pmdomain/core.c:__genpd_dev_pm_attach (no PM domain provider for ${pd.path} yet) -> dd.c:driver_deferred_probe_check_state` }
+        ? {
+            result: 'defer',
+            rule: `drivers/pmdomain/core.c:__genpd_dev_pm_attach (no PM domain provider for ${pd.path} yet) -> dd.c:driver_deferred_probe_check_state`,
+          }
         : st === 'enodev'
-          ? { result: 'fail', errno: -19, rule: `drivers/pmdomain/core.c:__genpd_dev_pm_attach -> dd.c:driver_deferred_probe_check_state (-ENODEV: !CONFIG_MODULES and initcalls done; ${pd.path} provides no power domain)` }
-          : { result: 'fail', errno: -110, rule: `drivers/pmdomain/core.c:__genpd_dev_pm_attach -> dd.c:driver_deferred_probe_check_state (-ETIMEDOUT: ${pd.path} never provided its power domain)` };
+          ? {
+              result: 'fail',
+              errno: -19,
+              rule: `drivers/pmdomain/core.c:__genpd_dev_pm_attach -> dd.c:driver_deferred_probe_check_state (-ENODEV: !CONFIG_MODULES and initcalls done; ${pd.path} provides no power domain)`,
+            }
+          : {
+              result: 'fail',
+              errno: -110,
+              rule: `drivers/pmdomain/core.c:__genpd_dev_pm_attach -> dd.c:driver_deferred_probe_check_state (-ETIMEDOUT: ${pd.path} never provided its power domain)`,
+            };
     }
     if (drv.info.name === 'probelab-master') {
       const clk = absent('clocks', '#clock-cells') ?? absent('resets', '#reset-cells');
-      if (clk) return { result: 'defer', rule: `qemu/lab/probelab/probelab_master.c:probelab_master_probe (devm_clk_bulk_get_all / reset get: ${clk.path} has not registered its provider, -EPROBE_DEFER)` };
+      if (clk)
+        return {
+          result: 'defer',
+          rule: `qemu/lab/probelab/probelab_master.c:probelab_master_probe (devm_clk_bulk_get_all / reset get: ${clk.path} has not registered its provider, -EPROBE_DEFER)`,
+        };
     }
     return null;
   }
@@ -445,7 +533,12 @@ export class DriverCore {
   /** dd.c:driver_bound: links, deferred_del, then driver_deferred_probe_trigger(). */
   private driverBound(dev: Device, drv: Driver): void {
     dev.driver = drv.info.name;
-    this.emit({ kind: 'bound', device: dev.id, driver: drv.info.name, rule: 'drivers/base/dd.c:driver_bound (then driver_deferred_probe_trigger)' });
+    this.emit({
+      kind: 'bound',
+      device: dev.id,
+      driver: drv.info.name,
+      rule: 'drivers/base/dd.c:driver_bound (then driver_deferred_probe_trigger)',
+    });
     this.deferredDel(dev);
     this.trigger();
   }
@@ -457,7 +550,10 @@ export class DriverCore {
       for (const f of this.board.pciFunctions) {
         const node = dev.node?.children.find((c) => pciDevfn(c) === f.slot << 3) ?? null;
         this.addDevice({
-          id: `0000:00:${hex2(f.slot)}.0`, bus: 'pci', node, parent: dev,
+          id: `0000:00:${hex2(f.slot)}.0`,
+          bus: 'pci',
+          node,
+          parent: dev,
           modalias: pciModalias(f),
           pci: { rid: f.slot << 3, host: dev.node! },
           ...(f.virtioId !== undefined ? { virtioId: f.virtioId, virtioVendor: f.subvendor } : {}),
@@ -467,12 +563,24 @@ export class DriverCore {
       let idx = 0;
       while (this.virtioIds.has(idx)) idx++;
       this.virtioIds.add(idx);
-      this.addDevice({ id: `virtio${idx}`, bus: 'virtio', node: null, parent: dev, modalias: virtioModalias(dev.virtioId, dev.virtioVendor ?? 0x1af4), virtioId: dev.virtioId });
+      this.addDevice({
+        id: `virtio${idx}`,
+        bus: 'virtio',
+        node: null,
+        parent: dev,
+        modalias: virtioModalias(dev.virtioId, dev.virtioVendor ?? 0x1af4),
+        virtioId: dev.virtioId,
+      });
     } else if (b.kind === 'iommu') {
-      const fwnode = b.fwnode === 'self' ? dev.node : dev.parent?.node ?? null;
+      const fwnode = b.fwnode === 'self' ? dev.node : (dev.parent?.node ?? null);
       // probelab,register-before-ready: the lab IOMMU's probe_device reads `ready`, set after registering.
       const lab = this.probeTimes.get(dev.id)?.window;
-      if (fwnode) this.registerIommu({ fwnode, driver: drv.info.name, device: dev }, [...(b.afterRegister ?? []), ...(lab ?? [])], b.xlateReadsLateState || !!lab);
+      if (fwnode)
+        this.registerIommu(
+          { fwnode, driver: drv.info.name, device: dev },
+          [...(b.afterRegister ?? []), ...(lab ?? [])],
+          b.xlateReadsLateState || !!lab,
+        );
       // What the probe still does after registering (probelab,register-before-ready).
       this.now += this.probeTimes.get(dev.id)?.afterRegister ?? 0;
     } else if (b.kind === 'children' && dev.node) {
@@ -555,7 +663,13 @@ export class DriverCore {
       const m = mapId(this.tree, host, 'iommu-map', dev.pci.rid);
       if (!m) {
         // of/base.c:of_map_id: "no iommu-map translation for id 0x%x on (null)"; no IOMMU.
-        if (!quiet && !dev.driver && !this.events.some((e) => e.kind === 'iommu-map-miss' && e.device === dev.id)) this.emit({ kind: 'iommu-map-miss', device: dev.id, value: dev.pci.rid, rule: 'drivers/of/base.c:of_map_id (no iommu-map entry covers the RID: no IOMMU)' });
+        if (!quiet && !dev.driver && !this.events.some((e) => e.kind === 'iommu-map-miss' && e.device === dev.id))
+          this.emit({
+            kind: 'iommu-map-miss',
+            device: dev.id,
+            value: dev.pci.rid,
+            rule: 'drivers/of/base.c:of_map_id (no iommu-map entry covers the RID: no IOMMU)',
+          });
         return null;
       }
       return [m.target];
@@ -598,11 +712,15 @@ export class DriverCore {
       // Registered, but its driver's probe has not finished setting it up (an async probe inside
       // its register-before-ready window): probe_device answers -ENODEV, of_iommu_configure fails,
       // of_dma_configure_id goes on without an IOMMU.
-      const early = targets.map((t) => this.instanceFor(t)!).find((i) => i.readyAt !== undefined && i.readyAt > this.now);
+      const early = targets
+        .map((t) => this.instanceFor(t)!)
+        .find((i) => i.readyAt !== undefined && i.readyAt > this.now);
       if (early) {
         this.hazards.push({
-          kind: 'configured-in-window', device: dev.id, t: round6(this.now),
-          rule: 'drivers/iommu/iommu.c:iommu_device_register (inside the IOMMU driver\'s probe) -> of_iommu.c:of_iommu_configure -> iommu_probe_device (-ENODEV from probe_device)',
+          kind: 'configured-in-window',
+          device: dev.id,
+          t: round6(this.now),
+          rule: "drivers/iommu/iommu.c:iommu_device_register (inside the IOMMU driver's probe) -> of_iommu.c:of_iommu_configure -> iommu_probe_device (-ENODEV from probe_device)",
           detail: `configured against ${early.device.id} ${round6(early.readyAt! - this.now)} s before its driver's probe finished; bound untranslated although its IOMMU is there`,
         });
         return 'ok';
@@ -618,13 +736,20 @@ export class DriverCore {
     // of_dma_configure_id swallows the error: the master probes without its IOMMU.
     dev.ignoredDependency = true;
     this.gaveUpOn.set(dev, missing[0]!);
-    this.emit({ kind: 'ignored-dependency', device: dev.id, driver: drv.info.name, rule: `drivers/base/dd.c:driver_deferred_probe_check_state (${st === 'enodev' ? '-ENODEV: !CONFIG_MODULES and initcalls done' : '-ETIMEDOUT: timeout is 0 and initcalls done'}); of_dma_configure_id goes on without the IOMMU` });
+    this.emit({
+      kind: 'ignored-dependency',
+      device: dev.id,
+      driver: drv.info.name,
+      rule: `drivers/base/dd.c:driver_deferred_probe_check_state (${st === 'enodev' ? '-ENODEV: !CONFIG_MODULES and initcalls done' : '-ETIMEDOUT: timeout is 0 and initcalls done'}); of_dma_configure_id goes on without the IOMMU`,
+    });
     for (const t of missing) {
       const iommuDev = this.deviceOf(t);
       const failed = iommuDev && this.events.some((e) => e.kind === 'probe-failed' && e.device === iommuDev.id);
       if (failed) {
         this.hazards.push({
-          kind: 'iommu-probe-failed', device: dev.id, t: round6(this.now),
+          kind: 'iommu-probe-failed',
+          device: dev.id,
+          t: round6(this.now),
           rule: 'drivers/iommu/of_iommu.c:of_iommu_xlate -> dd.c:driver_deferred_probe_check_state (case 3c of seed 001: a failed IOMMU looks like one not probed yet)',
           detail: `its IOMMU ${iommuDev!.id} failed to probe for good; the master waited for it until the deferred-probe timeout, then ran untranslated`,
         });
@@ -646,8 +771,10 @@ export class DriverCore {
     }
     if (!this.hazards.some((h) => h.kind === 'iommu-configure-failed' && h.device === dev.id)) {
       this.hazards.push({
-        kind: 'iommu-configure-failed', device: dev.id, t: round6(this.now),
-        rule: 'drivers/iommu/of_iommu.c:of_iommu_xlate -> iommu.c:iommu_fwspec_init (-EINVAL: the fwspec holds another IOMMU\'s ops) ; of/device.c:of_dma_configure_id ignores the error',
+        kind: 'iommu-configure-failed',
+        device: dev.id,
+        t: round6(this.now),
+        rule: "drivers/iommu/of_iommu.c:of_iommu_xlate -> iommu.c:iommu_fwspec_init (-EINVAL: the fwspec holds another IOMMU's ops) ; of/device.c:of_dma_configure_id ignores the error",
         detail: `its \`iommus\` entry for ${entry.path} ${this.instanceFor(entry) ? `is driven by ${this.instanceFor(entry)!.driver}, not ${fwspec.driver}` : 'names an IOMMU not registered yet'}; it binds untranslated without waiting${freed ? '' : `, keeping a fwspec for ${fwspec.device.id}`}`,
       });
     }
@@ -662,7 +789,9 @@ export class DriverCore {
       // through platform_bus_type->iommu_ops, which ipmmu_init() had claimed (seed 002).
       if (!this.hazards.some((h) => h.kind === 'foreign-bus-ops' && h.device === dev.id)) {
         this.hazards.push({
-          kind: 'foreign-bus-ops', device: dev.id, t: round6(this.now),
+          kind: 'foreign-bus-ops',
+          device: dev.id,
+          t: round6(this.now),
           rule: 'drivers/iommu/iommu.c:bus_set_iommu (first caller owns a bus; ipmmu_init claimed platform_bus_type at init, seed 002)',
           detail: `its IOMMU ${inst.device.id} is driven by ${inst.driver}, but platform devices are added through ${this.platformBusOps}'s ops: no group, no translation (crashes on 4.14)`,
         });
@@ -697,7 +826,12 @@ export class DriverCore {
     const id = this.lowestFreeGroup;
     this.groupIds.add(id);
     dev.iommuGroup = id;
-    this.emit({ kind: 'iommu-group', device: dev.id, value: id, rule: 'drivers/iommu/iommu.c:iommu_group_alloc_device (IDA, lowest free id)' });
+    this.emit({
+      kind: 'iommu-group',
+      device: dev.id,
+      value: id,
+      rule: 'drivers/iommu/iommu.c:iommu_group_alloc_device (IDA, lowest free id)',
+    });
   }
 
   /**
@@ -729,7 +863,9 @@ export class DriverCore {
       this.attachToGroup(dev, stale);
       if (dev.driver) {
         this.hazards.push({
-          kind: 'attached-while-bound', device: dev.id, t: round6(this.now),
+          kind: 'attached-while-bound',
+          device: dev.id,
+          t: round6(this.now),
           rule: 'drivers/iommu/iommu.c:iommu_device_register -> bus_iommu_probe (a stale fwspec from the failed of_iommu_configure is replayed)',
           detail: `bound untranslated by ${dev.driver}, now added to IOMMU group ${dev.iommuGroup} of ${stale.device.id} when ${inst.device.id} registered: its DMA changed under a bound driver`,
         });
@@ -749,11 +885,15 @@ export class DriverCore {
     if (!this.deferredProbeEnable) return;
     for (const dev of [...this.pending, ...[...this.activeSeq.keys()]]) {
       if (!this.iommuTargets(dev)?.includes(inst.fwnode)) continue;
-      const linked = (this.linksOf.get(dev) ?? []).some((l) => !l.relaxed && this.deviceOf(l.supplierNode) === inst.device);
+      const linked = (this.linksOf.get(dev) ?? []).some(
+        (l) => !l.relaxed && this.deviceOf(l.supplierNode) === inst.device,
+      );
       if (linked) continue;
       this.hazards.push({
-        kind: 'iommu-race-window', device: dev.id, t: round6(this.now),
-        rule: 'drivers/iommu/iommu.c:iommu_device_register (inside the IOMMU driver\'s probe) ; dd.c:deferred_probe_work_func runs concurrently; no device link orders them (`iommus` is an optional fw_devlink binding)',
+        kind: 'iommu-race-window',
+        device: dev.id,
+        t: round6(this.now),
+        rule: "drivers/iommu/iommu.c:iommu_device_register (inside the IOMMU driver's probe) ; dd.c:deferred_probe_work_func runs concurrently; no device link orders them (`iommus` is an optional fw_devlink binding)",
         detail: `waits for ${inst.device.id}; may be configured against it while ${inst.driver}'s probe still runs: ${afterRegister.join('; ')}${xlateReadsLateState ? ` — ${inst.driver}'s of_xlate/probe_device reads that state, so inside the window it fails with -ENODEV and the master binds untranslated although its IOMMU is there` : ''}`,
       });
     }
@@ -764,7 +904,9 @@ export class DriverCore {
     for (const [dev, node] of this.gaveUpOn) {
       if (node !== inst.fwnode || !dev.driver) continue;
       this.hazards.push({
-        kind: 'bound-before-iommu', device: dev.id, t: round6(this.now),
+        kind: 'bound-before-iommu',
+        device: dev.id,
+        t: round6(this.now),
         rule: 'drivers/iommu/iommu.c:iommu_device_register -> bus_iommu_probe (no fwspec: DT masters are not replayed)',
         detail: `bound untranslated by ${dev.driver}${this.profile.iommuSetup === 'device-add' ? ' (its DMA was set up when it was created)' : ' after the deferred-probe timeout'}; ${inst.driver} registered its IOMMU at ${round6(this.now)} s and did not attach it (DMA from it now faults or bypasses)`,
       });
@@ -818,7 +960,11 @@ export class DriverCore {
 
   /** dd.c:deferred_probe_initcall, the late_initcall. */
   lateInitcall(): void {
-    this.emit({ kind: 'late-initcall', device: null, rule: 'drivers/base/dd.c:deferred_probe_initcall (enable, two passes, arm the timer)' });
+    this.emit({
+      kind: 'late-initcall',
+      device: null,
+      rule: 'drivers/base/dd.c:deferred_probe_initcall (enable, two passes, arm the timer)',
+    });
     this.deferredProbeEnable = true;
     this.trigger();
     this.runDeferredWork();
@@ -830,7 +976,8 @@ export class DriverCore {
 
   /** The end of deferred_probe_initcall: the only place the timer is armed. */
   armTimeout(): void {
-    if (this.timeout > 0) this.timeoutTimerAt = timerFireTime(this.now, this.timeout * this.profile.hz, this.profile.hz);
+    if (this.timeout > 0)
+      this.timeoutTimerAt = timerFireTime(this.now, this.timeout * this.profile.hz, this.profile.hz);
   }
 
   /** dd.c:deferred_probe_extend_timeout: a pending timer is reset to now + timeout. */
@@ -843,19 +990,33 @@ export class DriverCore {
   /** dd.c:deferred_probe_timeout_work_func. */
   timeoutFire(): void {
     this.timeoutTimerAt = null;
-    this.emit({ kind: 'timeout-fired', device: null, rule: 'drivers/base/dd.c:deferred_probe_timeout_work_func (timeout := 0, retry all)' });
+    this.emit({
+      kind: 'timeout-fired',
+      device: null,
+      rule: 'drivers/base/dd.c:deferred_probe_timeout_work_func (timeout := 0, retry all)',
+    });
     this.fwDevlinkDriversDoneNow();
     this.timeout = 0;
     this.trigger();
     this.runDeferredWork();
-    for (const dev of this.pending) this.emit({ kind: 'deferred-pending', device: dev.id, rule: 'drivers/base/dd.c:deferred_probe_timeout_work_func ("deferred probe pending")' });
+    for (const dev of this.pending)
+      this.emit({
+        kind: 'deferred-pending',
+        device: dev.id,
+        rule: 'drivers/base/dd.c:deferred_probe_timeout_work_func ("deferred probe pending")',
+      });
   }
 
   /** A module's init: register each of its drivers (kernel/module/main.c:do_init_module);
    *  `async`: its async_probe parameter (or module.async_probe) was set. */
   loadModule(module: string, async = false): void {
     if (async) this.asyncModules.add(module);
-    this.emit({ kind: 'module-loaded', device: null, module, rule: 'kernel/module/main.c:do_init_module -> driver_register (driver_attach, deferred_probe_extend_timeout)' });
+    this.emit({
+      kind: 'module-loaded',
+      device: null,
+      module,
+      rule: 'kernel/module/main.c:do_init_module -> driver_register (driver_attach, deferred_probe_extend_timeout)',
+    });
     for (const info of this.profile.drivers.filter((d) => d.module === module && !d.builtin)) this.registerDriver(info);
   }
 
@@ -866,19 +1027,33 @@ export class DriverCore {
    * consumers (core.c:device_links_unbind_consumers: managed links that are not SYNC_STATE_ONLY).
    */
   unloadModule(module: string): void {
-    const holders = [...this.attachedTo].filter(([, inst]) => this.driverModule(inst.driver) === module).map(([d]) => d.id);
+    const holders = [...this.attachedTo]
+      .filter(([, inst]) => this.driverModule(inst.driver) === module)
+      .map(([d]) => d.id);
     if (holders.length) {
-      this.emit({ kind: 'module-unload-refused', device: null, module, rule: `kernel/module/main.c:delete_module (-EWOULDBLOCK: in use; drivers/iommu/iommu.c:iommu_init_device holds a reference for each of ${holders.join(', ')})` });
+      this.emit({
+        kind: 'module-unload-refused',
+        device: null,
+        module,
+        rule: `kernel/module/main.c:delete_module (-EWOULDBLOCK: in use; drivers/iommu/iommu.c:iommu_init_device holds a reference for each of ${holders.join(', ')})`,
+      });
       return;
     }
     for (const drv of this.drivers.filter((d) => d.info.module === module && !d.info.builtin)) {
-      for (const dev of this.devices.filter((d) => d.driver === drv.info.name && d.bus === drv.info.bus)) this.releaseDriver(dev, 'drivers/base/dd.c:driver_detach (driver_unregister)');
+      for (const dev of this.devices.filter((d) => d.driver === drv.info.name && d.bus === drv.info.bus))
+        this.releaseDriver(dev, 'drivers/base/dd.c:driver_detach (driver_unregister)');
       this.drivers.splice(this.drivers.indexOf(drv), 1);
       const list = this.driversByBus.get(drv.info.bus)!;
       list.splice(list.indexOf(drv), 1);
-      for (const l of [...this.driversByCompat.values(), this.nonOfDriversByBus.get(drv.info.bus) ?? []]) if (l.includes(drv)) l.splice(l.indexOf(drv), 1);
+      for (const l of [...this.driversByCompat.values(), this.nonOfDriversByBus.get(drv.info.bus) ?? []])
+        if (l.includes(drv)) l.splice(l.indexOf(drv), 1);
     }
-    this.emit({ kind: 'module-unloaded', device: null, module, rule: 'kernel/module/main.c:delete_module -> the module\'s exit: driver_unregister' });
+    this.emit({
+      kind: 'module-unloaded',
+      device: null,
+      module,
+      rule: "kernel/module/main.c:delete_module -> the module's exit: driver_unregister",
+    });
   }
 
   private driverModule(driver: string): string | null {
@@ -890,7 +1065,10 @@ export class DriverCore {
     if (!dev.driver) return;
     for (const l of this.consumersOfDevice(dev)) {
       if (l.relaxed || !l.consumer.driver) continue;
-      this.releaseDriver(l.consumer, `drivers/base/core.c:device_links_unbind_consumers (supplier ${dev.id} is unbinding)`);
+      this.releaseDriver(
+        l.consumer,
+        `drivers/base/core.c:device_links_unbind_consumers (supplier ${dev.id} is unbinding)`,
+      );
     }
     const driver = dev.driver;
     dev.driver = null;
@@ -917,14 +1095,21 @@ export class DriverCore {
       const timerLeft = this.timeoutTimerAt !== null;
       if (!timerLeft) {
         this.hazards.push({
-          kind: 'deferred-forever', device: dev.id, t: round6(this.now),
-          rule: this.timeout < 0 ? 'drivers/base/dd.c:deferred_probe_initcall (timeout < 0: the timer is never armed)' : 'drivers/base/dd.c:driver_deferred_probe_check_state (no timeout ends this wait)',
+          kind: 'deferred-forever',
+          device: dev.id,
+          t: round6(this.now),
+          rule:
+            this.timeout < 0
+              ? 'drivers/base/dd.c:deferred_probe_initcall (timeout < 0: the timer is never armed)'
+              : 'drivers/base/dd.c:driver_deferred_probe_check_state (no timeout ends this wait)',
           detail: `still on the deferred list at capture, and nothing scheduled will end the wait`,
         });
       }
       for (const l of (this.linksOf.get(dev) ?? []).filter((x) => !x.relaxed && !this.deviceOf(x.supplierNode))) {
         this.hazards.push({
-          kind: 'missing-supplier', device: dev.id, t: round6(this.now),
+          kind: 'missing-supplier',
+          device: dev.id,
+          t: round6(this.now),
           rule: 'drivers/base/core.c:fw_devlink_create_devlink (-EAGAIN: no supplier device, the fwnode link stays)',
           detail: `waits on ${l.supplierNode.path} (${l.binding}), which no device provides`,
         });

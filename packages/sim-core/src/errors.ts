@@ -1,7 +1,12 @@
 import { inputLimits, readBounded } from './input-limits.js';
 /** Bad input: names the file and where (line:column or field) and what was expected. */
 export class InputError extends Error {
-  constructor(message: string, readonly file?: string, readonly line?: number, readonly column?: number) {
+  constructor(
+    message: string,
+    readonly file?: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
     super(message);
     this.name = 'InputError';
   }

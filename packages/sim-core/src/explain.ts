@@ -11,14 +11,18 @@ export function explainDevice(p: Prediction, id: string): string {
   if (!dev) return `${id}: no such device in this scenario (devices: ${p.outcome.devices.map((d) => d.id).join(', ')})`;
   const out = p.outcome.devices.find((d) => d.id === id);
   let iommuNode: DtNode | null = null;
-  if (dev.pci && dev.pci.host.properties.has('iommu-map')) iommuNode = mapId(p.core.board.tree, dev.pci.host, 'iommu-map', dev.pci.rid)?.target ?? null;
-  else if (dev.node && cells(dev.node, 'iommus')) iommuNode = p.core.board.tree.byPhandle(cells(dev.node, 'iommus')![0]!) ?? null;
+  if (dev.pci && dev.pci.host.properties.has('iommu-map'))
+    iommuNode = mapId(p.core.board.tree, dev.pci.host, 'iommu-map', dev.pci.rid)?.target ?? null;
+  else if (dev.node && cells(dev.node, 'iommus'))
+    iommuNode = p.core.board.tree.byPhandle(cells(dev.node, 'iommus')![0]!) ?? null;
   const iommuDevs = new Set(p.core.iommus.filter((i) => i.fwnode === iommuNode).map((i) => i.device.id));
   const iommuDev = iommuNode ? p.core.devices.find((d) => d.node === iommuNode) : undefined;
   if (iommuDev) iommuDevs.add(iommuDev.id);
   const lines = [
     `${id} (${dev.bus}): ${out ? `driver ${out.driver ?? '-'}, iommu group ${out.iommuGroup ?? '-'}, ignored dependency ${out.ignoredDependency}, deferred ${out.deferred}` : 'not listed in the outcome'}`,
-    iommuNode ? `  its DMA goes through ${iommuNode.path}${iommuDevs.size ? ` (${[...iommuDevs].join(', ')})` : ''}` : '  no IOMMU is declared for it',
+    iommuNode
+      ? `  its DMA goes through ${iommuNode.path}${iommuDevs.size ? ` (${[...iommuDevs].join(', ')})` : ''}`
+      : '  no IOMMU is declared for it',
     '  timeline:',
   ];
   let lastKind = '';

@@ -3,7 +3,15 @@
  * drivers/base/core.c:fw_devlink_link_device), and whether a consumer may probe
  * (core.c:device_links_check_suppliers).
  */
-import { compatible, isAvailable, linksOfNode, type DeviceTree, type DtNode, type KernelSeries, type SupplierBinding } from '@probelab/dt-compiler';
+import {
+  compatible,
+  isAvailable,
+  linksOfNode,
+  type DeviceTree,
+  type DtNode,
+  type KernelSeries,
+  type SupplierBinding,
+} from '@probelab/dt-compiler';
 import type { DriverCoreParams } from './cmdline.js';
 import type { Device, SupplierLink } from './model.js';
 import type { Board } from './board.js';
@@ -28,7 +36,13 @@ let nextRowId = 0;
 /** Per node and per (rows, fw_devlink, strict, overrides): cycle detection and device_add both ask. */
 const supplierCache = new WeakMap<DtNode, Map<string, Supplier[]>>();
 
-export function supplierNodes(tree: DeviceTree, node: DtNode, series: BindingRows, params: DriverCoreParams, optionalOverride: Record<string, boolean> = {}): Supplier[] {
+export function supplierNodes(
+  tree: DeviceTree,
+  node: DtNode,
+  series: BindingRows,
+  params: DriverCoreParams,
+  optionalOverride: Record<string, boolean> = {},
+): Supplier[] {
   if (params.fwDevlink === 'off') return [];
   const key = `${rowsKey(series)}/${params.fwDevlink}/${params.fwDevlinkStrict}/${JSON.stringify(optionalOverride)}`;
   let perNode = supplierCache.get(node);
@@ -40,7 +54,13 @@ export function supplierNodes(tree: DeviceTree, node: DtNode, series: BindingRow
   return out;
 }
 
-function computeSuppliers(tree: DeviceTree, node: DtNode, series: BindingRows, params: DriverCoreParams, optionalOverride: Record<string, boolean>): Supplier[] {
+function computeSuppliers(
+  tree: DeviceTree,
+  node: DtNode,
+  series: BindingRows,
+  params: DriverCoreParams,
+  optionalOverride: Record<string, boolean>,
+): Supplier[] {
   const strict = params.fwDevlinkStrict && params.fwDevlink !== 'permissive';
   const optional = (b: { property: string; optional: boolean }): boolean => optionalOverride[b.property] ?? b.optional;
   return linksOfNode(tree, node, series)
@@ -54,7 +74,14 @@ function computeSuppliers(tree: DeviceTree, node: DtNode, series: BindingRows, p
  * without a device ("Not linking %pfwf - might never become dev"), none to a descendant of the
  * consumer (of_link_to_phandle refuses a consumer that is an ancestor of its supplier).
  */
-export function linksFor(dev: Device, tree: DeviceTree, series: BindingRows, params: DriverCoreParams, ofDeclared: ReadonlySet<string>, optionalOverride: Record<string, boolean> = {}): SupplierLink[] {
+export function linksFor(
+  dev: Device,
+  tree: DeviceTree,
+  series: BindingRows,
+  params: DriverCoreParams,
+  ofDeclared: ReadonlySet<string>,
+  optionalOverride: Record<string, boolean> = {},
+): SupplierLink[] {
   if (!dev.node) return [];
   const links: SupplierLink[] = [];
   for (const s of supplierNodes(tree, dev.node, series, params, optionalOverride)) {
@@ -91,7 +118,13 @@ function claimedEarly(n: DtNode, ofDeclared: ReadonlySet<string>): boolean {
  * SYNC_STATE_ONLY and no longer orders probing. Returns consumer node -> supplier nodes whose
  * link is relaxed. Tarjan's algorithm, iterative.
  */
-export function cycleEdges(board: Board, series: BindingRows, params: DriverCoreParams, ofDeclared: ReadonlySet<string>, optionalOverride: Record<string, boolean> = {}): Map<DtNode, Set<DtNode>> {
+export function cycleEdges(
+  board: Board,
+  series: BindingRows,
+  params: DriverCoreParams,
+  ofDeclared: ReadonlySet<string>,
+  optionalOverride: Record<string, boolean> = {},
+): Map<DtNode, Set<DtNode>> {
   const out = new Map<DtNode, Set<DtNode>>();
   if (params.fwDevlink === 'off') return out;
   const deviceNodeOf = (n: DtNode): DtNode | null => {
@@ -119,20 +152,29 @@ export function cycleEdges(board: Board, series: BindingRows, params: DriverCore
   for (const start of edges.keys()) {
     if (index.has(start)) continue;
     const work: Array<{ v: DtNode; i: number }> = [{ v: start, i: 0 }];
-    index.set(start, counter); low.set(start, counter++); stack.push(start); onStack.add(start);
+    index.set(start, counter);
+    low.set(start, counter++);
+    stack.push(start);
+    onStack.add(start);
     while (work.length) {
       const top = work[work.length - 1]!;
       const succ = edges.get(top.v) ?? [];
       if (top.i < succ.length) {
         const w = succ[top.i++]!;
         if (!index.has(w)) {
-          index.set(w, counter); low.set(w, counter++); stack.push(w); onStack.add(w);
+          index.set(w, counter);
+          low.set(w, counter++);
+          stack.push(w);
+          onStack.add(w);
           work.push({ v: w, i: 0 });
         } else if (onStack.has(w)) low.set(top.v, Math.min(low.get(top.v)!, index.get(w)!));
         continue;
       }
       work.pop();
-      if (work.length) { const p = work[work.length - 1]!.v; low.set(p, Math.min(low.get(p)!, low.get(top.v)!)); }
+      if (work.length) {
+        const p = work[work.length - 1]!.v;
+        low.set(p, Math.min(low.get(p)!, low.get(top.v)!));
+      }
       if (low.get(top.v) === index.get(top.v)) {
         let size = 0;
         for (;;) {

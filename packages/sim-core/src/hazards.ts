@@ -8,18 +8,56 @@
  * hazard is a row here and a push where its rule is modelled.
  */
 export const hazardTable = {
-  'bound-before-iommu': { summary: 'Bound without translation; its IOMMU registered later and did not attach it.', raisedIn: 'driver-core.ts:boundBeforeIommu (at the IOMMU\'s registration)' },
-  'deferred-forever': { summary: 'Still waiting at capture, with no timeout left to end the wait.', raisedIn: 'driver-core.ts:captureHazards' },
-  'missing-supplier': { summary: 'Waits on a supplier that no device provides.', raisedIn: 'driver-core.ts:captureHazards' },
-  'cycle-broken': { summary: 'fw_devlink found a dependency cycle and stopped one of its links ordering probes.', raisedIn: 'driver-core.ts constructor (fw-devlink.ts:cycleEdges)' },
-  'iommu-race-window': { summary: 'Deferred-probe work may configure it against an IOMMU whose probe has not returned.', raisedIn: 'driver-core.ts:raceWindow' },
-  'iommu-probe-failed': { summary: 'Waited for an IOMMU whose probe failed for good, until the timeout; runs untranslated.', raisedIn: 'driver-core.ts:dmaConfigure' },
-  'foreign-bus-ops': { summary: "Its IOMMU is driven by one driver but its bus's IOMMU ops belong to another (seed 002).", raisedIn: 'driver-core.ts:attach' },
-  'group-after-failed-probe': { summary: 'Its probe failed for good, but it keeps its IOMMU group and pins the IOMMU module.', raisedIn: 'driver-core.ts:reallyProbe' },
-  'iommu-configure-failed': { summary: 'of_iommu_configure failed (-EINVAL: its `iommus` entries name IOMMUs the fwspec cannot hold together at that moment); it binds untranslated without waiting.', raisedIn: 'driver-core.ts:configureFailed' },
-  'attached-while-bound': { summary: 'Added to an IOMMU group while bound to its driver: its DMA changed under the driver.', raisedIn: 'driver-core.ts:replayStaleFwspecs' },
-  'iommu-register-refused': { summary: 'An IOMMU whose registration the core refused: another driver already owns the buses.', raisedIn: 'driver-core.ts:registerRefused' },
-  'configured-in-window': { summary: "Configured against an IOMMU registered but not ready (its driver's probe still running on another CPU): bound untranslated although the IOMMU is there (seed 000's window, realised).", raisedIn: 'driver-core.ts:dmaConfigure' },
+  'bound-before-iommu': {
+    summary: 'Bound without translation; its IOMMU registered later and did not attach it.',
+    raisedIn: "driver-core.ts:boundBeforeIommu (at the IOMMU's registration)",
+  },
+  'deferred-forever': {
+    summary: 'Still waiting at capture, with no timeout left to end the wait.',
+    raisedIn: 'driver-core.ts:captureHazards',
+  },
+  'missing-supplier': {
+    summary: 'Waits on a supplier that no device provides.',
+    raisedIn: 'driver-core.ts:captureHazards',
+  },
+  'cycle-broken': {
+    summary: 'fw_devlink found a dependency cycle and stopped one of its links ordering probes.',
+    raisedIn: 'driver-core.ts constructor (fw-devlink.ts:cycleEdges)',
+  },
+  'iommu-race-window': {
+    summary: 'Deferred-probe work may configure it against an IOMMU whose probe has not returned.',
+    raisedIn: 'driver-core.ts:raceWindow',
+  },
+  'iommu-probe-failed': {
+    summary: 'Waited for an IOMMU whose probe failed for good, until the timeout; runs untranslated.',
+    raisedIn: 'driver-core.ts:dmaConfigure',
+  },
+  'foreign-bus-ops': {
+    summary: "Its IOMMU is driven by one driver but its bus's IOMMU ops belong to another (seed 002).",
+    raisedIn: 'driver-core.ts:attach',
+  },
+  'group-after-failed-probe': {
+    summary: 'Its probe failed for good, but it keeps its IOMMU group and pins the IOMMU module.',
+    raisedIn: 'driver-core.ts:reallyProbe',
+  },
+  'iommu-configure-failed': {
+    summary:
+      'of_iommu_configure failed (-EINVAL: its `iommus` entries name IOMMUs the fwspec cannot hold together at that moment); it binds untranslated without waiting.',
+    raisedIn: 'driver-core.ts:configureFailed',
+  },
+  'attached-while-bound': {
+    summary: 'Added to an IOMMU group while bound to its driver: its DMA changed under the driver.',
+    raisedIn: 'driver-core.ts:replayStaleFwspecs',
+  },
+  'iommu-register-refused': {
+    summary: 'An IOMMU whose registration the core refused: another driver already owns the buses.',
+    raisedIn: 'driver-core.ts:registerRefused',
+  },
+  'configured-in-window': {
+    summary:
+      "Configured against an IOMMU registered but not ready (its driver's probe still running on another CPU): bound untranslated although the IOMMU is there (seed 000's window, realised).",
+    raisedIn: 'driver-core.ts:dmaConfigure',
+  },
 } as const satisfies Record<string, { summary: string; raisedIn: string }>;
 
 export type HazardKind = keyof typeof hazardTable;

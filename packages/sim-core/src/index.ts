@@ -14,12 +14,28 @@ export { diffOutcomes, collapseKinds, type OutcomeDiff } from './diff.js';
 export type { Hazard, HazardKind } from './hazards.js';
 export { explainDevice } from './explain.js';
 export { simulate, type SimulationInput } from './predict.js';
-export { parseBoardScenario, loadBoardScenario, isBoardScenarioText, defaultBoardTiming, type BoardScenario, type BoardKernel, type BoardTimingParams } from './board-scenario.js';
+export {
+  parseBoardScenario,
+  loadBoardScenario,
+  isBoardScenarioText,
+  defaultBoardTiming,
+  type BoardScenario,
+  type BoardKernel,
+  type BoardTimingParams,
+} from './board-scenario.js';
 export { boardTiming } from './board-timing.js';
 export type { ProbeFault } from './driver-core.js';
 export { YamlInput } from './yaml-input.js';
 export { masterStates, outcomeMasterStates, type MasterState, type MasterSummary } from './master-states.js';
-export { loadMatrixFile, parseMatrixFile, expandMatrix, type MatrixFile, type MatrixCell, type MatrixVariant, type MatrixAxes } from './matrix-file.js';
+export {
+  loadMatrixFile,
+  parseMatrixFile,
+  expandMatrix,
+  type MatrixFile,
+  type MatrixCell,
+  type MatrixVariant,
+  type MatrixAxes,
+} from './matrix-file.js';
 export { loadAnyScenario, type AnyScenario } from './scenario-file.js';
 export { labCompatibles, labDma, labFaults, labProbeTimes, LAB_PROBE_ERROR, type LabProbeTime } from './lab-devices.js';
 export type { LabDma } from './outcome.js';

@@ -59,7 +59,8 @@ export function readBounded(file: string, what: string, maxBytes: number): strin
  * Flow brackets inside quoted scalars and comments do not count.
  */
 export function checkYamlShape(text: string, file: string): void {
-  if (text.length > inputLimits.yamlBytes) throw new InputError(`YAML text larger than the limit of ${inputLimits.yamlBytes} bytes`, file);
+  if (text.length > inputLimits.yamlBytes)
+    throw new InputError(`YAML text larger than the limit of ${inputLimits.yamlBytes} bytes`, file);
   let depth = 0;
   let line = 1;
   let col = 0;
@@ -79,13 +80,19 @@ export function checkYamlShape(text: string, file: string): void {
     if (lineStart) {
       if (c === ' ') {
         indent++;
-        if (indent > inputLimits.yamlIndent) throw new InputError(`indented more than ${inputLimits.yamlIndent} columns (limit for probelab's input files)`, file, line, col);
+        if (indent > inputLimits.yamlIndent)
+          throw new InputError(
+            `indented more than ${inputLimits.yamlIndent} columns (limit for probelab's input files)`,
+            file,
+            line,
+            col,
+          );
         continue;
       }
       lineStart = false;
     }
     if (quote) {
-      if (c === '\\' && quote === '"') i++, col++;
+      if (c === '\\' && quote === '"') (i++, col++);
       else if (c === quote) quote = null;
       continue;
     }
@@ -96,7 +103,13 @@ export function checkYamlShape(text: string, file: string): void {
     if ((c === '"' || c === "'") && /^[\s:\-[{,]?$/.test(prevContent(text, i))) quote = c;
     else if (c === '[' || c === '{') {
       depth++;
-      if (depth > inputLimits.yamlDepth) throw new InputError(`collections nested more than ${inputLimits.yamlDepth} deep (limit for probelab's input files)`, file, line, col);
+      if (depth > inputLimits.yamlDepth)
+        throw new InputError(
+          `collections nested more than ${inputLimits.yamlDepth} deep (limit for probelab's input files)`,
+          file,
+          line,
+          col,
+        );
     } else if ((c === ']' || c === '}') && depth > 0) depth--;
   }
 }

@@ -32,7 +32,8 @@ export function labFaults(board: Board): ProbeFault[] {
     // probelab_probe_start: the defer count is checked before the error property, so a node
     // with both defers N times and then fails.
     if (defers > 0) out.push({ device: busId(n), result: 'defer', times: defers });
-    if (n.properties.has('probelab,probe-error')) out.push({ device: busId(n), result: 'error', times: Number.POSITIVE_INFINITY, value: LAB_PROBE_ERROR });
+    if (n.properties.has('probelab,probe-error'))
+      out.push({ device: busId(n), result: 'error', times: Number.POSITIVE_INFINITY, value: LAB_PROBE_ERROR });
   }
   return out;
 }
@@ -55,7 +56,12 @@ export function labProbeTimes(board: Board): Map<string, LabProbeTime> {
     const every = (u32(n, 'probelab,probe-us') ?? 0) / 1e6;
     const early = compatible(n).includes('probelab,iommu') && n.properties.has('probelab,register-before-ready');
     const ready = early ? (u32(n, 'probelab,ready-us') ?? 0) / 1e6 : 0;
-    if (every || early) out.set(busId(n), { everyProbe: every, afterRegister: ready, ...(early ? { window: [`probelab_busy_us(${ready * 1e6})`, 'WRITE_ONCE(p->ready, true)'] } : {}) });
+    if (every || early)
+      out.set(busId(n), {
+        everyProbe: every,
+        afterRegister: ready,
+        ...(early ? { window: [`probelab_busy_us(${ready * 1e6})`, 'WRITE_ONCE(p->ready, true)'] } : {}),
+      });
   }
   return out;
 }

@@ -22,7 +22,13 @@ export function masterStates(p: Prediction): MasterSummary {
     // Masters no driver of this kernel matches are not part of the question.
     if (!dev.canMatch || !p.core.iommuTargets(dev, true)) continue;
     const deferred = p.core.deferredNow(dev);
-    states[dev.id] = deferred ? 'deferred' : dev.iommuGroup !== null ? 'translated' : dev.driver ? 'bypassed' : 'unbound';
+    states[dev.id] = deferred
+      ? 'deferred'
+      : dev.iommuGroup !== null
+        ? 'translated'
+        : dev.driver
+          ? 'bypassed'
+          : 'unbound';
   }
   return summarise(states);
 }
@@ -32,7 +38,15 @@ export function outcomeMasterStates(o: import('./outcome.js').Outcome, masters: 
   const states: Record<string, MasterState> = {};
   for (const id of masters) {
     const d = o.devices.find((x) => x.id === id);
-    states[id] = !d ? 'unbound' : d.deferred ? 'deferred' : d.iommuGroup !== null ? 'translated' : d.driver ? 'bypassed' : 'unbound';
+    states[id] = !d
+      ? 'unbound'
+      : d.deferred
+        ? 'deferred'
+        : d.iommuGroup !== null
+          ? 'translated'
+          : d.driver
+            ? 'bypassed'
+            : 'unbound';
   }
   return summarise(states);
 }

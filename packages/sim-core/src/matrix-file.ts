@@ -6,7 +6,18 @@
 import { dirname, resolve } from 'node:path';
 import { isSeq, type Node as YamlNode } from 'yaml';
 import { InputError, readInputFile } from './errors.js';
-import { iommuKinds, kernelIdPattern, loadScenario, moduleKey, pciEndpoints, type IommuKind, type KernelId, type ModuleLoad, type PciEndpoint, type Scenario } from './scenario.js';
+import {
+  iommuKinds,
+  kernelIdPattern,
+  loadScenario,
+  moduleKey,
+  pciEndpoints,
+  type IommuKind,
+  type KernelId,
+  type ModuleLoad,
+  type PciEndpoint,
+  type Scenario,
+} from './scenario.js';
 import { YamlInput } from './yaml-input.js';
 import { nameExpected, namePattern } from './input-limits.js';
 
@@ -58,29 +69,55 @@ export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {
   const baseRel = y.string(top, 'base', 'base', 'the path of a QEMU scenario (relative to this file)');
   const base = loadScenario(resolve(dirname(resolve(file)), baseRel));
 
-  const variants: MatrixVariant[] = y.list(top, 'variants', 'variants', 'a list of { name, kernel, iommu, load, modules, overlay }').map((it) => {
-    const m = y.asMap(it, 'a mapping { name, kernel, iommu, load, modules, overlay }');
-    y.only(m, it.path, ['name', 'kernel', 'iommu', 'load', 'modules', 'overlay']);
-    const overlayRel = y.optionalString(m, 'overlay', `${it.path}.overlay`, 'the path of a DTS fragment (FILE.dtsi), relative to this file', (s) => /\.dtsi?$/.test(s) && !s.includes('\0'));
-    const kernel = y.optionalString(m, 'kernel', `${it.path}.kernel`, 'a kernel id (debian-6.12, debian-6.1, source-6.12[+patch], ...)', (s) => kernelIdPattern.test(s)) as KernelId | undefined;
-    const iommu = y.optionalString(m, 'iommu', `${it.path}.iommu`, `one of ${iommuKinds.join(' | ')}`, (s) => (iommuKinds as readonly string[]).includes(s)) as IommuKind | undefined;
-    const modules = y.node(m, 'modules') === undefined ? undefined : y.list(m, 'modules', `${it.path}.modules`, 'a list of { name, at }').map((mi) => {
-      const mm = y.asMap(mi, 'a mapping { name, at }');
-      y.only(mm, mi.path, ['name', 'at']);
-      return { name: y.string(mm, 'name', `${mi.path}.name`, 'a module name', (s) => /^[A-Za-z0-9_-]+$/.test(s)), at: y.number(mm, 'at', `${mi.path}.at`, 'seconds >= 0', (n) => n >= 0) };
+  const variants: MatrixVariant[] = y
+    .list(top, 'variants', 'variants', 'a list of { name, kernel, iommu, load, modules, overlay }')
+    .map((it) => {
+      const m = y.asMap(it, 'a mapping { name, kernel, iommu, load, modules, overlay }');
+      y.only(m, it.path, ['name', 'kernel', 'iommu', 'load', 'modules', 'overlay']);
+      const overlayRel = y.optionalString(
+        m,
+        'overlay',
+        `${it.path}.overlay`,
+        'the path of a DTS fragment (FILE.dtsi), relative to this file',
+        (s) => /\.dtsi?$/.test(s) && !s.includes('\0'),
+      );
+      const kernel = y.optionalString(
+        m,
+        'kernel',
+        `${it.path}.kernel`,
+        'a kernel id (debian-6.12, debian-6.1, source-6.12[+patch], ...)',
+        (s) => kernelIdPattern.test(s),
+      ) as KernelId | undefined;
+      const iommu = y.optionalString(m, 'iommu', `${it.path}.iommu`, `one of ${iommuKinds.join(' | ')}`, (s) =>
+        (iommuKinds as readonly string[]).includes(s),
+      ) as IommuKind | undefined;
+      const modules =
+        y.node(m, 'modules') === undefined
+          ? undefined
+          : y.list(m, 'modules', `${it.path}.modules`, 'a list of { name, at }').map((mi) => {
+              const mm = y.asMap(mi, 'a mapping { name, at }');
+              y.only(mm, mi.path, ['name', 'at']);
+              return {
+                name: y.string(mm, 'name', `${mi.path}.name`, 'a module name', (s) => /^[A-Za-z0-9_-]+$/.test(s)),
+                at: y.number(mm, 'at', `${mi.path}.at`, 'seconds >= 0', (n) => n >= 0),
+              };
+            });
+      return {
+        name: y.string(m, 'name', `${it.path}.name`, nameExpected, (s) => namePattern.test(s)),
+        ...(kernel ? { kernel } : {}),
+        ...(iommu ? { iommu } : {}),
+        load: y.string(m, 'load', `${it.path}.load`, 'the module the loadAt axis moves', (s) =>
+          /^[A-Za-z0-9_-]+$/.test(s),
+        ),
+        ...(modules ? { modules } : {}),
+        ...(overlayRel ? { overlay: resolve(dirname(resolve(file)), overlayRel) } : {}),
+      };
     });
-    return {
-      name: y.string(m, 'name', `${it.path}.name`, nameExpected, (s) => namePattern.test(s)),
-      ...(kernel ? { kernel } : {}), ...(iommu ? { iommu } : {}),
-      load: y.string(m, 'load', `${it.path}.load`, 'the module the loadAt axis moves', (s) => /^[A-Za-z0-9_-]+$/.test(s)),
-      ...(modules ? { modules } : {}),
-      ...(overlayRel ? { overlay: resolve(dirname(resolve(file)), overlayRel) } : {}),
-    };
-  });
   if (!variants.length) y.fail('variants', 'at least one variant', y.node(top, 'variants') ?? top);
   const seen = new Set<string>();
   variants.forEach((v, i) => {
-    if (seen.has(v.name)) y.fail(`variants[${i}].name`, `a unique name (${v.name} is used twice)`, y.node(top, 'variants'));
+    if (seen.has(v.name))
+      y.fail(`variants[${i}].name`, `a unique name (${v.name} is used twice)`, y.node(top, 'variants'));
     seen.add(v.name);
   });
 
@@ -91,13 +128,40 @@ export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {
     if (!items.length) y.fail(`axes.${key}`, `a non-empty list of ${expected}`, y.node(axes, key) ?? axes);
     return items.map((it) => y.scalar(it, expected, (v) => typeof v === 'number' && test(v)) as number);
   };
-  const timeout = numbers('timeout', (n) => Number.isInteger(n) && n >= -1, 'whole seconds >= -1 (deferred_probe_timeout)');
-  const capture = y.optionalNumber(top, 'capture', 'capture', 'seconds of guest uptime, > 0 and <= 3600', (n) => n > 0 && n <= 3600) ?? base.capture;
+  const timeout = numbers(
+    'timeout',
+    (n) => Number.isInteger(n) && n >= -1,
+    'whole seconds >= -1 (deferred_probe_timeout)',
+  );
+  const capture =
+    y.optionalNumber(
+      top,
+      'capture',
+      'capture',
+      'seconds of guest uptime, > 0 and <= 3600',
+      (n) => n > 0 && n <= 3600,
+    ) ?? base.capture;
   const loadAt = numbers('loadAt', (n) => n >= 0 && n < capture, `seconds >= 0 and before capture (${capture} s)`);
-  const fwDevlink = y.list(axes, 'fwDevlink', 'axes.fwDevlink', 'a list of fw_devlink modes').map((it) => y.scalar(it, 'off | permissive | on | rpm', (v) => typeof v === 'string' && ['off', 'permissive', 'on', 'rpm'].includes(v)) as string);
+  const fwDevlink = y
+    .list(axes, 'fwDevlink', 'axes.fwDevlink', 'a list of fw_devlink modes')
+    .map(
+      (it) =>
+        y.scalar(
+          it,
+          'off | permissive | on | rpm',
+          (v) => typeof v === 'string' && ['off', 'permissive', 'on', 'rpm'].includes(v),
+        ) as string,
+    );
   const devices = y.list(axes, 'devices', 'axes.devices', 'a list of device lists').map((it) => {
     if (!isSeq(it.node)) y.fail(it.path, `a list of PCI endpoints (${pciEndpoints.join(', ')})`, it.node);
-    return (it.node as import('yaml').YAMLSeq).items.map((d, j) => y.scalar({ node: d as YamlNode, path: `${it.path}[${j}]` }, `one of ${pciEndpoints.join(', ')}`, (v) => typeof v === 'string' && (pciEndpoints as readonly string[]).includes(v)) as PciEndpoint);
+    return (it.node as import('yaml').YAMLSeq).items.map(
+      (d, j) =>
+        y.scalar(
+          { node: d as YamlNode, path: `${it.path}[${j}]` },
+          `one of ${pciEndpoints.join(', ')}`,
+          (v) => typeof v === 'string' && (pciEndpoints as readonly string[]).includes(v),
+        ) as PciEndpoint,
+    );
   });
   return { name, file, base, variants, axes: { timeout, loadAt, fwDevlink, devices }, capture };
 }
@@ -119,12 +183,25 @@ export function expandMatrix(m: MatrixFile): MatrixCell[] {
             const key = moduleKey(v.load);
             const others = (v.modules ?? m.base.modules).filter((x) => moduleKey(x.name) !== key);
             let cmdline = m.base.cmdline.replace(/(^|\s)(deferred_probe_timeout|fw_devlink)=\S*/g, ' ');
-            cmdline = `${cmdline} deferred_probe_timeout=${timeout}${fw ? ` fw_devlink=${fw}` : ''}`.replace(/\s+/g, ' ').trim();
+            cmdline = `${cmdline} deferred_probe_timeout=${timeout}${fw ? ` fw_devlink=${fw}` : ''}`
+              .replace(/\s+/g, ' ')
+              .trim();
             cells.push({
-              id, variant: v.name, params: { timeout, loadAt, fwDevlink: fw, devices },
+              id,
+              variant: v.name,
+              params: { timeout, loadAt, fwDevlink: fw, devices },
               scenario: {
-                name: id, kernel: v.kernel ?? m.base.kernel, machine: { iommu: v.iommu ?? m.base.machine.iommu, devices, ...((v.overlay ?? m.base.machine.overlay) ? { overlay: v.overlay ?? m.base.machine.overlay } : {}) },
-                cmdline, modules: [...others, { name: v.load, at: loadAt }].sort((a, b) => a.at - b.at), capture: m.capture, file: m.file,
+                name: id,
+                kernel: v.kernel ?? m.base.kernel,
+                machine: {
+                  iommu: v.iommu ?? m.base.machine.iommu,
+                  devices,
+                  ...((v.overlay ?? m.base.machine.overlay) ? { overlay: v.overlay ?? m.base.machine.overlay } : {}),
+                },
+                cmdline,
+                modules: [...others, { name: v.load, at: loadAt }].sort((a, b) => a.at - b.at),
+                capture: m.capture,
+                file: m.file,
               },
             });
           }

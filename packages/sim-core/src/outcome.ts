@@ -15,7 +15,10 @@ export const eventKindTable = {
   'probe-deferred': { meaning: 'a probe returned -EPROBE_DEFER (either sign)', compared: true },
   'probe-failed': { meaning: 'a probe failed for good (value: errno)', compared: true },
   bound: { meaning: 'a driver bound (driver: name)', compared: true },
-  'ignored-dependency': { meaning: 'drivers/base/dd.c:driver_deferred_probe_check_state gave up waiting', compared: true },
+  'ignored-dependency': {
+    meaning: 'drivers/base/dd.c:driver_deferred_probe_check_state gave up waiting',
+    compared: true,
+  },
   'iommu-group': { meaning: '"Adding to iommu group N" (value: N)', compared: true },
   'iommu-map-miss': { meaning: 'drivers/of/base.c:of_map_id found no translation for this RID', compared: true },
   'deferred-pending': { meaning: 'listed by the timeout\'s "deferred probe pending" dump', compared: true },
@@ -28,7 +31,9 @@ export const eventKindTable = {
 export type EventKind = keyof typeof eventKindTable;
 
 /** Kinds reported, not compared (the table's `compared: false`). */
-export const observedOnlyKinds: ReadonlySet<EventKind> = new Set((Object.keys(eventKindTable) as EventKind[]).filter((k) => !eventKindTable[k].compared));
+export const observedOnlyKinds: ReadonlySet<EventKind> = new Set(
+  (Object.keys(eventKindTable) as EventKind[]).filter((k) => !eventKindTable[k].compared),
+);
 
 export interface ProbeEvent {
   t: number;
@@ -69,7 +74,9 @@ export function keepDevice(d: OutcomeDevice & { fromDt: boolean }): boolean {
 
 /** Devices in bus/id order, and only the events of listed devices (or global ones), in time order. */
 export function sortOutcome(o: Outcome): Outcome {
-  const devices = [...o.devices].sort((a, b) => (a.bus + a.id < b.bus + b.id ? -1 : a.bus + a.id > b.bus + b.id ? 1 : 0));
+  const devices = [...o.devices].sort((a, b) =>
+    a.bus + a.id < b.bus + b.id ? -1 : a.bus + a.id > b.bus + b.id ? 1 : 0,
+  );
   const ids = new Set(devices.map((d) => d.id));
   const events = o.events.filter((e) => e.device === null || ids.has(e.device)).sort((a, b) => a.t - b.t);
   return { devices, events };

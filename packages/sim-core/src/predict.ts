@@ -38,10 +38,22 @@ export interface Prediction {
 export function predict(input: PredictInput): Prediction {
   const { scenario, profile } = input;
   const timing = profile.timing[scenario.machine.iommu];
-  if (!timing) throw new InputError(`kernel profile ${profile.id} has no boot timing for machine.iommu=${scenario.machine.iommu}; run \`probelab kernel discover ${profile.id}\``, scenario.file);
+  if (!timing)
+    throw new InputError(
+      `kernel profile ${profile.id} has no boot timing for machine.iommu=${scenario.machine.iommu}; run \`probelab kernel discover ${profile.id}\``,
+      scenario.file,
+    );
   return simulate({
-    file: scenario.file, profile, timing, tree: input.tree, pciFunctions: input.pciFunctions,
-    cmdline: `${input.baseCmdline ?? ''} ${scenario.cmdline}`, modules: scenario.modules, unloads: scenario.unload ?? [], capture: scenario.capture, cpus: scenario.machine.cpus ?? 1,
+    file: scenario.file,
+    profile,
+    timing,
+    tree: input.tree,
+    pciFunctions: input.pciFunctions,
+    cmdline: `${input.baseCmdline ?? ''} ${scenario.cmdline}`,
+    modules: scenario.modules,
+    unloads: scenario.unload ?? [],
+    capture: scenario.capture,
+    cpus: scenario.machine.cpus ?? 1,
     ...(input.behaviours ? { behaviours: input.behaviours } : {}),
   });
 }
@@ -73,14 +85,25 @@ export interface SimulationInput {
  * modules.dep) and not built in (insmod of a built-in module fails: there is no .ko), each
  * unloaded one is loaded by the scenario.
  */
-export function checkModuleActions(profile: Pick<KernelProfile, 'id' | 'moduleDeps' | 'builtinModules'>, modules: ModuleLoad[], unloads: ModuleLoad[], file?: string): void {
+export function checkModuleActions(
+  profile: Pick<KernelProfile, 'id' | 'moduleDeps' | 'builtinModules'>,
+  modules: ModuleLoad[],
+  unloads: ModuleLoad[],
+  file?: string,
+): void {
   for (const m of modules) {
     const key = moduleKey(m.name);
-    if (profile.builtinModules.has(key)) throw new InputError(`field \`modules\`: ${m.name} is built into ${profile.id}; remove it from \`modules\``, file);
-    if (!profile.moduleDeps.has(key)) throw new InputError(`field \`modules\`: ${m.name} is not a module of ${profile.id} (not in modules.dep)`, file);
+    if (profile.builtinModules.has(key))
+      throw new InputError(
+        `field \`modules\`: ${m.name} is built into ${profile.id}; remove it from \`modules\``,
+        file,
+      );
+    if (!profile.moduleDeps.has(key))
+      throw new InputError(`field \`modules\`: ${m.name} is not a module of ${profile.id} (not in modules.dep)`, file);
   }
   for (const u of unloads) {
-    if (!modules.some((m) => moduleKey(m.name) === moduleKey(u.name))) throw new InputError(`field \`unload\`: ${u.name} is not loaded by the scenario (add it to \`modules\`)`, file);
+    if (!modules.some((m) => moduleKey(m.name) === moduleKey(u.name)))
+      throw new InputError(`field \`unload\`: ${u.name} is not loaded by the scenario (add it to \`modules\`)`, file);
   }
 }
 
@@ -92,7 +115,7 @@ export function asyncProbeParam(params: string | undefined, dflt: boolean): bool
   let v = dflt;
   for (const w of (params ?? '').split(' ').filter(Boolean)) {
     const [k, val] = [w.split('=')[0], w.includes('=') ? w.slice(w.indexOf('=') + 1) : undefined];
-    if (k === 'async_probe') v = val === undefined ? true : kstrtobool(val) ?? true;
+    if (k === 'async_probe') v = val === undefined ? true : (kstrtobool(val) ?? true);
   }
   return v;
 }
@@ -100,11 +123,28 @@ export function asyncProbeParam(params: string | undefined, dflt: boolean): bool
 /** The boot replayed as timed events; any board, any kernel profile. */
 export function simulate(input: SimulationInput): Prediction {
   const { profile, timing } = input;
-  const params = parseDriverCoreParams(input.cmdline, profile.series, profile.modules, profile.deferredProbeTimeoutDefault, profile.fwDevlinkDefault);
+  const params = parseDriverCoreParams(
+    input.cmdline,
+    profile.series,
+    profile.modules,
+    profile.deferredProbeTimeoutDefault,
+    profile.fwDevlinkDefault,
+  );
   const ofDeclared = new Set(profile.ofDeclared);
   const board = buildBoard(input.tree, input.pciFunctions, ofDeclared);
   const behaviours = { ...probeBehaviours, ...profile.behaviours, ...input.behaviours };
-  const core = new DriverCore(board, profile, params, { probeDuration: timing.probeDuration, deferCost: timing.deferCost, ...(input.defaultProbeDuration !== undefined ? { defaultProbeDuration: input.defaultProbeDuration } : {}) }, ofDeclared, behaviours);
+  const core = new DriverCore(
+    board,
+    profile,
+    params,
+    {
+      probeDuration: timing.probeDuration,
+      deferCost: timing.deferCost,
+      ...(input.defaultProbeDuration !== undefined ? { defaultProbeDuration: input.defaultProbeDuration } : {}),
+    },
+    ofDeclared,
+    behaviours,
+  );
   // The lab's test devices fault and take time as their DT properties say; a scenario's own
   // faults come after them.
   core.setFaults([...labFaults(board), ...(input.faults ?? [])]);
@@ -112,12 +152,22 @@ export function simulate(input: SimulationInput): Prediction {
   core.cpus = input.cpus ?? 1;
 
   checkModuleActions(profile, input.modules, input.unloads ?? [], input.file);
-  const actions = [...input.modules.map((m) => ({ ...m, unload: false })), ...(input.unloads ?? []).map((m) => ({ ...m, unload: true }))].sort((a, b) => a.at - b.at);
+  const actions = [
+    ...input.modules.map((m) => ({ ...m, unload: false })),
+    ...(input.unloads ?? []).map((m) => ({ ...m, unload: true })),
+  ].sort((a, b) => a.at - b.at);
 
   // of_platform_default_populate_init (arch_initcall_sync) creates the DT devices.
   // Platform devices carry their OF modalias (of/device.c:of_device_uevent_modalias); AMBA
   // modaliases come from the hardware's periphid, which the tree does not hold.
-  for (const p of board.platform) core.addDevice({ id: p.id, bus: p.bus, node: p.node, parent: null, modalias: p.bus === 'platform' ? ofModalias(p.node) : null });
+  for (const p of board.platform)
+    core.addDevice({
+      id: p.id,
+      bus: p.bus,
+      node: p.node,
+      parent: null,
+      modalias: p.bus === 'platform' ? ofModalias(p.node) : null,
+    });
 
   type Ev = { t: number; run: () => void };
   const statics: Ev[] = [];
@@ -179,11 +229,24 @@ export function simulate(input: SimulationInput): Prediction {
   core.now = Math.max(core.now, input.capture);
   core.captureHazards();
   const scenarioModules = new Set(actions.map((m) => moduleKey(m.name)));
-  const everBound = new Set(input.listEveryBoundDevice ? core.events.filter((e) => (e.kind === 'bound' || e.kind === 'probe-failed') && e.device).map((e) => e.device!) : []);
+  const everBound = new Set(
+    input.listEveryBoundDevice
+      ? core.events.filter((e) => (e.kind === 'bound' || e.kind === 'probe-failed') && e.device).map((e) => e.device!)
+      : [],
+  );
   const devices = core.devices
     .map((d) => {
       const dma = labDma(d.driver, d.iommuGroup, params.iommuPassthrough);
-      return { id: d.id, bus: d.bus, driver: d.driver, iommuGroup: d.iommuGroup, ignoredDependency: d.ignoredDependency, deferred: core.deferredNow(d), fromDt: d.node !== null, ...(dma ? { dma } : {}) };
+      return {
+        id: d.id,
+        bus: d.bus,
+        driver: d.driver,
+        iommuGroup: d.iommuGroup,
+        ignoredDependency: d.ignoredDependency,
+        deferred: core.deferredNow(d),
+        fromDt: d.node !== null,
+        ...(dma ? { dma } : {}),
+      };
     })
     .filter((d) => keepDevice(d) || (d.fromDt && everBound.has(d.id)))
     .map(({ fromDt: _f, ...d }) => d);

@@ -24,7 +24,11 @@ export interface DriverInfo {
 }
 
 /** A built-in driver binding, seen in the discovery boot: the device's match key and the driver. */
-export interface BuiltinMatch { bus: Bus; key: string; driver: string }
+export interface BuiltinMatch {
+  bus: Bus;
+  key: string;
+  driver: string;
+}
 
 /** Boot timing of one machine variant, measured in the discovery boot (guest seconds). */
 export interface BootTiming {

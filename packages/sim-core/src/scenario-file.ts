@@ -11,5 +11,7 @@ export type AnyScenario = { kind: 'board'; scenario: BoardScenario } | { kind: '
 
 export function loadAnyScenario(file: string): AnyScenario {
   const text = readInputFile(file, 'scenario');
-  return isBoardScenarioText(text) ? { kind: 'board', scenario: parseBoardScenario(text, file) } : { kind: 'qemu', scenario: parseScenario(text, file) };
+  return isBoardScenarioText(text)
+    ? { kind: 'board', scenario: parseBoardScenario(text, file) }
+    : { kind: 'qemu', scenario: parseScenario(text, file) };
 }

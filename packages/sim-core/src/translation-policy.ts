@@ -32,16 +32,28 @@ export function translationFailures(masters: string[], outcome: Outcome, hazards
   for (const id of masters) {
     const d = outcome.devices.find((x) => x.id === id);
     if (!d || (!d.driver && !d.deferred)) continue; // never bound: it does no DMA
-    const state = d.deferred ? 'deferred' : d.iommuGroup === null ? 'bypassed' : d.dma === 'identity' ? 'identity' : null;
+    const state = d.deferred
+      ? 'deferred'
+      : d.iommuGroup === null
+        ? 'bypassed'
+        : d.dma === 'identity'
+          ? 'identity'
+          : null;
     if (!state) continue;
     // The direct cause first: the wait given up, then what the model's hazards say, then the
     // generic case.
-    const h = hazards.find((x) => x.device === id && x.kind !== 'bound-before-iommu') ?? hazards.find((x) => x.device === id);
-    const rule = state === 'deferred' ? 'drivers/base/dd.c:driver_deferred_probe_add (still waiting at the end)'
-      : state === 'identity' ? 'drivers/iommu/iommu.c:iommu_set_def_domain_type (iommu.passthrough: an identity default domain)'
-      : d.ignoredDependency ? 'drivers/base/dd.c:driver_deferred_probe_check_state (the wait for its IOMMU ended; of_dma_configure_id went on without it)'
-      : h ? h.rule
-      : 'drivers/iommu/of_iommu.c:of_iommu_configure (no IOMMU attached when it probed)';
+    const h =
+      hazards.find((x) => x.device === id && x.kind !== 'bound-before-iommu') ?? hazards.find((x) => x.device === id);
+    const rule =
+      state === 'deferred'
+        ? 'drivers/base/dd.c:driver_deferred_probe_add (still waiting at the end)'
+        : state === 'identity'
+          ? 'drivers/iommu/iommu.c:iommu_set_def_domain_type (iommu.passthrough: an identity default domain)'
+          : d.ignoredDependency
+            ? 'drivers/base/dd.c:driver_deferred_probe_check_state (the wait for its IOMMU ended; of_dma_configure_id went on without it)'
+            : h
+              ? h.rule
+              : 'drivers/iommu/of_iommu.c:of_iommu_configure (no IOMMU attached when it probed)';
     out.push({ device: id, state, rule });
   }
   return out;

@@ -70,20 +70,41 @@ const labName = (d: Device): string => {
 export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
   const core = t.prediction.core;
   const notes: string[] = [];
-  if (t.profile.iommuSetup === 'device-add') throw new InputError('the board\'s kernel sets up IOMMUs at device add (before 4.12): the lab kernels do it at driver bind; nothing to transplant to', t.file);
-  if (t.profile.busOpsAtInit?.length) notes.push(`busOpsAtInit (${t.profile.busOpsAtInit.join(', ')}) is a pre-2017 ipmmu-vmsa behaviour the lab kernels do not have: left out`);
+  if (t.profile.iommuSetup === 'device-add')
+    throw new InputError(
+      "the board's kernel sets up IOMMUs at device add (before 4.12): the lab kernels do it at driver bind; nothing to transplant to",
+      t.file,
+    );
+  if (t.profile.busOpsAtInit?.length)
+    notes.push(
+      `busOpsAtInit (${t.profile.busOpsAtInit.join(', ')}) is a pre-2017 ipmmu-vmsa behaviour the lab kernels do not have: left out`,
+    );
 
-  const withIommus = core.devices.filter((d) => (d.bus === 'platform' || d.bus === 'amba') && d.node && core.iommuTargets(d, true));
+  const withIommus = core.devices.filter(
+    (d) => (d.bus === 'platform' || d.bus === 'amba') && d.node && core.iommuTargets(d, true),
+  );
   // A master no registered driver matches (its module never loaded, or not built) never probes:
   // nothing of it to transplant.
   const hasDriver = (d: Device): boolean => !!d.driver || d.canMatch || core.drivers.some((x) => core.matches(x, d));
   const masters = withIommus.filter(hasDriver);
   const idle = withIommus.filter((d) => !hasDriver(d));
-  if (idle.length) notes.push(`${idle.length} master(s) with \`iommus\` whose driver never registers on the board left out: ${idle.map((d) => d.id).slice(0, 4).join(', ')}${idle.length > 4 ? ', …' : ''}`);
-  if (!masters.length) throw new InputError('the board has no master with `iommus` to an available IOMMU: nothing to transplant', t.file);
+  if (idle.length)
+    notes.push(
+      `${idle.length} master(s) with \`iommus\` whose driver never registers on the board left out: ${idle
+        .map((d) => d.id)
+        .slice(0, 4)
+        .join(', ')}${idle.length > 4 ? ', …' : ''}`,
+    );
+  if (!masters.length)
+    throw new InputError('the board has no master with `iommus` to an available IOMMU: nothing to transplant', t.file);
   const instanceNodes: DtNode[] = [];
-  for (const m of masters) for (const n of core.iommuTargets(m, true)!) if (!instanceNodes.includes(n)) instanceNodes.push(n);
-  if (t.smmuv3 && instanceNodes.length !== 1) throw new InputError(`--smmuv3 maps one IOMMU instance to QEMU's SMMUv3; this board's masters use ${instanceNodes.length}`, t.file);
+  for (const m of masters)
+    for (const n of core.iommuTargets(m, true)!) if (!instanceNodes.includes(n)) instanceNodes.push(n);
+  if (t.smmuv3 && instanceNodes.length !== 1)
+    throw new InputError(
+      `--smmuv3 maps one IOMMU instance to QEMU's SMMUv3; this board's masters use ${instanceNodes.length}`,
+      t.file,
+    );
   const instances = instanceNodes.map((n) => core.deviceOf(n)).filter((d): d is Device => !!d);
 
   // Suppliers: what the masters and IOMMUs wait for through fw_devlink, transitively.
@@ -91,7 +112,8 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
   const suppliersOf = new Map<Device, Device[]>();
   /** The lab binding each (consumer, supplier) pair uses: clocks, power-domains or resets. */
   const bindingOf = new Map<string, 'clocks' | 'power-domains' | 'resets'>();
-  const labBinding = (b: string): 'clocks' | 'power-domains' | 'resets' => (b === 'power-domains' || b === 'resets' ? b : 'clocks');
+  const labBinding = (b: string): 'clocks' | 'power-domains' | 'resets' =>
+    b === 'power-domains' || b === 'resets' ? b : 'clocks';
   const suppliers: Device[] = [];
   const todo = [...masters, ...instances];
   const seen = new Set<Device>(todo);
@@ -148,10 +170,18 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
   };
   const cellsOf = (s: Device): string[] => {
     const p = providedBy.get(s) ?? new Set(['clocks']);
-    return [...(p.has('clocks') ? ['#clock-cells = <0>;'] : []), ...(p.has('power-domains') ? ['#power-domain-cells = <0>;'] : []), ...(p.has('resets') ? ['#reset-cells = <1>;'] : [])];
+    return [
+      ...(p.has('clocks') ? ['#clock-cells = <0>;'] : []),
+      ...(p.has('power-domains') ? ['#power-domain-cells = <0>;'] : []),
+      ...(p.has('resets') ? ['#reset-cells = <1>;'] : []),
+    ];
   };
 
-  const lines: string[] = [`// Transplanted by \`probelab board transplant\` from ${t.file}:`, `// ${masters.length} masters, ${instances.length} IOMMU instance(s), ${suppliers.length} supplier(s).`, '/ {'];
+  const lines: string[] = [
+    `// Transplanted by \`probelab board transplant\` from ${t.file}:`,
+    `// ${masters.length} masters, ${instances.length} IOMMU instance(s), ${suppliers.length} supplier(s).`,
+    '/ {',
+  ];
   const node = (d: Device, props: string[], comment: string): void => {
     lines.push(`\t/* ${comment} */`, `\t${label(d)}: ${names.get(d)} {`, ...props.map((p) => `\t\t${p}`), '\t};', '');
   };
@@ -163,10 +193,24 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
     // profile.ofDeclared / fwnodeInitialized) does provide: a supplier bound at the start.
     const driverless = !s.canMatch && !s.driver && !earlyProvider(s);
     const stuck = s.canMatch && !s.driver ? ['probelab,defer-count = <1000000>;'] : [];
-    node(s, [driverless ? 'compatible = "probelab,no-driver";' : 'compatible = "probelab,supplier";', ...cellsOf(s), ...clocks(s), ...(driverless ? [] : [...faultProps(s), ...stuck])], `${s.id} (${s.driver ?? (earlyProvider(s) ? 'provided by early init, no driver' : driverless ? 'no driver' : 'matched, never bound')})`);
+    node(
+      s,
+      [
+        driverless ? 'compatible = "probelab,no-driver";' : 'compatible = "probelab,supplier";',
+        ...cellsOf(s),
+        ...clocks(s),
+        ...(driverless ? [] : [...faultProps(s), ...stuck]),
+      ],
+      `${s.id} (${s.driver ?? (earlyProvider(s) ? 'provided by early init, no driver' : driverless ? 'no driver' : 'matched, never bound')})`,
+    );
   }
   if (!t.smmuv3) {
-    for (const i of instances) node(i, ['compatible = "probelab,iommu";', '#iommu-cells = <1>;', ...clocks(i), ...faultProps(i)], `${i.id} (${i.driver ?? 'not bound at capture'})`);
+    for (const i of instances)
+      node(
+        i,
+        ['compatible = "probelab,iommu";', '#iommu-cells = <1>;', ...clocks(i), ...faultProps(i)],
+        `${i.id} (${i.driver ?? 'not bound at capture'})`,
+      );
   }
   let streamId = 0x100;
   for (const m of masters) {
@@ -175,7 +219,11 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
       const inst = core.deviceOf(e.node)!;
       return t.smmuv3 ? `<&smmu ${hex(streamId++)}>` : `<&${label(inst)} ${hex(e.args[0] ?? k)}>`;
     });
-    node(m, ['compatible = "probelab,dma-master";', `iommus = ${iommus.join(', ')};`, ...clocks(m), ...faultProps(m)], `${m.id} (${m.driver ?? 'not bound at capture'}, ${compatible(m.node!)[0] ?? ''})`);
+    node(
+      m,
+      ['compatible = "probelab,dma-master";', `iommus = ${iommus.join(', ')};`, ...clocks(m), ...faultProps(m)],
+      `${m.id} (${m.driver ?? 'not bound at capture'}, ${compatible(m.node!)[0] ?? ''})`,
+    );
   }
   lines.push('};', '');
   // QEMU's SMMUv3 standing for the instance: what the instance waited for, on QEMU's node.
@@ -184,8 +232,10 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
 
   // When each role's module loads: the original driver's registration (built-in: at the init's start).
   const driverOf = (d: Device): { module: string | null; builtin: boolean } => {
-    const name = d.driver ?? core.drivers.find((x) => core.matches(x, d))?.info.name
-      ?? t.profile.drivers.find((x) => x.ofCompatibles?.some((c) => d.node && compatible(d.node).includes(c)))?.name;
+    const name =
+      d.driver ??
+      core.drivers.find((x) => core.matches(x, d))?.info.name ??
+      t.profile.drivers.find((x) => x.ofCompatibles?.some((c) => d.node && compatible(d.node).includes(c)))?.name;
     const info = t.profile.drivers.find((x) => x.name === name && x.bus === d.bus);
     return { module: info?.module ?? null, builtin: info?.builtin ?? true };
   };
@@ -203,23 +253,38 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
     }
     return at;
   };
-  const roles: Array<[string, Device[]]> = [['probelab_supplier', suppliers.filter((s) => s.canMatch || s.driver || earlyProvider(s))], [t.smmuv3 ? 'arm_smmu_v3' : 'probelab_iommu', instances], ['probelab_master', masters]];
+  const roles: Array<[string, Device[]]> = [
+    ['probelab_supplier', suppliers.filter((s) => s.canMatch || s.driver || earlyProvider(s))],
+    [t.smmuv3 ? 'arm_smmu_v3' : 'probelab_iommu', instances],
+    ['probelab_master', masters],
+  ];
   const loads: ModuleLoad[] = [];
   for (const [mod, ds] of roles) {
     if (!ds.length) continue;
     const at = loadAt(ds);
-    if (at === null) notes.push(`${mod}: the original never loads the drivers of ${ds.map((d) => d.id).slice(0, 3).join(', ')}${ds.length > 3 ? ', …' : ''}: not loaded`);
+    if (at === null)
+      notes.push(
+        `${mod}: the original never loads the drivers of ${ds
+          .map((d) => d.id)
+          .slice(0, 3)
+          .join(', ')}${ds.length > 3 ? ', …' : ''}: not loaded`,
+      );
     else loads.push({ name: mod, at });
   }
   const moduleTimes = new Set(masters.map((m) => loadAt([m])));
-  if (moduleTimes.size > 1) notes.push(`the masters' drivers register at ${[...moduleTimes].join(', ')} s on the board; probelab_master is one module, loaded at the earliest`);
+  if (moduleTimes.size > 1)
+    notes.push(
+      `the masters' drivers register at ${[...moduleTimes].join(', ')} s on the board; probelab_master is one module, loaded at the earliest`,
+    );
   const unloads: ModuleLoad[] = [];
   for (const u of t.unload) {
     const role = roles.find(([, ds]) => ds.some((d) => driverOf(d).module === moduleKey(u.name)));
     if (role && loads.some((l) => l.name === role[0])) unloads.push({ name: role[0], at: u.at });
     else notes.push(`unload of ${u.name}: no transplanted role uses it`);
   }
-  const keep = tokens(t.cmdline).filter((x) => /^(deferred_probe_timeout|fw_devlink|fw_devlink\.strict|iommu\.passthrough)$/.test(x.key));
+  const keep = tokens(t.cmdline).filter((x) =>
+    /^(deferred_probe_timeout|fw_devlink|fw_devlink\.strict|iommu\.passthrough)$/.test(x.key),
+  );
   const cmdline = keep.map((x) => (x.value === undefined ? x.key : `${x.key}=${x.value}`)).join(' ');
   const kernel = `source-${t.profile.series}${t.qemuPatches.map((p) => `+${p}`).join('')}`;
   const yaml = [

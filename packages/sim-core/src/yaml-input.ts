@@ -2,7 +2,17 @@
  * Typed reading of a YAML document with errors that name the file, line:column, the field and
  * what was expected.
  */
-import { LineCounter, parseDocument, isMap, isScalar, isSeq, type Document, type Node as YamlNode, type YAMLMap, type YAMLSeq } from 'yaml';
+import {
+  LineCounter,
+  parseDocument,
+  isMap,
+  isScalar,
+  isSeq,
+  type Document,
+  type Node as YamlNode,
+  type YAMLMap,
+  type YAMLSeq,
+} from 'yaml';
 import { InputError } from './errors.js';
 import { checkYamlShape } from './input-limits.js';
 
@@ -41,7 +51,11 @@ export class YamlInput {
   private lc = new LineCounter();
   readonly root: YAMLMap;
 
-  constructor(text: string, readonly file: string, expected: string) {
+  constructor(
+    text: string,
+    readonly file: string,
+    expected: string,
+  ) {
     const doc = parseYaml(text, file, this.lc);
     if (!isMap(doc.contents)) this.fail('(top level)', expected, doc.contents);
     this.root = doc.contents as YAMLMap;
@@ -57,7 +71,8 @@ export class YamlInput {
   only(map: YAMLMap, path: string, known: string[]): void {
     for (const item of map.items) {
       const k = fieldName(item.key);
-      if (!known.includes(k)) this.fail(path ? `${path}.${k}` : k, `one of ${known.join(', ')} (unknown field)`, item.key as YamlNode);
+      if (!known.includes(k))
+        this.fail(path ? `${path}.${k}` : k, `one of ${known.join(', ')} (unknown field)`, item.key as YamlNode);
     }
   }
 
@@ -76,7 +91,13 @@ export class YamlInput {
     return v;
   }
 
-  optionalString(map: YAMLMap, key: string, path: string, expected: string, test?: (s: string) => boolean): string | undefined {
+  optionalString(
+    map: YAMLMap,
+    key: string,
+    path: string,
+    expected: string,
+    test?: (s: string) => boolean,
+  ): string | undefined {
     return this.node(map, key) === undefined ? undefined : this.string(map, key, path, expected, test);
   }
 
@@ -86,7 +107,13 @@ export class YamlInput {
     return v;
   }
 
-  optionalNumber(map: YAMLMap, key: string, path: string, expected: string, test?: (n: number) => boolean): number | undefined {
+  optionalNumber(
+    map: YAMLMap,
+    key: string,
+    path: string,
+    expected: string,
+    test?: (n: number) => boolean,
+  ): number | undefined {
     return this.node(map, key) === undefined ? undefined : this.number(map, key, path, expected, test);
   }
 
@@ -124,7 +151,8 @@ export class YamlInput {
     for (const item of (n as YAMLMap).items) {
       const k = fieldName(item.key);
       const v = (item.value as { value?: unknown } | null)?.value;
-      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0) this.fail(`${path}.${k}`, 'a number of seconds >= 0', (item.value as YamlNode) ?? (item.key as YamlNode));
+      if (typeof v !== 'number' || !Number.isFinite(v) || v < 0)
+        this.fail(`${path}.${k}`, 'a number of seconds >= 0', (item.value as YamlNode) ?? (item.key as YamlNode));
       out[k] = v;
     }
     return out;

@@ -9,8 +9,15 @@ export function dts(src: string): DeviceTree {
 }
 
 export const timing: BootTiming = {
-  builtinRegistrations: [], lateInitcall: 0.6, lateInitcallEnd: 0.61, lateRegistrations: [], initStart: 0.9,
-  moduleLoadLatency: {}, defaultModuleLoadLatency: 0.01, probeDuration: {}, deferCost: 0.00001,
+  builtinRegistrations: [],
+  lateInitcall: 0.6,
+  lateInitcallEnd: 0.61,
+  lateRegistrations: [],
+  initStart: 0.9,
+  moduleLoadLatency: {},
+  defaultModuleLoadLatency: 0.01,
+  probeDuration: {},
+  deferCost: 0.00001,
 };
 
 /** A profile for a test: built-in drivers with their match keys, module drivers with aliases. */
@@ -26,14 +33,29 @@ export function profile(opts: {
   for (const d of b) drivers.push({ name: d.name, bus: 'platform', module: null, builtin: true });
   for (const d of m) drivers.push({ name: d.name, bus: 'platform', module: d.module, builtin: false });
   return {
-    id: 'test', series: opts.series ?? '6.12', release: 'test', hz: 250, modules: opts.modulesEnabled ?? true,
-    builtinModules: new Set(), moduleDeps: new Map(m.map((d) => [d.module, []])),
+    id: 'test',
+    series: opts.series ?? '6.12',
+    release: 'test',
+    hz: 250,
+    modules: opts.modulesEnabled ?? true,
+    builtinModules: new Set(),
+    moduleDeps: new Map(m.map((d) => [d.module, []])),
     moduleAliases: m.map((d) => ({ pattern: `of:N*T*C${d.compat}`, module: d.module })),
-    drivers, builtinMatches: b.map((d) => ({ bus: 'platform', key: `of:${d.compat}`, driver: d.name })),
-    ofDeclared: [], timing: { none: { ...timing, builtinRegistrations: b.map((d) => ({ t: d.t, driver: d.name, bus: 'platform' })) } },
+    drivers,
+    builtinMatches: b.map((d) => ({ bus: 'platform', key: `of:${d.compat}`, driver: d.name })),
+    ofDeclared: [],
+    timing: { none: { ...timing, builtinRegistrations: b.map((d) => ({ t: d.t, driver: d.name, bus: 'platform' })) } },
   };
 }
 
 export function scenario(cmdline: string, modules: Array<{ name: string; at: number }> = [], capture = 30): Scenario {
-  return { name: 't', kernel: 'debian-6.12', machine: { iommu: 'none', devices: [] }, cmdline, modules, capture, file: 't.yaml' };
+  return {
+    name: 't',
+    kernel: 'debian-6.12',
+    machine: { iommu: 'none', devices: [] },
+    cmdline,
+    modules,
+    capture,
+    file: 't.yaml',
+  };
 }

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { predict, collapseKinds, explainDevice } from '@probelab/sim-core';
 import { dts, profile, scenario } from './helpers.js';
 
-const tree = (iommuStatus = 'okay', withIommus = true) => dts(`/ {
+const tree = (iommuStatus = 'okay', withIommus = true) =>
+  dts(`/ {
   #address-cells = <1>; #size-cells = <1>;
   smmu: iommu@1000 { compatible = "test,iommu"; reg = <0x1000 0x100>; #iommu-cells = <1>; status = "${iommuStatus}"; };
   gpu@2000 { compatible = "test,master"; reg = <0x2000 0x100>; ${withIommus ? 'iommus = <&smmu 7>;' : ''} };
@@ -15,7 +16,13 @@ const iommuModule = profile({
   modules: [{ name: 'test-iommu', module: 'test_iommu', compat: 'test,iommu' }],
 });
 const run = (cmdline: string, loads: Array<{ name: string; at: number }> = [], t = tree(), p = iommuModule) =>
-  predict({ scenario: scenario(cmdline, loads), profile: p, tree: t, pciFunctions: [], behaviours: { 'test-iommu': { kind: 'iommu', fwnode: 'self' } } });
+  predict({
+    scenario: scenario(cmdline, loads),
+    profile: p,
+    tree: t,
+    pciFunctions: [],
+    behaviours: { 'test-iommu': { kind: 'iommu', fwnode: 'self' } },
+  });
 const gpu = (o: ReturnType<typeof run>) => o.outcome.devices.find((d) => d.id === '2000.gpu')!;
 
 describe('IOMMU master, IOMMU driver a module', () => {
@@ -26,13 +33,21 @@ describe('IOMMU master, IOMMU driver a module', () => {
   });
 
   it('IOMMU node disabled: binds without it (NO_IOMMU / -ENODEV)', () => {
-    expect(gpu(run('deferred_probe_timeout=10', [], tree('disabled')))).toMatchObject({ driver: 'master-drv', iommuGroup: null, deferred: false });
+    expect(gpu(run('deferred_probe_timeout=10', [], tree('disabled')))).toMatchObject({
+      driver: 'master-drv',
+      iommuGroup: null,
+      deferred: false,
+    });
   });
 
   it('module loaded before the timeout: deferred, then translated when the IOMMU binds', () => {
     const r = run('deferred_probe_timeout=10', [{ name: 'test_iommu', at: 3 }]);
     expect(gpu(r)).toMatchObject({ driver: 'master-drv', iommuGroup: 0, ignoredDependency: false, deferred: false });
-    expect(collapseKinds(r.outcome.events, '2000.gpu')).toEqual(['probe-deferred', 'iommu-group:0', 'bound:master-drv']);
+    expect(collapseKinds(r.outcome.events, '2000.gpu')).toEqual([
+      'probe-deferred',
+      'iommu-group:0',
+      'bound:master-drv',
+    ]);
   });
 
   it('module never loaded, timeout 10: gives up when the timer fires, ~10 s after the late initcall', () => {
@@ -41,7 +56,11 @@ describe('IOMMU master, IOMMU driver a module', () => {
     const fired = r.outcome.events.find((e) => e.kind === 'timeout-fired')!;
     expect(fired.t).toBeGreaterThan(10.61);
     expect(fired.t).toBeLessThan(10.61 + 0.26); // timer wheel level-2 granularity at HZ=250
-    expect(collapseKinds(r.outcome.events, '2000.gpu')).toEqual(['probe-deferred', 'ignored-dependency', 'bound:master-drv']);
+    expect(collapseKinds(r.outcome.events, '2000.gpu')).toEqual([
+      'probe-deferred',
+      'ignored-dependency',
+      'bound:master-drv',
+    ]);
   });
 
   it('module loaded after the timeout: too late, the master stays untranslated', () => {
@@ -51,15 +70,28 @@ describe('IOMMU master, IOMMU driver a module', () => {
   });
 
   it('a module load extends a pending timeout (deferred_probe_extend_timeout)', () => {
-    const r = run('deferred_probe_timeout=5', [{ name: 'test_iommu', at: 4.5 }], tree(), profile({
-      builtin: [{ name: 'master-drv', compat: 'test,master', t: 0.3 }],
-      modules: [{ name: 'other', module: 'other', compat: 'test,none' }, { name: 'test-iommu', module: 'test_iommu', compat: 'test,iommu' }],
-    }));
+    const r = run(
+      'deferred_probe_timeout=5',
+      [{ name: 'test_iommu', at: 4.5 }],
+      tree(),
+      profile({
+        builtin: [{ name: 'master-drv', compat: 'test,master', t: 0.3 }],
+        modules: [
+          { name: 'other', module: 'other', compat: 'test,none' },
+          { name: 'test-iommu', module: 'test_iommu', compat: 'test,iommu' },
+        ],
+      }),
+    );
     expect(gpu(r).iommuGroup).toBe(0);
-    const r2 = run('deferred_probe_timeout=5', [{ name: 'other', at: 4 }], tree(), profile({
-      builtin: [{ name: 'master-drv', compat: 'test,master', t: 0.3 }],
-      modules: [{ name: 'other', module: 'other', compat: 'test,none' }],
-    }));
+    const r2 = run(
+      'deferred_probe_timeout=5',
+      [{ name: 'other', at: 4 }],
+      tree(),
+      profile({
+        builtin: [{ name: 'master-drv', compat: 'test,master', t: 0.3 }],
+        modules: [{ name: 'other', module: 'other', compat: 'test,none' }],
+      }),
+    );
     const fired = r2.outcome.events.find((e) => e.kind === 'timeout-fired')!;
     expect(fired.t).toBeGreaterThan(9); // pushed from ~5.6 to ~9 by the load at 4 s
   });
@@ -89,14 +121,24 @@ describe('IOMMU master, IOMMU driver a module', () => {
   });
 
   it('IOMMU built in and registered first: translated at first probe', () => {
-    const p = profile({ builtin: [{ name: 'test-iommu', compat: 'test,iommu', t: 0.2 }, { name: 'master-drv', compat: 'test,master', t: 0.3 }] });
+    const p = profile({
+      builtin: [
+        { name: 'test-iommu', compat: 'test,iommu', t: 0.2 },
+        { name: 'master-drv', compat: 'test,master', t: 0.3 },
+      ],
+    });
     const r = run('', [], tree(), p);
     expect(gpu(r)).toMatchObject({ driver: 'master-drv', iommuGroup: 0 });
     expect(collapseKinds(r.outcome.events, '2000.gpu')).toEqual(['iommu-group:0', 'bound:master-drv']);
   });
 
   it('IOMMU built in but registered after the master: deferral waits for the late initcall', () => {
-    const p = profile({ builtin: [{ name: 'master-drv', compat: 'test,master', t: 0.2 }, { name: 'test-iommu', compat: 'test,iommu', t: 0.3 }] });
+    const p = profile({
+      builtin: [
+        { name: 'master-drv', compat: 'test,master', t: 0.2 },
+        { name: 'test-iommu', compat: 'test,iommu', t: 0.3 },
+      ],
+    });
     const r = run('', [], tree(), p);
     const bound = r.outcome.events.find((e) => e.kind === 'bound' && e.device === '2000.gpu')!;
     expect(bound.t).toBeGreaterThanOrEqual(0.6); // triggers are no-ops before deferred_probe_initcall
@@ -105,14 +147,22 @@ describe('IOMMU master, IOMMU driver a module', () => {
 });
 
 describe('fw_devlink and the optional iommus binding', () => {
-  const masterFirst = profile({ builtin: [{ name: 'master-drv', compat: 'test,master', t: 0.2 }], modules: [{ name: 'test-iommu', module: 'test_iommu', compat: 'test,iommu' }] });
+  const masterFirst = profile({
+    builtin: [{ name: 'master-drv', compat: 'test,master', t: 0.2 }],
+    modules: [{ name: 'test-iommu', module: 'test_iommu', compat: 'test,iommu' }],
+  });
   it('default (strict=0): no link, so the deferral comes from of_iommu, with no reason', () => {
     const r = run('deferred_probe_timeout=-1', [], tree(), masterFirst);
     expect(gpu(r).deferred).toBe(true);
     expect(r.core.links).toHaveLength(0);
   });
   it('fw_devlink.strict=1: iommus becomes a blocking supplier link', () => {
-    const r = run('fw_devlink.strict=1 deferred_probe_timeout=-1', [{ name: 'test_iommu', at: 2 }], tree(), masterFirst);
+    const r = run(
+      'fw_devlink.strict=1 deferred_probe_timeout=-1',
+      [{ name: 'test_iommu', at: 2 }],
+      tree(),
+      masterFirst,
+    );
     expect(r.core.links.map((l) => l.binding)).toEqual(['iommus']);
     expect(gpu(r)).toMatchObject({ driver: 'master-drv', iommuGroup: 0 });
   });
@@ -130,7 +180,13 @@ describe('fw_devlink and the optional iommus binding', () => {
 describe('hazards, each with the rule that produced it', () => {
   it('a master bound without translation whose IOMMU registers later', () => {
     const r = run('deferred_probe_timeout=2', [{ name: 'test_iommu', at: 8 }]);
-    expect(r.hazards).toEqual([expect.objectContaining({ kind: 'bound-before-iommu', device: '2000.gpu', rule: expect.stringMatching(/^drivers\/iommu\/iommu\.c:iommu_device_register/) })]);
+    expect(r.hazards).toEqual([
+      expect.objectContaining({
+        kind: 'bound-before-iommu',
+        device: '2000.gpu',
+        rule: expect.stringMatching(/^drivers\/iommu\/iommu\.c:iommu_device_register/),
+      }),
+    ]);
     expect(r.hazards[0]!.t).toBeGreaterThanOrEqual(8);
   });
   it('no hazard when the IOMMU comes in time', () => {
@@ -138,7 +194,13 @@ describe('hazards, each with the rule that produced it', () => {
   });
   it('deferred forever with the timeout off', () => {
     const r = run('deferred_probe_timeout=-1');
-    expect(r.hazards).toEqual([expect.objectContaining({ kind: 'deferred-forever', device: '2000.gpu', rule: expect.stringMatching(/timer is never armed/) })]);
+    expect(r.hazards).toEqual([
+      expect.objectContaining({
+        kind: 'deferred-forever',
+        device: '2000.gpu',
+        rule: expect.stringMatching(/timer is never armed/),
+      }),
+    ]);
   });
   it('a mandatory supplier that never appears (strict link to a node that is no device)', () => {
     const t = dts(`/ {
@@ -159,7 +221,15 @@ describe('explain', () => {
     const text = explainDevice(r, '2000.gpu');
     expect(text).toMatch(/^2000\.gpu \(platform\): driver master-drv, iommu group -, ignored dependency true/);
     expect(text).toMatch(/its DMA goes through \/iommu@1000 \(1000\.iommu\)/);
-    const order = ['probe-deferred', 'late-initcall', 'timeout-fired', 'ignored-dependency', 'bound master-drv', 'bound test-iommu', 'bound-before-iommu'].map((k) => text.indexOf(k));
+    const order = [
+      'probe-deferred',
+      'late-initcall',
+      'timeout-fired',
+      'ignored-dependency',
+      'bound master-drv',
+      'bound test-iommu',
+      'bound-before-iommu',
+    ].map((k) => text.indexOf(k));
     expect(order.every((i) => i >= 0)).toBe(true);
     expect([...order].sort((a, b) => a - b)).toEqual(order);
     expect(text).toMatch(/← drivers\/base\/dd\.c:driver_deferred_probe_check_state \(-ETIMEDOUT/);

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { parseDriverCoreParams, parseScenario, timerFireTime, InputError, aliasMatches, busId } from '@probelab/sim-core';
+import {
+  parseDriverCoreParams,
+  parseScenario,
+  timerFireTime,
+  InputError,
+  aliasMatches,
+  busId,
+} from '@probelab/sim-core';
 import { dts } from './helpers.js';
 
 describe('timer wheel (kernel/time/timer.c:calc_wheel_index)', () => {
@@ -32,10 +39,16 @@ describe('scenario validation', () => {
     expect(parseScenario(ok).modules).toEqual([{ name: 'virtio_blk', at: 0 }]);
   });
   it.each([
-    [ok.replace('iommu: none', 'iommu: intel'), /s\.yaml:4:10: field `machine.iommu`: expected one of none \| smmuv3 \| virtio-iommu/],
+    [
+      ok.replace('iommu: none', 'iommu: intel'),
+      /s\.yaml:4:10: field `machine.iommu`: expected one of none \| smmuv3 \| virtio-iommu/,
+    ],
     [ok.replace('capture: 10', 'capture: -1'), /s\.yaml:9:10: field `capture`/],
     [ok.replace('at: 0', 'at: 12'), /field `modules\[0\]\.at`: expected a time before capture/],
-    [ok.replace('kernel: debian-6.12', 'kernel: 5.10'), /:2:9: field `kernel`: expected one of debian-6.12 \| debian-6.1/],
+    [
+      ok.replace('kernel: debian-6.12', 'kernel: 5.10'),
+      /:2:9: field `kernel`: expected one of debian-6.12 \| debian-6.1/,
+    ],
     [ok + 'extra: 1\n', /:10:1: field `extra`/],
     ['name: [unclosed\n', /s\.yaml:\d+:\d+: not valid YAML/],
   ])('names file, line:column and field: %#', (text, re) => {
@@ -53,7 +66,9 @@ describe('matching and naming', () => {
   it('modules.alias globs', () => {
     expect(aliasMatches('virtio:d00000017v*', 'virtio:d00000017v00001AF4')).toBe(true);
     expect(aliasMatches('of:N*T*Cvirtio,mmio', 'of:Nvirtio_mmioT(null)Cvirtio,mmio')).toBe(true);
-    expect(aliasMatches('pci:v00001AF4d*sv*sd*bc*sc*i*', 'pci:v00001B36d00000008sv00001AF4sd00001100bc06sc00i00')).toBe(false);
+    expect(aliasMatches('pci:v00001AF4d*sv*sd*bc*sc*i*', 'pci:v00001B36d00000008sv00001AF4sd00001100bc06sc00i00')).toBe(
+      false,
+    );
   });
   it('of_device_make_bus_id: translated reg address and node name', () => {
     const t = dts(`/ { #address-cells = <2>; #size-cells = <2>;

@@ -36,7 +36,19 @@ function parseNumber(v: string): bigint {
 
 function charValue(v: string): bigint {
   const body = v.slice(1, -1);
-  const esc: Record<string, number> = { n: 10, t: 9, r: 13, '0': 0, '\\': 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, v: 11 };
+  const esc: Record<string, number> = {
+    n: 10,
+    t: 9,
+    r: 13,
+    '0': 0,
+    '\\': 92,
+    "'": 39,
+    '"': 34,
+    a: 7,
+    b: 8,
+    f: 12,
+    v: 11,
+  };
   if (body.startsWith('\\')) {
     const k = body.slice(1);
     if (/^x[0-9a-fA-F]+$/.test(k)) return BigInt('0x' + k.slice(1));
@@ -52,12 +64,26 @@ export function evaluate(toks: Tok[]): bigint {
   const peek = (): string | undefined => t[i]?.v;
   const take = (v?: string): Tok => {
     const x = t[i];
-    if (!x || (v !== undefined && x.v !== v)) throw new ExprError(x ? `expected "${v}" before "${x.v}" in #if` : `#if expression ends early${v ? ` (expected "${v}")` : ''}`);
+    if (!x || (v !== undefined && x.v !== v))
+      throw new ExprError(
+        x ? `expected "${v}" before "${x.v}" in #if` : `#if expression ends early${v ? ` (expected "${v}")` : ''}`,
+      );
     i++;
     return x;
   };
   // Binary operators by precedence, lowest first (C11 6.5.5-6.5.14).
-  const binary: string[][] = [['||'], ['&&'], ['|'], ['^'], ['&'], ['==', '!='], ['<', '>', '<=', '>='], ['<<', '>>'], ['+', '-'], ['*', '/', '%']];
+  const binary: string[][] = [
+    ['||'],
+    ['&&'],
+    ['|'],
+    ['^'],
+    ['&'],
+    ['==', '!='],
+    ['<', '>', '<=', '>='],
+    ['<<', '>>'],
+    ['+', '-'],
+    ['*', '/', '%'],
+  ];
   // Nesting ((((...)))) or !!!!... recurses; gcc's own limit is the stack, ours is stated.
   let depth = 0;
   const nest = <T>(f: () => T): T => {
@@ -70,35 +96,72 @@ export function evaluate(toks: Tok[]): bigint {
   };
   const apply = (op: string, a: bigint, b: bigint): bigint => {
     switch (op) {
-      case '||': return a !== 0n || b !== 0n ? 1n : 0n;
-      case '&&': return a !== 0n && b !== 0n ? 1n : 0n;
-      case '|': return toSigned(a | b);
-      case '^': return toSigned(a ^ b);
-      case '&': return toSigned(a & b);
-      case '==': return a === b ? 1n : 0n;
-      case '!=': return a !== b ? 1n : 0n;
-      case '<': return a < b ? 1n : 0n;
-      case '>': return a > b ? 1n : 0n;
-      case '<=': return a <= b ? 1n : 0n;
-      case '>=': return a >= b ? 1n : 0n;
-      case '<<': return shift(a, b);
-      case '>>': return shift(a, -b);
-      case '+': return toSigned(a + b);
-      case '-': return toSigned(a - b);
-      case '*': return toSigned(a * b);
-      case '/': if (b === 0n) throw new ExprError('division by zero in #if'); return toSigned(a / b);
-      case '%': if (b === 0n) throw new ExprError('division by zero in #if'); return toSigned(a % b);
+      case '||':
+        return a !== 0n || b !== 0n ? 1n : 0n;
+      case '&&':
+        return a !== 0n && b !== 0n ? 1n : 0n;
+      case '|':
+        return toSigned(a | b);
+      case '^':
+        return toSigned(a ^ b);
+      case '&':
+        return toSigned(a & b);
+      case '==':
+        return a === b ? 1n : 0n;
+      case '!=':
+        return a !== b ? 1n : 0n;
+      case '<':
+        return a < b ? 1n : 0n;
+      case '>':
+        return a > b ? 1n : 0n;
+      case '<=':
+        return a <= b ? 1n : 0n;
+      case '>=':
+        return a >= b ? 1n : 0n;
+      case '<<':
+        return shift(a, b);
+      case '>>':
+        return shift(a, -b);
+      case '+':
+        return toSigned(a + b);
+      case '-':
+        return toSigned(a - b);
+      case '*':
+        return toSigned(a * b);
+      case '/':
+        if (b === 0n) throw new ExprError('division by zero in #if');
+        return toSigned(a / b);
+      case '%':
+        if (b === 0n) throw new ExprError('division by zero in #if');
+        return toSigned(a % b);
     }
     throw new ExprError(`unknown operator ${op}`);
   };
   const unary = (): bigint => nest(() => unary1());
   const unary1 = (): bigint => {
     const v = peek();
-    if (v === '!') { i++; return unary() === 0n ? 1n : 0n; }
-    if (v === '~') { i++; return toSigned(~unary()); }
-    if (v === '-') { i++; return toSigned(-unary()); }
-    if (v === '+') { i++; return unary(); }
-    if (v === '(') { i++; const r = nest(ternary); take(')'); return r; }
+    if (v === '!') {
+      i++;
+      return unary() === 0n ? 1n : 0n;
+    }
+    if (v === '~') {
+      i++;
+      return toSigned(~unary());
+    }
+    if (v === '-') {
+      i++;
+      return toSigned(-unary());
+    }
+    if (v === '+') {
+      i++;
+      return unary();
+    }
+    if (v === '(') {
+      i++;
+      const r = nest(ternary);
+      take(')');
+      return r;
+    }
     const x = take();
     if (x.k === 'num') return parseNumber(x.v);
     if (x.k === 'chr') return charValue(x.v);

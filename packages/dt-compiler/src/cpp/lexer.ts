@@ -101,7 +101,8 @@ export function lex(text: string, line0 = 1): Tok[] {
 export function wouldPaste(a: Tok, b: Tok): boolean {
   const word = (t: Tok) => t.k === 'id' || t.k === 'num';
   if (word(a) && word(b)) return true;
-  if (a.k === 'num' && b.k === 'punct' && (b.v === '+' || b.v === '-' || b.v === '.' || b.v === '++' || b.v === '--')) return true;
+  if (a.k === 'num' && b.k === 'punct' && (b.v === '+' || b.v === '-' || b.v === '.' || b.v === '++' || b.v === '--'))
+    return true;
   if (a.k === 'punct' && b.k === 'punct') {
     const s = a.v + b.v[0];
     return ['++', '--', '<<', '>>', '&&', '||', '==', '!=', '<=', '>=', '##', '->', '+=', '-=', '/*', '//'].includes(s);

@@ -62,7 +62,10 @@ export class MacroTable {
 
   private charge(toks: Tok[]): Tok[] {
     this.produced += toks.length;
-    if (this.produced > maxExpandedTokens) throw new MacroError(`macro expansion produced more than ${maxExpandedTokens.toLocaleString('en')} tokens (a macro that expands exponentially?)`);
+    if (this.produced > maxExpandedTokens)
+      throw new MacroError(
+        `macro expansion produced more than ${maxExpandedTokens.toLocaleString('en')} tokens (a macro that expands exponentially?)`,
+      );
     return toks;
   }
 
@@ -92,22 +95,41 @@ export class MacroTable {
         while (isWs(toks[i])) i++;
         const t = toks[i];
         if (!t) throw new MacroError(`missing ')' in the parameter list of macro "${nameTok.v}"`);
-        if (t.v === ')') { i++; break; }
-        if (t.v === '...') { variadic = true; params.push('__VA_ARGS__'); i++; continue; }
+        if (t.v === ')') {
+          i++;
+          break;
+        }
+        if (t.v === '...') {
+          variadic = true;
+          params.push('__VA_ARGS__');
+          i++;
+          continue;
+        }
         if (t.k === 'id') {
           params.push(t.v);
           i++;
-          if (toks[i]?.v === '...') { variadic = true; i++; }
+          if (toks[i]?.v === '...') {
+            variadic = true;
+            i++;
+          }
           continue;
         }
-        if (t.v === ',') { i++; continue; }
+        if (t.v === ',') {
+          i++;
+          continue;
+        }
         throw new MacroError(`"${t.v}" may not appear in the parameter list of macro "${nameTok.v}"`);
       }
     }
     const body = toks.slice(i);
     while (body.length && isWs(body[0])) body.shift();
     while (body.length && isWs(body[body.length - 1])) body.pop();
-    return { name: nameTok.v, params, variadic, body: body.map((t) => ({ k: t.k === 'nl' ? 'ws' : t.k, v: t.k === 'nl' ? ' ' : t.v })) };
+    return {
+      name: nameTok.v,
+      params,
+      variadic,
+      body: body.map((t) => ({ k: t.k === 'nl' ? 'ws' : t.k, v: t.k === 'nl' ? ' ' : t.v })),
+    };
   }
 
   /** Fully macro-expand a token list. */
@@ -115,9 +137,15 @@ export class MacroTable {
     const out: Tok[] = [];
     const s = new Stream(toks);
     for (let t = s.next(); t; t = s.next()) {
-      if (t.k !== 'id') { out.push(t); continue; }
+      if (t.k !== 'id') {
+        out.push(t);
+        continue;
+      }
       const m = this.macros.get(t.v);
-      if (!m || t.hide?.has(t.v)) { out.push(t); continue; }
+      if (!m || t.hide?.has(t.v)) {
+        out.push(t);
+        continue;
+      }
       if (m.params === null) {
         const hs = new Set(t.hide ?? []);
         hs.add(m.name);
@@ -125,7 +153,10 @@ export class MacroTable {
         continue;
       }
       const open = s.peek(true);
-      if (!open || open.v !== '(') { out.push(t); continue; }
+      if (!open || open.v !== '(') {
+        out.push(t);
+        continue;
+      }
       while (isWs(s.peek())) s.next();
       s.next(); // '('
       const args: Tok[][] = [[]];
@@ -134,7 +165,10 @@ export class MacroTable {
       for (let a = s.next(); a; a = s.next()) {
         if (a.v === '(' && a.k === 'punct') depth++;
         else if (a.v === ')' && a.k === 'punct') {
-          if (depth === 0) { closed = true; break; }
+          if (depth === 0) {
+            closed = true;
+            break;
+          }
           depth--;
         } else if (a.v === ',' && a.k === 'punct' && depth === 0 && !(m.variadic && args.length === m.params.length)) {
           args.push([]);
@@ -162,16 +196,36 @@ export class MacroTable {
     return out;
   }
 
-  private substitute(m: Macro, args: Tok[][] | null, hide: ReadonlySet<string>, onError?: (msg: string, at: Tok) => void): Tok[] {
+  private substitute(
+    m: Macro,
+    args: Tok[][] | null,
+    hide: ReadonlySet<string>,
+    onError?: (msg: string, at: Tok) => void,
+  ): Tok[] {
     const body = m.body;
     const param = (t: Tok | undefined): number => (t && t.k === 'id' && m.params ? m.params.indexOf(t.v) : -1);
     const expandedArgs = new Map<number, Tok[]>();
     const expandedArg = (i: number): Tok[] => {
-      if (!expandedArgs.has(i)) expandedArgs.set(i, this.expand(args![i]!.map((t) => ({ ...t })), onError));
+      if (!expandedArgs.has(i))
+        expandedArgs.set(
+          i,
+          this.expand(
+            args![i]!.map((t) => ({ ...t })),
+            onError,
+          ),
+        );
       return expandedArgs.get(i)!;
     };
-    const nextNonWs = (i: number): number => { let j = i + 1; while (j < body.length && isWs(body[j])) j++; return j; };
-    const prevNonWs = (i: number): number => { let j = i - 1; while (j >= 0 && isWs(body[j])) j--; return j; };
+    const nextNonWs = (i: number): number => {
+      let j = i + 1;
+      while (j < body.length && isWs(body[j])) j++;
+      return j;
+    };
+    const prevNonWs = (i: number): number => {
+      let j = i - 1;
+      while (j >= 0 && isWs(body[j])) j--;
+      return j;
+    };
     const out: Tok[] = [];
     for (let i = 0; i < body.length; i++) {
       const t = body[i]!;
@@ -200,7 +254,9 @@ export class MacroTable {
       while (r < out.length && out[r]!.k === 'ws' && !(out[r] as { placemarker?: boolean }).placemarker) r++;
       const left = l >= 0 ? out[l]! : null;
       const right = r < out.length ? out[r]! : null;
-      const text = (left && !(left as { placemarker?: boolean }).placemarker ? left.v : '') + (right && !(right as { placemarker?: boolean }).placemarker ? right.v : '');
+      const text =
+        (left && !(left as { placemarker?: boolean }).placemarker ? left.v : '') +
+        (right && !(right as { placemarker?: boolean }).placemarker ? right.v : '');
       const re = text ? lex(text).filter((x) => x.k !== 'ws') : [];
       const start = l >= 0 ? l : i;
       const end = r < out.length ? r : i;
@@ -233,7 +289,10 @@ export function stringify(toks: Tok[]): string {
   let s = '';
   let space = false;
   for (const t of trim(toks)) {
-    if (isWs(t)) { space = true; continue; }
+    if (isWs(t)) {
+      space = true;
+      continue;
+    }
     if (space && s) s += ' ';
     space = false;
     s += t.k === 'str' || t.k === 'chr' ? t.v.replace(/[\\"]/g, (c) => `\\${c}`) : t.v;

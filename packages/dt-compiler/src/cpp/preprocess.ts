@@ -28,14 +28,22 @@ export interface PreprocessResult {
   files: string[];
 }
 
-interface Frame { file: string; line: number; column?: number }
+interface Frame {
+  file: string;
+  line: number;
+  column?: number;
+}
 
 /**
  * Files as the preprocessor sees them (cleaned, split, each line lexed), cached by path and
  * modification time: a kernel build includes the same .dtsi and dt-bindings headers hundreds of
  * times. Tokens are shared and never mutated (expansion copies them).
  */
-interface CachedFile { mtimeMs: number; lines: string[]; toks: Array<Tok[] | undefined> }
+interface CachedFile {
+  mtimeMs: number;
+  lines: string[];
+  toks: Array<Tok[] | undefined>;
+}
 const fileCache = new Map<string, CachedFile>();
 
 function cachedFile(path: string, text: string, mtimeMs: number | null): CachedFile {
@@ -71,14 +79,24 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
     return fsRead(p);
   };
   const macros = new MacroTable();
-  const predefined: Record<string, string> = { __STDC_HOSTED__: '1', __DTS__: '1', __STDC__: '1', __ASSEMBLER__: '1', ...opts.defines };
+  const predefined: Record<string, string> = {
+    __STDC_HOSTED__: '1',
+    __DTS__: '1',
+    __STDC__: '1',
+    __ASSEMBLER__: '1',
+    ...opts.defines,
+  };
   for (const [k, v] of Object.entries(predefined)) macros.define(macros.parseDefine(lex(`${k} ${v}`)));
   const files: string[] = [];
   const out: string[] = [];
 
   const fail = (msg: string, chain: Frame[], line: number, column = 1): never => {
     const here = chain[chain.length - 1]!;
-    const via = chain.slice(0, -1).reverse().map((f) => `\n  included from ${f.file}:${f.line}:${f.column ?? 1}`).join('');
+    const via = chain
+      .slice(0, -1)
+      .reverse()
+      .map((f) => `\n  included from ${f.file}:${f.line}:${f.column ?? 1}`)
+      .join('');
     throw new DtError(`${msg}${via}`, { file: here.file, line, column });
   };
 
@@ -122,9 +140,26 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
       const line = lines[idx]!;
       const m = /^[ \t]*#[ \t]*([A-Za-z_]\w*)?/.exec(line);
       const name = m?.[1];
-      const directives = ['include', 'define', 'undef', 'if', 'ifdef', 'ifndef', 'elif', 'else', 'endif', 'error', 'warning', 'pragma', 'line', 'include_next'];
+      const directives = [
+        'include',
+        'define',
+        'undef',
+        'if',
+        'ifdef',
+        'ifndef',
+        'elif',
+        'else',
+        'endif',
+        'error',
+        'warning',
+        'pragma',
+        'line',
+        'include_next',
+      ];
       const isNumberMarker = /^[ \t]*#[ \t]*\d/.test(line);
-      const isDirective = m !== null && (name === undefined ? !isNumberMarker && /^[ \t]*#[ \t]*$/.test(line) : directives.includes(name));
+      const isDirective =
+        m !== null &&
+        (name === undefined ? !isNumberMarker && /^[ \t]*#[ \t]*$/.test(line) : directives.includes(name));
       if (!isDirective) {
         if (active()) {
           let toks = cached.toks[idx];
@@ -146,10 +181,17 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
             let j = i + 1;
             while (rest[j]?.k === 'ws') j++;
             const paren = rest[j]?.v === '(';
-            if (paren) { j++; while (rest[j]?.k === 'ws') j++; }
+            if (paren) {
+              j++;
+              while (rest[j]?.k === 'ws') j++;
+            }
             const id = rest[j];
             if (!id || id.k !== 'id') fail('operator "defined" requires an identifier', chain, lineNo, t.col);
-            if (paren) { j++; while (rest[j]?.k === 'ws') j++; if (rest[j]?.v !== ')') fail('missing \')\' after "defined"', chain, lineNo, t.col); }
+            if (paren) {
+              j++;
+              while (rest[j]?.k === 'ws') j++;
+              if (rest[j]?.v !== ')') fail('missing \')\' after "defined"', chain, lineNo, t.col);
+            }
             toks.push({ k: 'num', v: macros.has(id!.v) ? '1' : '0' });
             i = j;
             continue;
@@ -160,7 +202,8 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
           return evaluate(macros.expand(toks, onError)) !== 0n;
         } catch (e) {
           if (e instanceof ExprError || e instanceof MacroError) fail(e.message, chain, lineNo, restNoWs[0]?.col ?? 1);
-          if (e instanceof RangeError) fail('#if expression or macro invocations nested too deeply', chain, lineNo, restNoWs[0]?.col ?? 1);
+          if (e instanceof RangeError)
+            fail('#if expression or macro invocations nested too deeply', chain, lineNo, restNoWs[0]?.col ?? 1);
           throw e;
         }
       };
@@ -169,7 +212,10 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
         case 'if':
         case 'ifdef':
         case 'ifndef': {
-          if (!active()) { conds.push({ active: false, taken: true, sawElse: false, line: lineNo }); break; }
+          if (!active()) {
+            conds.push({ active: false, taken: true, sawElse: false, line: lineNo });
+            break;
+          }
           let v: boolean;
           if (name === 'if') v = cond();
           else {
@@ -186,7 +232,10 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
           if (c!.sawElse) fail('#elif after #else', chain, lineNo, col);
           const outer = conds.slice(0, -1).every((x) => x.active);
           if (!outer || c!.taken) c!.active = false;
-          else { c!.active = cond(); c!.taken = c!.active; }
+          else {
+            c!.active = cond();
+            c!.taken = c!.active;
+          }
           break;
         }
         case 'else': {
@@ -216,21 +265,34 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
             macros.undef(id!.v);
           } else if (name === 'include' || name === 'include_next') {
             let spec = line.slice(m![0].length).trim();
-            if (!/^["<]/.test(spec)) spec = macros.expand(rest, onError).map((t) => t.v).join('').trim();
+            if (!/^["<]/.test(spec))
+              spec = macros
+                .expand(rest, onError)
+                .map((t) => t.v)
+                .join('')
+                .trim();
             const q = /^"([^"]+)"/.exec(spec) ?? /^<([^>]+)>/.exec(spec);
             if (!q) fail('#include expects "FILENAME" or <FILENAME>', chain, lineNo, col);
             const target = q![1]!;
             // cpp searches no directory for an absolute name (libcpp/files.c: an absolute path is opened as given).
-            const dirs = isAbsolute(target) ? ['/'] : spec.startsWith('"') ? [dirname(path), ...opts.includeDirs] : opts.includeDirs;
+            const dirs = isAbsolute(target)
+              ? ['/']
+              : spec.startsWith('"')
+                ? [dirname(path), ...opts.includeDirs]
+                : opts.includeDirs;
             let found: string | undefined;
             let content: { text: string; mtimeMs: number | null } | undefined;
             for (const d of dirs) {
               const cand = join(d, target);
               content = read(cand);
-              if (content !== undefined) { found = cand; break; }
+              if (content !== undefined) {
+                found = cand;
+                break;
+              }
             }
-            if (!found) fail(`${target}: No such file or directory`, chain, lineNo, (restNoWs[0]?.col ?? col));
-            if (chain.length >= MAX_DEPTH) fail(`#include nested depth ${MAX_DEPTH} exceeds maximum`, chain, lineNo, col);
+            if (!found) fail(`${target}: No such file or directory`, chain, lineNo, restNoWs[0]?.col ?? col);
+            if (chain.length >= MAX_DEPTH)
+              fail(`#include nested depth ${MAX_DEPTH} exceeds maximum`, chain, lineNo, col);
             chain[chain.length - 1]!.line = lineNo;
             chain[chain.length - 1]!.column = restNoWs[0]?.col ?? col;
             processFile(found!, [...chain, { file: found!, line: 1 }], content!);
@@ -239,7 +301,7 @@ export function preprocess(file: string, opts: PreprocessOptions): PreprocessRes
           } else if (name === 'error') {
             fail(`#error ${line.slice(m![0].length).trim()}`, chain, lineNo, col);
           }
-          // #warning, #pragma, #line and the null directive produce no output here.
+        // #warning, #pragma, #line and the null directive produce no output here.
       }
       out.push('\n');
     }

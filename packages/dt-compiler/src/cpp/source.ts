@@ -40,7 +40,7 @@ export function cleanSource(text: string): string {
     }
     if (c === '/' && text[i + 1] === '/') {
       while (i < n && text[i] !== '\n') {
-        if (text[i] === '\\' && text[i + 1] === '\n') pendingNewlines++, (i += 2);
+        if (text[i] === '\\' && text[i + 1] === '\n') (pendingNewlines++, (i += 2));
         else i++;
       }
       out += ' ';

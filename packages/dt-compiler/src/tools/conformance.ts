@@ -39,14 +39,26 @@ export function nativeCompile(tree: string, d: KernelDts, work: string): Uint8Ar
   const inc = join(tree, 'scripts', 'dtc', 'include-prefixes');
   const tmp = join(work, 'x.dts.tmp');
   const out = join(work, 'x.dtb');
-  const pre = spawnSync('cpp', ['-nostdinc', '-I', inc, '-undef', '-D__DTS__', '-x', 'assembler-with-cpp', '-o', tmp, d.file], { encoding: 'utf8' });
+  const pre = spawnSync(
+    'cpp',
+    ['-nostdinc', '-I', inc, '-undef', '-D__DTS__', '-x', 'assembler-with-cpp', '-o', tmp, d.file],
+    { encoding: 'utf8' },
+  );
   if (pre.status !== 0) return `cpp: ${pre.stderr.split('\n')[0]}`;
-  const dtc = spawnSync(join(tree, 'scripts', 'dtc', 'dtc'), ['-o', out, '-b', '0', '-i', dirname(d.file), '-i', inc, ...kernelDtcFlags, ...d.flags, tmp], { encoding: 'utf8' });
+  const dtc = spawnSync(
+    join(tree, 'scripts', 'dtc', 'dtc'),
+    ['-o', out, '-b', '0', '-i', dirname(d.file), '-i', inc, ...kernelDtcFlags, ...d.flags, tmp],
+    { encoding: 'utf8' },
+  );
   if (dtc.status !== 0) return `dtc: ${dtc.stderr.split('\n').filter((l) => /ERROR|Error/.test(l))[0] ?? dtc.status}`;
   return new Uint8Array(readFileSync(out));
 }
 
-export function runConformance(tree: string, files: KernelDts[], onProgress?: (i: number, n: number) => void): ConformanceResult {
+export function runConformance(
+  tree: string,
+  files: KernelDts[],
+  onProgress?: (i: number, n: number) => void,
+): ConformanceResult {
   const work = mkdtempSync(join(tmpdir(), 'dt-conf-'));
   try {
     const native = new Map<string, Uint8Array | string>();
@@ -69,12 +81,24 @@ export function runConformance(tree: string, files: KernelDts[], onProgress?: (i
       const a = native.get(d.file)!;
       const b = ours.get(d.file)!;
       const rel = relative(tree, d.file);
-      if (typeof a === 'string') { mismatches.push({ file: rel, reason: `the kernel's pipeline failed: ${a}` }); continue; }
-      if (typeof b === 'string') { mismatches.push({ file: rel, reason: `dt-compiler failed: ${b}` }); continue; }
+      if (typeof a === 'string') {
+        mismatches.push({ file: rel, reason: `the kernel's pipeline failed: ${a}` });
+        continue;
+      }
+      if (typeof b === 'string') {
+        mismatches.push({ file: rel, reason: `dt-compiler failed: ${b}` });
+        continue;
+      }
       if (Buffer.from(a).equals(Buffer.from(b))) identical++;
       else mismatches.push({ file: rel, reason: `DTBs differ (${a.length} vs ${b.length} bytes)` });
     }
-    return { total: files.length, identical, mismatches, nativeSeconds: Number(t1 - t0) / 1e9, oursSeconds: Number(t2 - t1) / 1e9 };
+    return {
+      total: files.length,
+      identical,
+      mismatches,
+      nativeSeconds: Number(t1 - t0) / 1e9,
+      oursSeconds: Number(t2 - t1) / 1e9,
+    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
@@ -92,10 +116,14 @@ async function main(argv: string[]): Promise<void> {
   if (argv.includes('--json')) {
     console.log(JSON.stringify(r, null, 2));
   } else {
-    console.log(`${r.identical} of ${r.total} DTBs byte-identical (${relative(process.cwd(), tree) || tree}/arch/arm64/boot/dts, ${all.length} .dts in all)`);
+    console.log(
+      `${r.identical} of ${r.total} DTBs byte-identical (${relative(process.cwd(), tree) || tree}/arch/arm64/boot/dts, ${all.length} .dts in all)`,
+    );
     for (const m of r.mismatches.slice(0, 30)) console.log(`  ${m.file}: ${m.reason}`);
     if (r.mismatches.length > 30) console.log(`  … ${r.mismatches.length - 30} more`);
-    console.log(`wall: native per-file pipeline ${r.nativeSeconds.toFixed(2)} s, dt-compiler in one process ${r.oursSeconds.toFixed(2)} s, ratio native/dt-compiler ${(r.nativeSeconds / r.oursSeconds).toFixed(2)}`);
+    console.log(
+      `wall: native per-file pipeline ${r.nativeSeconds.toFixed(2)} s, dt-compiler in one process ${r.oursSeconds.toFixed(2)} s, ratio native/dt-compiler ${(r.nativeSeconds / r.oursSeconds).toFixed(2)}`,
+    );
   }
   process.exitCode = r.identical === r.total ? 0 : 1;
 }

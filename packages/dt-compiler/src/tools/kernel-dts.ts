@@ -6,7 +6,11 @@
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-export interface KernelDts { file: string; stem: string; flags: string[] }
+export interface KernelDts {
+  file: string;
+  stem: string;
+  flags: string[];
+}
 
 export function listKernelDts(tree: string, arch = 'arm64'): KernelDts[] {
   const root = join(tree, 'arch', arch, 'boot', 'dts');
@@ -19,7 +23,11 @@ export function listKernelDts(tree: string, arch = 'arm64'): KernelDts[] {
       if (statSync(p).isDirectory()) walk(p);
       else if (e.endsWith('.dts')) {
         const stem = basename(e, '.dts');
-        out.push({ file: p, stem, flags: [...(flags.perStem.get(stem) ?? []), ...(flags.bases.has(stem) ? ['-@'] : [])] });
+        out.push({
+          file: p,
+          stem,
+          flags: [...(flags.perStem.get(stem) ?? []), ...(flags.bases.has(stem) ? ['-@'] : [])],
+        });
       }
     }
   };
@@ -42,13 +50,16 @@ function makefileFlags(makefile: string): { perStem: Map<string, string[]>; base
   for (const line of text.split('\n')) {
     let m = /^DTC_FLAGS_([\w.,+-]+)\s*(:=|\+=|=)\s*(.*)$/.exec(line.trim());
     if (m) {
-      const prev = m[2] === '+=' ? perStem.get(m[1]!) ?? [] : [];
+      const prev = m[2] === '+=' ? (perStem.get(m[1]!) ?? []) : [];
       perStem.set(m[1]!, [...prev, ...m[3]!.trim().split(/\s+/).filter(Boolean)]);
       continue;
     }
     m = /^[\w.,+-]+-dtbs\s*(:=|\+=|=)\s*(.*)$/.exec(line.trim());
     if (m) {
-      const first = m[2]!.trim().split(/\s+/).find((w) => w.endsWith('.dtb'));
+      const first = m[2]!
+        .trim()
+        .split(/\s+/)
+        .find((w) => w.endsWith('.dtb'));
       if (first) bases.add(basename(first, '.dtb'));
     }
   }

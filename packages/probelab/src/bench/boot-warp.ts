@@ -20,9 +20,15 @@ async function main(): Promise<void> {
     ['scenario', `${s.name} (${s.kernel}, virt/${s.machine.iommu})`],
     ['guest time (capture)', `${s.capture.toFixed(1)} s`],
     ['wall time, 40 s guest', `${b.wallSeconds.toFixed(2)} s`],
-    ['ratio wall / guest', `${(b.wallSeconds / s.capture).toFixed(3)}  (${(s.capture / b.wallSeconds).toFixed(1)}x faster than real time)`],
+    [
+      'ratio wall / guest',
+      `${(b.wallSeconds / s.capture).toFixed(3)}  (${(s.capture / b.wallSeconds).toFixed(1)}x faster than real time)`,
+    ],
     ['reference: wall time, 2 s guest', `${r.wallSeconds.toFixed(2)} s`],
-    ['ratio 40 s run / 2 s run', `${(b.wallSeconds / r.wallSeconds).toFixed(2)}  (guest time ratio ${(s.capture / ref.capture).toFixed(0)})`],
+    [
+      'ratio 40 s run / 2 s run',
+      `${(b.wallSeconds / r.wallSeconds).toFixed(2)}  (guest time ratio ${(s.capture / ref.capture).toFixed(0)})`,
+    ],
     ['wall per extra guest second', `${((b.wallSeconds - r.wallSeconds) / idleGuest).toFixed(4)} s`],
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(34)} ${v}`);

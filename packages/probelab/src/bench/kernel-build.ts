@@ -15,8 +15,14 @@ async function main(): Promise<void> {
   process.env.CCACHE_DIR = join(cache, 'ccache'); // cold: nothing cached from earlier builds
   try {
     const cold = await buildKernel({ source: '6.12' });
-    const one = await buildKernel({ source: '6.12', patches: [join(repoRoot(), 'qemu', 'patches', 'deferred-probe-timeout-30.patch')] });
-    console.log(`cold build (allnoconfig + virt-minimal, -j${cpus().length})`.padEnd(44), `${cold.buildSeconds.toFixed(1)} s`);
+    const one = await buildKernel({
+      source: '6.12',
+      patches: [join(repoRoot(), 'qemu', 'patches', 'deferred-probe-timeout-30.patch')],
+    });
+    console.log(
+      `cold build (allnoconfig + virt-minimal, -j${cpus().length})`.padEnd(44),
+      `${cold.buildSeconds.toFixed(1)} s`,
+    );
     console.log('rebuild after a one-file patch (ccache)'.padEnd(44), `${one.buildSeconds.toFixed(1)} s`);
     console.log('ratio cold / rebuild'.padEnd(44), (cold.buildSeconds / one.buildSeconds).toFixed(1));
   } finally {

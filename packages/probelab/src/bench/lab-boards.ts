@@ -16,7 +16,12 @@ async function main(): Promise<void> {
   const many = lab('many-masters-6.12.yaml');
   const two = lab('smmu-early-6.12.yaml');
   const { overlay: _overlay, ...qemuOwn } = two.machine;
-  const plain = { ...two, name: 'bench-no-overlay', machine: qemuOwn, modules: two.modules.filter((m) => m.name === 'arm_smmu_v3') };
+  const plain = {
+    ...two,
+    name: 'bench-no-overlay',
+    machine: qemuOwn,
+    modules: two.modules.filter((m) => m.name === 'arm_smmu_v3'),
+  };
   const out = join(tmpdir(), 'probelab-bench-lab');
   await bootScenario(plain, { out: join(out, 'warmup') }); // kernel build or cache, page cache
   const p = await bootScenario(plain, { out: join(out, 'plain') });
@@ -42,11 +47,20 @@ async function main(): Promise<void> {
   const rows: Array<[string, string]> = [
     ['kernel', `${p.kernel.release} (source-6.12 with the lab drivers)`],
     ['reference: no fragment, wall', `${p.wallSeconds.toFixed(2)} s for ${plain.capture} s guest`],
-    ['2-master lab board, wall', `${t.wallSeconds.toFixed(2)} s for ${two.capture} s guest; ratio to reference ${(t.wallSeconds / p.wallSeconds).toFixed(2)}`],
-    ['48-master lab board, wall', `${m.wallSeconds.toFixed(2)} s for ${many.capture} s guest; ratio to reference ${(m.wallSeconds / p.wallSeconds).toFixed(2)}`],
+    [
+      '2-master lab board, wall',
+      `${t.wallSeconds.toFixed(2)} s for ${two.capture} s guest; ratio to reference ${(t.wallSeconds / p.wallSeconds).toFixed(2)}`,
+    ],
+    [
+      '48-master lab board, wall',
+      `${m.wallSeconds.toFixed(2)} s for ${many.capture} s guest; ratio to reference ${(m.wallSeconds / p.wallSeconds).toFixed(2)}`,
+    ],
     ['guest / wall, 48 masters', `${(many.capture / m.wallSeconds).toFixed(1)}x faster than real time`],
-    ['reading QEMU\'s tree', `${(readOnly * 1000).toFixed(2)} ms`],
-    ['merging the 48-master fragment', `${(merge * 1000).toFixed(1)} ms; ratio to reading ${(merge / readOnly).toFixed(0)}`],
+    ["reading QEMU's tree", `${(readOnly * 1000).toFixed(2)} ms`],
+    [
+      'merging the 48-master fragment',
+      `${(merge * 1000).toFixed(1)} ms; ratio to reading ${(merge / readOnly).toFixed(0)}`,
+    ],
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(34)} ${v}`);
 }

@@ -18,12 +18,21 @@ async function main(): Promise<void> {
   const agree = r.results.filter((x) => x.status === 'agree').length;
   const rel = r.results.flatMap((x) => x.timing?.timeoutEvents ?? []);
   const rows: Array<[string, string]> = [
-    ['cells', `${r.results.length} (${agree} agree, ${r.results.filter((x) => x.status === 'differ').length} differ, ${r.results.filter((x) => x.status === 'error').length} failed)`],
+    [
+      'cells',
+      `${r.results.length} (${agree} agree, ${r.results.filter((x) => x.status === 'differ').length} differ, ${r.results.filter((x) => x.status === 'error').length} failed)`,
+    ],
     ['wall time', `${wall.toFixed(1)} s`],
     ['summed guest time', `${guest.toFixed(0)} s`],
-    ['ratio wall / guest', `${(wall / guest).toFixed(4)} (${(guest / wall).toFixed(1)}x faster than booting each cell in real time, one after another)`],
+    [
+      'ratio wall / guest',
+      `${(wall / guest).toFixed(4)} (${(guest / wall).toFixed(1)}x faster than booting each cell in real time, one after another)`,
+    ],
     ['wall per cell', `${(wall / r.results.length).toFixed(2)} s`],
-    ['timeout-driven events', `${rel.length}, max error ${(Math.max(0, ...rel.map((x) => x.rel)) * 100).toFixed(3)}% (median ${(rel.map((x) => x.rel).sort((a, b) => a - b)[rel.length >> 1] ?? 0) * 100 > 0 ? ((rel.map((x) => x.rel).sort((a, b) => a - b)[rel.length >> 1]! * 100).toFixed(3)) : '0'}%)`],
+    [
+      'timeout-driven events',
+      `${rel.length}, max error ${(Math.max(0, ...rel.map((x) => x.rel)) * 100).toFixed(3)}% (median ${(rel.map((x) => x.rel).sort((a, b) => a - b)[rel.length >> 1] ?? 0) * 100 > 0 ? (rel.map((x) => x.rel).sort((a, b) => a - b)[rel.length >> 1]! * 100).toFixed(3) : '0'}%)`,
+    ],
     ['report', r.reportFile],
   ];
   for (const [k, v] of rows) console.log(`${k.padEnd(24)} ${v}`);

@@ -8,7 +8,14 @@
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import { buildTree, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
-import { boardTiming, buildBoard, defaultBoardTiming, simulate, type DriverInfo, type KernelProfile } from '@probelab/sim-core';
+import {
+  boardTiming,
+  buildBoard,
+  defaultBoardTiming,
+  simulate,
+  type DriverInfo,
+  type KernelProfile,
+} from '@probelab/sim-core';
 
 /** A deterministic PRNG (mulberry32), so each size is the same board in every run. */
 function rng(seed: number): () => number {
@@ -48,17 +55,38 @@ export function syntheticBoard(n: number): { tree: DeviceTree; profile: KernelPr
   const provider = (kind: string, compat: string, extra: Array<[string, Uint8Array]>): number => {
     const ph = phandle++;
     addr += 0x1000;
-    specs.push({ name: `${kind}@${addr.toString(16)}`, props: [['compatible', str(compat)], ['reg', u32s(addr, 0x100)], ['phandle', u32s(ph)], ...extra] });
+    specs.push({
+      name: `${kind}@${addr.toString(16)}`,
+      props: [['compatible', str(compat)], ['reg', u32s(addr, 0x100)], ['phandle', u32s(ph)], ...extra],
+    });
     return ph;
   };
-  const clk = Array.from({ length: clocks }, () => provider('clock-controller', 'syn,clk', [['#clock-cells', u32s(1)]]));
-  const pd = Array.from({ length: pds }, (_, i) => provider('power-controller', 'syn,pd', [['#power-domain-cells', u32s(0)], ['clocks', u32s(clk[i % clocks]!, 0)]]));
+  const clk = Array.from({ length: clocks }, () =>
+    provider('clock-controller', 'syn,clk', [['#clock-cells', u32s(1)]]),
+  );
+  const pd = Array.from({ length: pds }, (_, i) =>
+    provider('power-controller', 'syn,pd', [
+      ['#power-domain-cells', u32s(0)],
+      ['clocks', u32s(clk[i % clocks]!, 0)],
+    ]),
+  );
   const reg = Array.from({ length: regs }, () => provider('regulator', 'syn,reg', []));
-  const mmu = Array.from({ length: mmus }, (_, i) => provider('iommu', 'syn,mmu', [['#iommu-cells', u32s(1)], ['clocks', u32s(clk[i % clocks]!, 1)], ['power-domains', u32s(pd[i % pds]!)]]));
+  const mmu = Array.from({ length: mmus }, (_, i) =>
+    provider('iommu', 'syn,mmu', [
+      ['#iommu-cells', u32s(1)],
+      ['clocks', u32s(clk[i % clocks]!, 1)],
+      ['power-domains', u32s(pd[i % pds]!)],
+    ]),
+  );
   const pick = <T>(xs: T[]): T => xs[Math.floor(r() * xs.length)]!;
   for (let i = specs.length; i < n; i++) {
     addr += 0x1000;
-    const props: Array<[string, Uint8Array]> = [['compatible', str(`syn,dev${i % TYPES}`)], ['reg', u32s(addr, 0x100)], ['clocks', u32s(pick(clk), i % 8)], ['power-domains', u32s(pick(pd))]];
+    const props: Array<[string, Uint8Array]> = [
+      ['compatible', str(`syn,dev${i % TYPES}`)],
+      ['reg', u32s(addr, 0x100)],
+      ['clocks', u32s(pick(clk), i % 8)],
+      ['power-domains', u32s(pick(pd))],
+    ];
     if (r() < 0.3) props.push(['vdd-supply', u32s(pick(reg))]);
     if (r() < 0.33) props.push(['iommus', u32s(pick(mmu), i & 0xff)]);
     specs.push({ name: `dev@${addr.toString(16)}`, props });
@@ -70,12 +98,26 @@ export function syntheticBoard(n: number): { tree: DeviceTree; profile: KernelPr
   }
   const node = (name: string, parent: DtNode | null, props: Array<[string, Uint8Array]>): DtNode => {
     const path = parent ? `${parent.path === '/' ? '' : parent.path}/${name}` : '/';
-    const nd: DtNode = { name, path, parent, children: [], properties: new Map(props.map(([k, v]) => [k, { name: k, value: v }])) };
+    const nd: DtNode = {
+      name,
+      path,
+      parent,
+      children: [],
+      properties: new Map(props.map(([k, v]) => [k, { name: k, value: v }])),
+    };
     parent?.children.push(nd);
     return nd;
   };
-  const busProps = (): Array<[string, Uint8Array]> => [['compatible', str('simple-bus')], ['#address-cells', u32s(1)], ['#size-cells', u32s(1)], ['ranges', new Uint8Array(0)]];
-  const root = node('', null, [['#address-cells', u32s(1)], ['#size-cells', u32s(1)]]);
+  const busProps = (): Array<[string, Uint8Array]> => [
+    ['compatible', str('simple-bus')],
+    ['#address-cells', u32s(1)],
+    ['#size-cells', u32s(1)],
+    ['ranges', new Uint8Array(0)],
+  ];
+  const root = node('', null, [
+    ['#address-cells', u32s(1)],
+    ['#size-cells', u32s(1)],
+  ]);
   const soc = node('soc', root, busProps());
   for (let g = 0; g * 500 < specs.length; g++) {
     const bus = node(`bus${g}`, soc, busProps());
@@ -83,16 +125,58 @@ export function syntheticBoard(n: number): { tree: DeviceTree; profile: KernelPr
   }
   const tree = buildTree(root, 0, []);
   const drivers: DriverInfo[] = [
-    { name: 'simple-bus', bus: 'platform', module: null, builtin: true, ofCompatibles: ['simple-bus'], level: 2, linkOrder: 0 },
-    { name: 'syn-clk', bus: 'platform', module: null, builtin: true, ofCompatibles: ['syn,clk'], level: 6, linkOrder: 1 },
+    {
+      name: 'simple-bus',
+      bus: 'platform',
+      module: null,
+      builtin: true,
+      ofCompatibles: ['simple-bus'],
+      level: 2,
+      linkOrder: 0,
+    },
+    {
+      name: 'syn-clk',
+      bus: 'platform',
+      module: null,
+      builtin: true,
+      ofCompatibles: ['syn,clk'],
+      level: 6,
+      linkOrder: 1,
+    },
     { name: 'syn-pd', bus: 'platform', module: null, builtin: true, ofCompatibles: ['syn,pd'], level: 6, linkOrder: 2 },
-    { name: 'syn-reg', bus: 'platform', module: null, builtin: true, ofCompatibles: ['syn,reg'], level: 6, linkOrder: 3 },
+    {
+      name: 'syn-reg',
+      bus: 'platform',
+      module: null,
+      builtin: true,
+      ofCompatibles: ['syn,reg'],
+      level: 6,
+      linkOrder: 3,
+    },
     { name: 'syn-mmu', bus: 'platform', module: 'syn_mmu', builtin: false, ofCompatibles: ['syn,mmu'] },
-    ...Array.from({ length: TYPES }, (_, i): DriverInfo => ({ name: `syn-dev${i}`, bus: 'platform', module: null, builtin: true, ofCompatibles: [`syn,dev${i}`], level: 6, linkOrder: 4 + i })),
+    ...Array.from({ length: TYPES }, (_, i): DriverInfo => ({
+      name: `syn-dev${i}`,
+      bus: 'platform',
+      module: null,
+      builtin: true,
+      ofCompatibles: [`syn,dev${i}`],
+      level: 6,
+      linkOrder: 4 + i,
+    })),
   ];
   const profile: KernelProfile = {
-    id: `synthetic-${n}`, series: '6.12', release: 'synthetic', hz: 250, modules: true,
-    builtinModules: new Set(), moduleDeps: new Map([['syn_mmu', []]]), moduleAliases: [], drivers, builtinMatches: [], ofDeclared: [], timing: {},
+    id: `synthetic-${n}`,
+    series: '6.12',
+    release: 'synthetic',
+    hz: 250,
+    modules: true,
+    builtinModules: new Set(),
+    moduleDeps: new Map([['syn_mmu', []]]),
+    moduleAliases: [],
+    drivers,
+    builtinMatches: [],
+    ofDeclared: [],
+    timing: {},
     behaviours: { 'syn-mmu': { kind: 'iommu', fwnode: 'self' }, 'simple-bus': { kind: 'children', bus: 'platform' } },
   };
   return { tree, profile };
@@ -108,7 +192,17 @@ function main(): void {
   const rows: string[] = [];
   let perDevice1k = 0;
   for (const n of [1_000, 10_000, 100_000]) {
-    const run = (b: ReturnType<typeof syntheticBoard>) => simulate({ file: `synthetic-${n}`, profile: b.profile, timing: boardTiming(b.profile, defaultBoardTiming), tree: b.tree, pciFunctions: [], cmdline: 'deferred_probe_timeout=10', modules: [{ name: 'syn_mmu', at: 5 }], capture: 30 });
+    const run = (b: ReturnType<typeof syntheticBoard>) =>
+      simulate({
+        file: `synthetic-${n}`,
+        profile: b.profile,
+        timing: boardTiming(b.profile, defaultBoardTiming),
+        tree: b.tree,
+        pciFunctions: [],
+        cmdline: 'deferred_probe_timeout=10',
+        modules: [{ name: 'syn_mmu', at: 5 }],
+        capture: 30,
+      });
     run(syntheticBoard(n)); // warm-up (JIT) on a tree of its own: per-tree caches start cold below
     const { tree, profile } = syntheticBoard(n);
     const sim = time(() => run({ tree, profile }));
@@ -116,14 +210,16 @@ function main(): void {
     const perDevice = (sim.ms * 1000) / n;
     if (n === 1_000) perDevice1k = perDevice;
     const o = sim.value.outcome;
-    rows.push([
-      `${String(n).padStart(7)} devices`,
-      `${(sim.ms / 1000).toFixed(3).padStart(7)} s`,
-      `${perDevice.toFixed(1).padStart(6)} µs/device`,
-      `per-device ratio vs 1k ${(perDevice / perDevice1k).toFixed(2).padStart(5)}`,
-      `vs of_platform_populate alone ${(sim.ms / populate.ms).toFixed(1).padStart(6)}x`,
-      `(${o.devices.filter((d) => d.iommuGroup !== null).length} translated, ${o.events.length} events, ${sim.value.core.links.length} links)`,
-    ].join('  '));
+    rows.push(
+      [
+        `${String(n).padStart(7)} devices`,
+        `${(sim.ms / 1000).toFixed(3).padStart(7)} s`,
+        `${perDevice.toFixed(1).padStart(6)} µs/device`,
+        `per-device ratio vs 1k ${(perDevice / perDevice1k).toFixed(2).padStart(5)}`,
+        `vs of_platform_populate alone ${(sim.ms / populate.ms).toFixed(1).padStart(6)}x`,
+        `(${o.devices.filter((d) => d.iommuGroup !== null).length} translated, ${o.events.length} events, ${sim.value.core.links.length} links)`,
+      ].join('  '),
+    );
   }
   console.log('simulation time on synthetic boards (one run each after a warm-up; target < 1 s at 10k, near-linear)');
   for (const r of rows) console.log(r);

@@ -16,18 +16,26 @@ const out = mkdtempSync(join(tmpdir(), 'probelab-bench-snap-'));
 const timed = (o: Outcome) => o.events.filter((e) => e.kind === 'timeout-fired' || e.kind === 'ignored-dependency');
 // The outcome contract's agreement (sim-core diff.ts: devices, each device's event sequence),
 // and whether the events also came in the same global order.
-const same = (a: Outcome, b: Outcome): string => `${diffOutcomes(a, b).agree}${JSON.stringify(a.events.map((e) => [e.kind, e.device])) === JSON.stringify(b.events.map((e) => [e.kind, e.device])) ? '' : ' (global order differs)'}`;
-const maxDt = (a: Outcome, b: Outcome): number => Math.max(0, ...timed(a).map((e, i) => Math.abs(e.t - (timed(b)[i]?.t ?? Infinity))));
+const same = (a: Outcome, b: Outcome): string =>
+  `${diffOutcomes(a, b).agree}${JSON.stringify(a.events.map((e) => [e.kind, e.device])) === JSON.stringify(b.events.map((e) => [e.kind, e.device])) ? '' : ' (global order differs)'}`;
+const maxDt = (a: Outcome, b: Outcome): number =>
+  Math.max(0, ...timed(a).map((e, i) => Math.abs(e.t - (timed(b)[i]?.t ?? Infinity))));
 
 const s = loadScenario(join(repoRoot(), 'boards', 'qemu-virt', 'virtio-iommu-late.yaml'));
 await bootScenario(s, { out: join(out, 'warm-up'), snapshot: true }); // the snapshot, the page cache
 const cold = await bootScenario(s, { out: join(out, 'cold'), snapshot: false });
 const warm = await bootScenario(s, { out: join(out, 'warm'), snapshot: true });
-console.log(`40 s Debian 6.12 scenario (${s.name}): cold ${cold.wallSeconds.toFixed(2)} s, restored ${warm.wallSeconds.toFixed(2)} s (${warm.from}); restored / cold = ${(warm.wallSeconds / cold.wallSeconds).toFixed(2)}; ${(s.capture / warm.wallSeconds).toFixed(1)}x real time restored`);
-console.log(`  outcome identical: ${same(cold.outcome, warm.outcome)}; timeout-driven events: max |restored - cold| ${(maxDt(cold.outcome, warm.outcome) * 1000).toFixed(3)} ms`);
+console.log(
+  `40 s Debian 6.12 scenario (${s.name}): cold ${cold.wallSeconds.toFixed(2)} s, restored ${warm.wallSeconds.toFixed(2)} s (${warm.from}); restored / cold = ${(warm.wallSeconds / cold.wallSeconds).toFixed(2)}; ${(s.capture / warm.wallSeconds).toFixed(1)}x real time restored`,
+);
+console.log(
+  `  outcome identical: ${same(cold.outcome, warm.outcome)}; timeout-driven events: max |restored - cold| ${(maxDt(cold.outcome, warm.outcome) * 1000).toFixed(3)} ms`,
+);
 
-const cells = expandMatrix(loadMatrixFile(join(repoRoot(), 'ci', 'nightly.yaml')))
-  .filter((c) => c.variant === 'virtio-iommu-6.12' && [0, 5, 10].includes(c.params.timeout) && [4, 15].includes(c.params.loadAt));
+const cells = expandMatrix(loadMatrixFile(join(repoRoot(), 'ci', 'nightly.yaml'))).filter(
+  (c) =>
+    c.variant === 'virtio-iommu-6.12' && [0, 5, 10].includes(c.params.timeout) && [4, 15].includes(c.params.loadAt),
+);
 let tc = 0;
 let tw = 0;
 console.log(`nightly sample: ${cells.length} cells, each cold and restored`);
@@ -38,6 +46,10 @@ for (const c of cells) {
   const b = await bootScenario(c.scenario, { out: join(out, 'warm', c.id), snapshot: true });
   tc += a.wallSeconds;
   tw += b.wallSeconds;
-  console.log(`  ${c.id.padEnd(34)} cold ${a.wallSeconds.toFixed(2)} s  restored ${b.wallSeconds.toFixed(2)} s (${b.from})  identical ${same(a.outcome, b.outcome)}  timeout events max |dt| ${(maxDt(a.outcome, b.outcome) * 1000).toFixed(3)} ms; cold vs cold ${same(a.outcome, a2.outcome)}, ${(maxDt(a.outcome, a2.outcome) * 1000).toFixed(3)} ms`);
+  console.log(
+    `  ${c.id.padEnd(34)} cold ${a.wallSeconds.toFixed(2)} s  restored ${b.wallSeconds.toFixed(2)} s (${b.from})  identical ${same(a.outcome, b.outcome)}  timeout events max |dt| ${(maxDt(a.outcome, b.outcome) * 1000).toFixed(3)} ms; cold vs cold ${same(a.outcome, a2.outcome)}, ${(maxDt(a.outcome, a2.outcome) * 1000).toFixed(3)} ms`,
+  );
 }
-console.log(`  summed: cold ${tc.toFixed(1)} s, restored ${tw.toFixed(1)} s; restored / cold = ${(tw / tc).toFixed(2)}`);
+console.log(
+  `  summed: cold ${tc.toFixed(1)} s, restored ${tw.toFixed(1)} s; restored / cold = ${(tw / tc).toFixed(2)}`,
+);

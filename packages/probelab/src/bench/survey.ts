@@ -33,6 +33,10 @@ try {
 }
 const survey = (performance.now() - t) / 1000;
 rmSync(out, { recursive: true, force: true });
-console.log(`survey, ${boards.length} boards, 2 jobs: ${survey.toFixed(1)} s (${((survey / boards.length) * 1000).toFixed(1)} ms a board)`);
-console.log(`  reading every board's tree on one thread (reference): ${read.toFixed(1)} s; survey / reference = ${(survey / read).toFixed(2)}`);
+console.log(
+  `survey, ${boards.length} boards, 2 jobs: ${survey.toFixed(1)} s (${((survey / boards.length) * 1000).toFixed(1)} ms a board)`,
+);
+console.log(
+  `  reading every board's tree on one thread (reference): ${read.toFixed(1)} s; survey / reference = ${(survey / read).toFixed(2)}`,
+);
 console.log(`  survey / issue 14's 5-minute budget = ${(survey / 300).toFixed(2)}`);

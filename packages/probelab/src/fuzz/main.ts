@@ -22,7 +22,9 @@ let failed = 0;
 for (const target of names) {
   const r = await runFuzz({ target, count, seed });
   failed += r.failures.length;
-  process.stdout.write(`${target.padEnd(15)} ${r.count} inputs (seed ${seed}) in ${(r.wallMs / 1000).toFixed(1)} s: ${r.rejected} rejected cleanly, ${r.failures.length} failures; mean ${r.meanMs.toFixed(2)} ms, slowest ${r.maxMs.toFixed(0)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MB\n`);
+  process.stdout.write(
+    `${target.padEnd(15)} ${r.count} inputs (seed ${seed}) in ${(r.wallMs / 1000).toFixed(1)} s: ${r.rejected} rejected cleanly, ${r.failures.length} failures; mean ${r.meanMs.toFixed(2)} ms, slowest ${r.maxMs.toFixed(0)} ms, peak RSS ${r.peakRssMb.toFixed(0)} MB\n`,
+  );
   for (const f of r.failures) process.stdout.write(`  ${f.kind} at input ${f.index}: ${f.message}\n    ${f.saved}\n`);
 }
 process.exit(failed ? 1 : 0);

@@ -24,10 +24,31 @@ export function hashString(s: string): number {
   return h >>> 0;
 }
 
-const edgeNumbers = ['0', '-1', '1', '4294967295', '4294967296', '0xffffffff', '0x7fffffff', '18446744073709551615', '9999999999999999999999', '1e309', 'NaN', '.inf', '-0'];
+const edgeNumbers = [
+  '0',
+  '-1',
+  '1',
+  '4294967295',
+  '4294967296',
+  '0xffffffff',
+  '0x7fffffff',
+  '18446744073709551615',
+  '9999999999999999999999',
+  '1e309',
+  'NaN',
+  '.inf',
+  '-0',
+];
 
 /** The `index`-th input for a target: 1 to 8 stacked mutations of one corpus input. */
-export function mutant(corpus: readonly Uint8Array[], dict: readonly string[], seed: number, target: string, index: number, maxBytes: number): Uint8Array {
+export function mutant(
+  corpus: readonly Uint8Array[],
+  dict: readonly string[],
+  seed: number,
+  target: string,
+  index: number,
+  maxBytes: number,
+): Uint8Array {
   const r = rng(seed ^ hashString(target) ^ Math.imul(index + 1, 0x9e3779b1));
   const int = (n: number): number => Math.floor(r() * n);
   let b = Buffer.from(corpus[int(corpus.length)]!);
@@ -52,12 +73,14 @@ export function mutant(corpus: readonly Uint8Array[], dict: readonly string[], s
       case 2: // delete a chunk
         b = Buffer.concat([b.subarray(0, at), b.subarray(at + 1 + int(64))]);
         break;
-      case 3: { // duplicate a chunk, up to 32 times (grows nesting and repeats)
+      case 3: {
+        // duplicate a chunk, up to 32 times (grows nesting and repeats)
         const chunk = Buffer.from(b.subarray(at, at + 1 + int(256)));
         ins(at, repeat(chunk, 1 << int(6)));
         break;
       }
-      case 4: { // splice in a piece of another input
+      case 4: {
+        // splice in a piece of another input
         const o = corpus[int(corpus.length)]!;
         const from = int(o.length);
         ins(at, o.subarray(from, from + 1 + int(512)));
@@ -69,7 +92,8 @@ export function mutant(corpus: readonly Uint8Array[], dict: readonly string[], s
       case 6: // a dictionary token
         ins(at, words[int(words.length)]!);
         break;
-      case 7: { // overwrite in place with a token (keeps offsets of binary formats)
+      case 7: {
+        // overwrite in place with a token (keeps offsets of binary formats)
         const w = words[int(words.length)]!;
         if (b.length > w.length) w.copy(b, int(b.length - w.length));
         break;
@@ -77,7 +101,8 @@ export function mutant(corpus: readonly Uint8Array[], dict: readonly string[], s
       case 8: // a token repeated (deep nesting, long runs)
         ins(at, repeat(words[int(words.length)]!, 1 + int(3000)));
         break;
-      case 9: { // a 32-bit big-endian field set to an edge value (DTB header and cells)
+      case 9: {
+        // a 32-bit big-endian field set to an edge value (DTB header and cells)
         const v = [0, 1, 2, 3, 9, 0x7fffffff, 0xffffffff, 0x80000000, b.length, b.length + 4][int(10)]!;
         if (b.length >= 4) b.writeUInt32BE(v >>> 0, int(Math.floor(b.length / 4)) * 4);
         break;

@@ -11,8 +11,24 @@ import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { threadId } from 'node:worker_threads';
-import { InputError, isBoardScenarioText, parseBoardScenario, parseMatrixFile, parseScenario } from '@probelab/sim-core';
-import { DtError, dtbToDts, compileDtsFile, includeDirsFor, preprocess, readDtb, supplierGraph, listKernelDts, provisionKernelTree } from '@probelab/dt-compiler';
+import {
+  InputError,
+  isBoardScenarioText,
+  parseBoardScenario,
+  parseMatrixFile,
+  parseScenario,
+} from '@probelab/sim-core';
+import {
+  DtError,
+  dtbToDts,
+  compileDtsFile,
+  includeDirsFor,
+  preprocess,
+  readDtb,
+  supplierGraph,
+  listKernelDts,
+  provisionKernelTree,
+} from '@probelab/dt-compiler';
 import { HarnessError, outcomeFromConsole, parseConsole, repoRoot } from '@probelab/harness';
 import { logLines } from '../parse/log-lines.js';
 import { logOutcome } from '../parse/log-outcome.js';
@@ -40,7 +56,38 @@ function yamlFiles(dir: string): string[] {
   return out;
 }
 
-const yamlDict = ['[', ']', '{', '}', ': ', '\n- ', '\n  ', '"', "'", '&a ', '*a', '<<: *a', '!!binary ', '!!str ', '? ', '|', '>', '#', '---\n', '...\n', '\t', '\0', 'name: ..', 'at: ', 'capture: ', 'modules:\n  - { name: virtio-iommu, at: 1 }', 'cmdline: "a\\0b"', 'kernel: source-6.12+x', 'iommu: smmuv3', '%YAML 1.2\n'];
+const yamlDict = [
+  '[',
+  ']',
+  '{',
+  '}',
+  ': ',
+  '\n- ',
+  '\n  ',
+  '"',
+  "'",
+  '&a ',
+  '*a',
+  '<<: *a',
+  '!!binary ',
+  '!!str ',
+  '? ',
+  '|',
+  '>',
+  '#',
+  '---\n',
+  '...\n',
+  '\t',
+  '\0',
+  'name: ..',
+  'at: ',
+  'capture: ',
+  'modules:\n  - { name: virtio-iommu, at: 1 }',
+  'cmdline: "a\\0b"',
+  'kernel: source-6.12+x',
+  'iommu: smmuv3',
+  '%YAML 1.2\n',
+];
 
 /** Small kernel boards (few includes, fast to preprocess), the same list in every run. */
 function smallBoards(n: number): string[] {
@@ -76,7 +123,13 @@ export function fuzzTargets(): FuzzTarget[] {
     {
       name: 'matrix',
       corpus: () => ['nightly.yaml', 'smoke.yaml', 'calibration.yaml'].map((f) => readFileSync(join(root, 'ci', f))),
-      dict: [...yamlDict, 'base: ../boards/qemu-virt/virtio-iommu-late.yaml', 'timeout: [', 'loadAt: [', 'variants:\n  - '],
+      dict: [
+        ...yamlDict,
+        'base: ../boards/qemu-virt/virtio-iommu-late.yaml',
+        'timeout: [',
+        'loadAt: [',
+        'variants:\n  - ',
+      ],
       maxBytes: 64 * 1024,
       run: (b) => void parseMatrixFile(text(b), join(root, 'ci', 'fuzz.yaml')),
     },
@@ -85,13 +138,33 @@ export function fuzzTargets(): FuzzTarget[] {
       corpus: () => {
         const dir = join(root, 'packages', 'harness', 'test', 'fixtures');
         const windows: Uint8Array[] = [];
-        for (const f of readdirSync(dir).filter((x) => x.endsWith('.console.log.gz')).sort()) {
-          const lines = gunzipSync(readFileSync(join(dir, f))).toString('utf8').split('\n');
+        for (const f of readdirSync(dir)
+          .filter((x) => x.endsWith('.console.log.gz'))
+          .sort()) {
+          const lines = gunzipSync(readFileSync(join(dir, f)))
+            .toString('utf8')
+            .split('\n');
           for (let i = 0; i < lines.length; i += 150) windows.push(Buffer.from(lines.slice(i, i + 300).join('\n')));
         }
         return windows;
       },
-      dict: ['\n[    1.000000] ', '@dev ', '@drv ', '@deferred ', '@module ', '@trace ', '@@@ probelab state begin', '@@@ probelab state end', 'Kernel panic - not syncing', 'Adding to iommu group ', 'deferred probe pending', '\r', '\x1b[0m', '<6>', ' -> '],
+      dict: [
+        '\n[    1.000000] ',
+        '@dev ',
+        '@drv ',
+        '@deferred ',
+        '@module ',
+        '@trace ',
+        '@@@ probelab state begin',
+        '@@@ probelab state end',
+        'Kernel panic - not syncing',
+        'Adding to iommu group ',
+        'deferred probe pending',
+        '\r',
+        '\x1b[0m',
+        '<6>',
+        ' -> ',
+      ],
       maxBytes: 256 * 1024,
       run: (b) => {
         const p = parseConsole(text(b));
@@ -102,16 +175,69 @@ export function fuzzTargets(): FuzzTarget[] {
       name: 'boot-log',
       corpus: () => {
         const dir = join(root, 'packages', 'probelab', 'test', 'fixtures', 'boot-logs');
-        return readdirSync(dir).filter((x) => x.endsWith('.log')).sort().map((f) => readFileSync(join(dir, f)));
+        return readdirSync(dir)
+          .filter((x) => x.endsWith('.log'))
+          .sort()
+          .map((f) => readFileSync(join(dir, f)));
       },
-      dict: ['\n[    1.000000] ', '<4>', '> ', '2023-04-27T14:18:04.141123  ', 'platform ', ': Adding to iommu group ', 'iommu: Adding device ', ': deferred probe pending: ', ': probe with driver x failed with error -110', ': probe of ', 'devices_deferred\n', '\t', '- {"dt": "x", "lvl": "target", "msg": "', '"}', 'Linux version ', 'Machine model: ', '\r', '\x1b[0m', '[    0.000000][    T1] '],
+      dict: [
+        '\n[    1.000000] ',
+        '<4>',
+        '> ',
+        '2023-04-27T14:18:04.141123  ',
+        'platform ',
+        ': Adding to iommu group ',
+        'iommu: Adding device ',
+        ': deferred probe pending: ',
+        ': probe with driver x failed with error -110',
+        ': probe of ',
+        'devices_deferred\n',
+        '\t',
+        '- {"dt": "x", "lvl": "target", "msg": "',
+        '"}',
+        'Linux version ',
+        'Machine model: ',
+        '\r',
+        '\x1b[0m',
+        '[    0.000000][    T1] ',
+      ],
       maxBytes: 256 * 1024,
       run: (b) => void logOutcome(logLines(text(b), 'fuzz.log')),
     },
     {
       name: 'dts-preprocess',
       corpus: () => smallBoards(40).map((f) => readFileSync(f)),
-      dict: ['#include ', '#include "', '#include <dt-bindings/gpio/gpio.h>\n', '#define ', '#define A(x) x x\n', '#undef ', '#if ', '#ifdef ', '#elif ', '#else\n', '#endif\n', '#line ', '#error x\n', '/include/ ', '(', ')', '<<', '>>', '?', ':', '##', '#x', '__VA_ARGS__', '\\\n', '/*', '*/', '//', "'a'", '"'],
+      dict: [
+        '#include ',
+        '#include "',
+        '#include <dt-bindings/gpio/gpio.h>\n',
+        '#define ',
+        '#define A(x) x x\n',
+        '#undef ',
+        '#if ',
+        '#ifdef ',
+        '#elif ',
+        '#else\n',
+        '#endif\n',
+        '#line ',
+        '#error x\n',
+        '/include/ ',
+        '(',
+        ')',
+        '<<',
+        '>>',
+        '?',
+        ':',
+        '##',
+        '#x',
+        '__VA_ARGS__',
+        '\\\n',
+        '/*',
+        '*/',
+        '//',
+        "'a'",
+        '"',
+      ],
       maxBytes: 128 * 1024,
       run: (b) => {
         const main = '/fuzz/main.dts';
@@ -134,8 +260,36 @@ export function fuzzTargets(): FuzzTarget[] {
     },
     {
       name: 'dts-compile',
-      corpus: () => smallBoards(12).map((f) => Buffer.from(preprocess(f, { includeDirs: [dirname(f), ...includeDirsFor({ kernelTree: tree() })] }).text)),
-      dict: ['/dts-v1/;', '/ {', '};', '{', '}', '<', '>', '[', ']', '&', '&{/', 'label: ', '/delete-node/ ', '/delete-property/ ', '/memreserve/ ', '/bits/ 64 ', '/incbin/("x")', '/plugin/;', '/omit-if-no-ref/ ', 'phandle = <1>;', '#address-cells = <3>;', '"\\x00"', '(1 << 40)', '(-1 / 0)'],
+      corpus: () =>
+        smallBoards(12).map((f) =>
+          Buffer.from(preprocess(f, { includeDirs: [dirname(f), ...includeDirsFor({ kernelTree: tree() })] }).text),
+        ),
+      dict: [
+        '/dts-v1/;',
+        '/ {',
+        '};',
+        '{',
+        '}',
+        '<',
+        '>',
+        '[',
+        ']',
+        '&',
+        '&{/',
+        'label: ',
+        '/delete-node/ ',
+        '/delete-property/ ',
+        '/memreserve/ ',
+        '/bits/ 64 ',
+        '/incbin/("x")',
+        '/plugin/;',
+        '/omit-if-no-ref/ ',
+        'phandle = <1>;',
+        '#address-cells = <3>;',
+        '"\\x00"',
+        '(1 << 40)',
+        '(-1 / 0)',
+      ],
       maxBytes: 128 * 1024,
       run: (b) => {
         mkdirSync(scratch, { recursive: true });
@@ -150,14 +304,29 @@ export function fuzzTargets(): FuzzTarget[] {
       corpus: () => {
         const dir = join(root, 'boards', 'qemu-virt', 'dtb');
         mkdirSync(scratch, { recursive: true });
-        const qemu = readdirSync(dir).filter((x) => x.endsWith('.dtb')).sort().map((x) => {
-          const f = join(scratch, `${x}.dts`);
-          writeFileSync(f, dtbToDts(readFileSync(join(dir, x)), x));
-          return compileDtsFile(f, { includeDirs: [], flags: [] }).dtb;
-        });
+        const qemu = readdirSync(dir)
+          .filter((x) => x.endsWith('.dtb'))
+          .sort()
+          .map((x) => {
+            const f = join(scratch, `${x}.dts`);
+            writeFileSync(f, dtbToDts(readFileSync(join(dir, x)), x));
+            return compileDtsFile(f, { includeDirs: [], flags: [] }).dtb;
+          });
         return [...qemu, ...smallBoards(6).map((f) => compileDtsFile(f, { kernelTree: tree() }).dtb)];
       },
-      dict: ['\xd0\x0d\xfe\xed', '\0\0\0\x01', '\0\0\0\x02', '\0\0\0\x03', '\0\0\0\x09', '\xff\xff\xff\xff', '\x7f\xff\xff\xff', 'iommus\0', 'phandle\0', 'clocks\0', 'compatible\0'],
+      dict: [
+        '\xd0\x0d\xfe\xed',
+        '\0\0\0\x01',
+        '\0\0\0\x02',
+        '\0\0\0\x03',
+        '\0\0\0\x09',
+        '\xff\xff\xff\xff',
+        '\x7f\xff\xff\xff',
+        'iommus\0',
+        'phandle\0',
+        'clocks\0',
+        'compatible\0',
+      ],
       maxBytes: 512 * 1024,
       run: (b) => {
         const t = readDtb(b, 'fuzz.dtb');

@@ -7,7 +7,13 @@
 import { mutant } from './mutate.js';
 import { fuzzTargets, isOwnError } from './targets.js';
 
-interface Job { target: string; start: number; count: number; seed: number; slowMs: number }
+interface Job {
+  target: string;
+  start: number;
+  count: number;
+  seed: number;
+  slowMs: number;
+}
 const job = JSON.parse(process.argv[2]!) as Job;
 const parentPort = { postMessage: (m: unknown): void => void process.send!(m) };
 const t = fuzzTargets().find((x) => x.name === job.target);
@@ -24,13 +30,23 @@ for (let i = job.start; i < job.start + job.count; i++) {
     t.run(input);
   } catch (e) {
     if (isOwnError(e)) rejected++;
-    else parentPort.postMessage({ kind: 'crash', index: i, message: `${(e as Error)?.name ?? 'thrown'}: ${String((e as Error)?.message ?? e).split('\n')[0]}`, stack: String((e as Error)?.stack ?? '').split('\n').slice(1, 4).join(' | ') });
+    else
+      parentPort.postMessage({
+        kind: 'crash',
+        index: i,
+        message: `${(e as Error)?.name ?? 'thrown'}: ${String((e as Error)?.message ?? e).split('\n')[0]}`,
+        stack: String((e as Error)?.stack ?? '')
+          .split('\n')
+          .slice(1, 4)
+          .join(' | '),
+      });
   }
   const ms = performance.now() - t0;
   totalMs += ms;
   if (ms > maxMs) maxMs = ms;
   if (ms > job.slowMs) parentPort.postMessage({ kind: 'slow', index: i, ms });
-  if ((i - job.start) % 250 === 0) parentPort.postMessage({ kind: 'progress', index: i, rss: process.memoryUsage().rss, maxMs, totalMs, rejected });
+  if ((i - job.start) % 250 === 0)
+    parentPort.postMessage({ kind: 'progress', index: i, rss: process.memoryUsage().rss, maxMs, totalMs, rejected });
 }
 parentPort.postMessage({ kind: 'done', maxMs, totalMs, rejected, rss: process.memoryUsage().rss });
 process.disconnect();

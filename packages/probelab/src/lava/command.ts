@@ -12,7 +12,11 @@ export async function cmdLava(args: string[], json: boolean): Promise<number> {
   if (sub === 'parse') {
     if (rest.length !== 1 || rest[0]!.startsWith('-')) return fail('usage: probelab lava parse LOG [--json]');
     const r = readLavaLog(rest[0]!);
-    process.stdout.write(json ? JSON.stringify(r.outcome, null, 2) + '\n' : renderOutcome(`${rest[0]}: ${r.lava ? 'LAVA log' : 'console log'}`, r.outcome) + '\n');
+    process.stdout.write(
+      json
+        ? JSON.stringify(r.outcome, null, 2) + '\n'
+        : renderOutcome(`${rest[0]}: ${r.lava ? 'LAVA log' : 'console log'}`, r.outcome) + '\n',
+    );
     return 0;
   }
   if (sub === 'job') {
@@ -29,10 +33,22 @@ export async function cmdLava(args: string[], json: boolean): Promise<number> {
       else if (!file) file = a;
       else return fail(`unexpected argument ${a}`);
     }
-    if (!file || !o.deviceType) return fail('usage: probelab lava job SCENARIO --device-type TYPE [--artifacts-url URL] [-o DIR] [--kernel-build DIR]');
-    if (o.artifactsUrl !== undefined && !/^(https?|file|tftp):\/\/\S+$/.test(o.artifactsUrl)) return fail(`--artifacts-url: expected an http(s)://, file:// or tftp:// URL, got ${o.artifactsUrl}`);
-    const j = await lavaJob({ scenarioFile: file, deviceType: o.deviceType, out: o.out ?? 'out/lava', ...(o.artifactsUrl ? { artifactsUrl: o.artifactsUrl } : {}), ...(o.kernelBuild ? { kernelBuild: o.kernelBuild } : {}) });
-    process.stdout.write(`job:       ${j.job}\nartefacts: ${j.artefacts} (${j.files.join(', ')}: serve them at --artifacts-url)\n${j.device ? `device:    ${j.device} (lava-run --device ${j.device} ${j.job})\n` : ''}`);
+    if (!file || !o.deviceType)
+      return fail(
+        'usage: probelab lava job SCENARIO --device-type TYPE [--artifacts-url URL] [-o DIR] [--kernel-build DIR]',
+      );
+    if (o.artifactsUrl !== undefined && !/^(https?|file|tftp):\/\/\S+$/.test(o.artifactsUrl))
+      return fail(`--artifacts-url: expected an http(s)://, file:// or tftp:// URL, got ${o.artifactsUrl}`);
+    const j = await lavaJob({
+      scenarioFile: file,
+      deviceType: o.deviceType,
+      out: o.out ?? 'out/lava',
+      ...(o.artifactsUrl ? { artifactsUrl: o.artifactsUrl } : {}),
+      ...(o.kernelBuild ? { kernelBuild: o.kernelBuild } : {}),
+    });
+    process.stdout.write(
+      `job:       ${j.job}\nartefacts: ${j.artefacts} (${j.files.join(', ')}: serve them at --artifacts-url)\n${j.device ? `device:    ${j.device} (lava-run --device ${j.device} ${j.job})\n` : ''}`,
+    );
     return 0;
   }
   return fail('expected `lava job` or `lava parse`');

@@ -27,7 +27,13 @@ export function lavaConsole(text: string, file = '<log>'): { console: string; la
     } catch {
       // LAVA writes one console line per row (a kernel record is at most 1 KiB): a row this long
       // is not LAVA's, and the YAML reader would take seconds over it.
-      if (body.length > 64 * 1024) throw new InputError('a LAVA log line longer than 64 KiB that is not JSON (expected {dt, lvl, msg})', file, i + 1, 1);
+      if (body.length > 64 * 1024)
+        throw new InputError(
+          'a LAVA log line longer than 64 KiB that is not JSON (expected {dt, lvl, msg})',
+          file,
+          i + 1,
+          1,
+        );
       try {
         row = parse(body) as Row;
       } catch {
@@ -46,11 +52,19 @@ export function modulesLoaded(p: ParsedConsole): string[] {
   return p.dmesg.map((l) => /^probelab: module load begin (\S+)$/.exec(l.text)?.[1]).filter((m): m is string => !!m);
 }
 
-export interface LavaOutcome { outcome: Outcome; parsed: ParsedConsole; lava: boolean }
+export interface LavaOutcome {
+  outcome: Outcome;
+  parsed: ParsedConsole;
+  lava: boolean;
+}
 
 export function readLavaLog(file: string): LavaOutcome {
   const { console, lava } = lavaConsole(readInputFile(file, 'LAVA log', 256 * 1024 * 1024), file);
   const parsed = parseConsole(console);
-  if (!parsed.complete) throw new InputError(`the log ends before the guest's state dump (phase: ${parsed.phase}): not a complete probelab boot`, file);
+  if (!parsed.complete)
+    throw new InputError(
+      `the log ends before the guest's state dump (phase: ${parsed.phase}): not a complete probelab boot`,
+      file,
+    );
   return { outcome: outcomeFromConsole(parsed, modulesLoaded(parsed)), parsed, lava };
 }

@@ -6,7 +6,11 @@
 import { runMatrix, untranslated, type MatrixRun } from './run.js';
 import { mergeShards, parseShard, type Shard } from './shard.js';
 
-export function parseMatrixArgs(args: string[]): { file: string; jobs?: number; baseline?: string; out?: string; shard?: Shard; requireTranslation?: boolean } | string {
+export function parseMatrixArgs(
+  args: string[],
+):
+  | { file: string; jobs?: number; baseline?: string; out?: string; shard?: Shard; requireTranslation?: boolean }
+  | string {
   let file: string | undefined;
   const o: { jobs?: number; baseline?: string; out?: string; shard?: Shard; requireTranslation?: boolean } = {};
   for (let i = 0; i < args.length; i++) {
@@ -36,7 +40,9 @@ export function parseMatrixArgs(args: string[]): { file: string; jobs?: number; 
   return { file, ...o };
 }
 
-function parseMergeArgs(args: string[]): { dirs: string[]; out: string; baseline?: string; requireTranslation: boolean } | string {
+function parseMergeArgs(
+  args: string[],
+): { dirs: string[]; out: string; baseline?: string; requireTranslation: boolean } | string {
   const dirs: string[] = [];
   let out: string | undefined;
   let baseline: string | undefined;
@@ -68,7 +74,13 @@ export async function cmdMatrix(args: string[]): Promise<number> {
     process.stderr.write(`probelab: matrix: ${p}\n`);
     return 2;
   }
-  const r = await runMatrix(p.file, { ...(p.jobs ? { jobs: p.jobs } : {}), ...(p.baseline ? { baseline: p.baseline } : {}), ...(p.out ? { out: p.out } : {}), ...(p.shard ? { shard: p.shard } : {}), ...(p.requireTranslation ? { requireTranslation: true } : {}) });
+  const r = await runMatrix(p.file, {
+    ...(p.jobs ? { jobs: p.jobs } : {}),
+    ...(p.baseline ? { baseline: p.baseline } : {}),
+    ...(p.out ? { out: p.out } : {}),
+    ...(p.shard ? { shard: p.shard } : {}),
+    ...(p.requireTranslation ? { requireTranslation: true } : {}),
+  });
   return summarize(r, p.requireTranslation ?? false);
 }
 
@@ -77,14 +89,21 @@ function summarize(r: MatrixRun, requireTranslation = false): number {
   const differ = r.results.filter((x) => x.status === 'differ');
   const failed = r.results.filter((x) => x.status === 'error');
   const changed = r.results.filter((x) => x.baseline === 'changed');
-  const lines = [`${r.matrix.name}: ${r.results.length} cells, ${agree} agree, ${differ.length} differ, ${failed.length} failed${changed.length ? `, ${changed.length} changed from the baseline` : ''}`];
+  const lines = [
+    `${r.matrix.name}: ${r.results.length} cells, ${agree} agree, ${differ.length} differ, ${failed.length} failed${changed.length ? `, ${changed.length} changed from the baseline` : ''}`,
+  ];
   for (const x of differ) lines.push(`  DIFFER ${x.id}`);
   for (const x of changed) lines.push(`  CHANGED ${x.id}`);
   for (const x of failed) lines.push(`  FAILED ${x.id}: ${x.error}`);
   if (requireTranslation) {
     const bad = r.results.filter(untranslated);
-    lines.push(`DMA protection (--require-translation): ${bad.length} of ${r.results.length} cells leave IOMMU masters untranslated`);
-    for (const x of bad) lines.push(`  UNTRANSLATED ${x.id}: ${[...new Set([...x.translation!.real, ...x.translation!.predicted].map((f) => `${f.device} ${f.state}`))].join(', ')}`);
+    lines.push(
+      `DMA protection (--require-translation): ${bad.length} of ${r.results.length} cells leave IOMMU masters untranslated`,
+    );
+    for (const x of bad)
+      lines.push(
+        `  UNTRANSLATED ${x.id}: ${[...new Set([...x.translation!.real, ...x.translation!.predicted].map((f) => `${f.device} ${f.state}`))].join(', ')}`,
+      );
   }
   lines.push(`results: ${r.resultsFile}`, `report:  ${r.reportFile}`, `junit:   ${r.junitFile}`);
   process.stdout.write(lines.join('\n') + '\n');
@@ -98,7 +117,11 @@ export async function cmdCalibrate(args: string[]): Promise<number> {
     process.stderr.write(`probelab: calibrate: ${p}\n`);
     return 2;
   }
-  const cals = await runCalibration(p.file, { ...(p.jobs ? { jobs: p.jobs } : {}), ...(p.out ? { out: p.out } : {}) }, (l) => process.stderr.write(`${l}\n`));
+  const cals = await runCalibration(
+    p.file,
+    { ...(p.jobs ? { jobs: p.jobs } : {}), ...(p.out ? { out: p.out } : {}) },
+    (l) => process.stderr.write(`${l}\n`),
+  );
   process.stdout.write(renderCalibration(cals) + '\n');
   return cals.length ? 0 : 2;
 }

@@ -7,7 +7,12 @@ export class Progress {
   private running = new Set<string>();
   private walls: number[] = [];
 
-  constructor(private readonly total: number, private readonly skipped: number, private readonly jobs: number, private readonly tty = Boolean(process.stderr.isTTY)) {}
+  constructor(
+    private readonly total: number,
+    private readonly skipped: number,
+    private readonly jobs: number,
+    private readonly tty = Boolean(process.stderr.isTTY),
+  ) {}
 
   start(id: string): void {
     this.running.add(id);
@@ -20,7 +25,10 @@ export class Progress {
     if (status === 'error') this.failed++;
     if (status === 'differ') this.differ++;
     this.walls.push(wall);
-    if (!this.tty) process.stderr.write(`[${this.skipped + this.done}/${this.total}] ${id}: ${status} (${wall.toFixed(1)} s)${this.eta()}\n`);
+    if (!this.tty)
+      process.stderr.write(
+        `[${this.skipped + this.done}/${this.total}] ${id}: ${status} (${wall.toFixed(1)} s)${this.eta()}\n`,
+      );
     this.draw();
   }
 

@@ -12,7 +12,8 @@ import type { MatrixFile } from '@probelab/sim-core';
 import type { CellResult } from './results.js';
 import { renderTimeline } from './timeline-svg.js';
 
-const esc = (s: string): string => s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
+const esc = (s: string): string =>
+  s.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!);
 
 export type CellClass = 'translated' | 'bypassed' | 'deferred' | 'disagree' | 'error' | 'no-masters';
 
@@ -24,33 +25,85 @@ export function cellClass(r: CellResult): CellClass {
 }
 
 const legend: Array<[CellClass, string]> = [
-  ['translated', 'all masters translated'], ['bypassed', 'some masters bypassed (untranslated)'], ['deferred', 'deferred forever'],
-  ['disagree', 'real differs from the simulator'], ['error', 'cell failed to run'], ['no-masters', 'no IOMMU masters'],
+  ['translated', 'all masters translated'],
+  ['bypassed', 'some masters bypassed (untranslated)'],
+  ['deferred', 'deferred forever'],
+  ['disagree', 'real differs from the simulator'],
+  ['error', 'cell failed to run'],
+  ['no-masters', 'no IOMMU masters'],
 ];
 
 function detail(r: CellResult, dir: string): string {
   const parts: string[] = [];
-  parts.push(`<h3>${esc(r.id)}</h3><p>${esc(r.scenario.kernel)} (${esc(r.kernelRelease ?? '?')}), virt/${esc(r.scenario.machine.iommu)}, devices ${esc(r.params.devices.join(', '))}; cmdline <code>${esc(r.scenario.cmdline)}</code>; modules ${esc(r.scenario.modules.map((m) => `${m.name}@${m.at}s`).join(', '))}; capture ${r.scenario.capture} s; ${r.wallSeconds?.toFixed(1) ?? '?'} s wall</p>`);
+  parts.push(
+    `<h3>${esc(r.id)}</h3><p>${esc(r.scenario.kernel)} (${esc(r.kernelRelease ?? '?')}), virt/${esc(r.scenario.machine.iommu)}, devices ${esc(r.params.devices.join(', '))}; cmdline <code>${esc(r.scenario.cmdline)}</code>; modules ${esc(r.scenario.modules.map((m) => `${m.name}@${m.at}s`).join(', '))}; capture ${r.scenario.capture} s; ${r.wallSeconds?.toFixed(1) ?? '?'} s wall</p>`,
+  );
   if (r.status === 'error') parts.push(`<p class="err">error: ${esc(r.error ?? '')}</p>`);
   if (r.diff) {
-    parts.push(`<p class="verdict ${r.status}">${r.status === 'agree' ? 'real and predicted outcomes agree' : 'real and predicted outcomes DIFFER'}${r.baseline ? ` — baseline: ${r.baseline}` : ''}</p>`);
+    parts.push(
+      `<p class="verdict ${r.status}">${r.status === 'agree' ? 'real and predicted outcomes agree' : 'real and predicted outcomes DIFFER'}${r.baseline ? ` — baseline: ${r.baseline}` : ''}</p>`,
+    );
     if (r.diff.devices.length || r.diff.sequences.length) {
-      parts.push('<ul class="diff">' + r.diff.devices.map((d) => `<li>${esc(d.id)}: ${esc(d.field)} predicted=${esc(JSON.stringify(d.left))} real=${esc(JSON.stringify(d.right))}</li>`).join('') + r.diff.sequences.map((s) => `<li>${esc(s.device)}: predicted ${esc(s.left.join(' → ') || '(none)')}<br>real ${esc(s.right.join(' → ') || '(none)')}</li>`).join('') + '</ul>');
+      parts.push(
+        '<ul class="diff">' +
+          r.diff.devices
+            .map(
+              (d) =>
+                `<li>${esc(d.id)}: ${esc(d.field)} predicted=${esc(JSON.stringify(d.left))} real=${esc(JSON.stringify(d.right))}</li>`,
+            )
+            .join('') +
+          r.diff.sequences
+            .map(
+              (s) =>
+                `<li>${esc(s.device)}: predicted ${esc(s.left.join(' → ') || '(none)')}<br>real ${esc(s.right.join(' → ') || '(none)')}</li>`,
+            )
+            .join('') +
+          '</ul>',
+      );
     }
   }
   if (r.masters) {
-    parts.push('<table class="masters"><tr><th>master</th><th>predicted</th><th>real</th></tr>' + Object.keys(r.masters.real.states).map((id) => `<tr><td>${esc(id)}</td><td class="s-${r.masters!.predicted.states[id]}">${r.masters!.predicted.states[id]}</td><td class="s-${r.masters!.real.states[id]}">${r.masters!.real.states[id]}</td></tr>`).join('') + '</table>');
+    parts.push(
+      '<table class="masters"><tr><th>master</th><th>predicted</th><th>real</th></tr>' +
+        Object.keys(r.masters.real.states)
+          .map(
+            (id) =>
+              `<tr><td>${esc(id)}</td><td class="s-${r.masters!.predicted.states[id]}">${r.masters!.predicted.states[id]}</td><td class="s-${r.masters!.real.states[id]}">${r.masters!.real.states[id]}</td></tr>`,
+          )
+          .join('') +
+        '</table>',
+    );
   }
   if (r.timing && r.diff) {
-    const rows = r.diff.timing.filter((t) => t.kind !== 'probe-deferred').map((t) => `<tr><td>${esc(t.device ?? '(global)')}</td><td>${esc(t.kind)}</td><td>${t.left.toFixed(3)}</td><td>${t.right.toFixed(3)}</td><td>${((t.left - t.right) * 1000).toFixed(1)}</td></tr>`).join('');
-    parts.push(`<p>timing error: max ${(r.timing.maxAbs * 1000).toFixed(1)} ms; timeout-driven events within ${(r.timing.maxTimeoutRel * 100).toFixed(3)}%</p><details><summary>event times (first of each kind per device)</summary><table class="times"><tr><th>device</th><th>kind</th><th>predicted s</th><th>real s</th><th>Δ ms</th></tr>${rows}</table></details>`);
+    const rows = r.diff.timing
+      .filter((t) => t.kind !== 'probe-deferred')
+      .map(
+        (t) =>
+          `<tr><td>${esc(t.device ?? '(global)')}</td><td>${esc(t.kind)}</td><td>${t.left.toFixed(3)}</td><td>${t.right.toFixed(3)}</td><td>${((t.left - t.right) * 1000).toFixed(1)}</td></tr>`,
+      )
+      .join('');
+    parts.push(
+      `<p>timing error: max ${(r.timing.maxAbs * 1000).toFixed(1)} ms; timeout-driven events within ${(r.timing.maxTimeoutRel * 100).toFixed(3)}%</p><details><summary>event times (first of each kind per device)</summary><table class="times"><tr><th>device</th><th>kind</th><th>predicted s</th><th>real s</th><th>Δ ms</th></tr>${rows}</table></details>`,
+    );
   }
-  if (r.hazards?.length) parts.push('<p>hazards (predicted):</p><ul>' + r.hazards.map((h) => `<li><b>${esc(h.device)}</b>: ${esc(h.kind)} at ${h.t.toFixed(3)} s — ${esc(h.detail)}<br><small>${esc(h.rule)}</small></li>`).join('') + '</ul>');
+  if (r.hazards?.length)
+    parts.push(
+      '<p>hazards (predicted):</p><ul>' +
+        r.hazards
+          .map(
+            (h) =>
+              `<li><b>${esc(h.device)}</b>: ${esc(h.kind)} at ${h.t.toFixed(3)} s — ${esc(h.detail)}<br><small>${esc(h.rule)}</small></li>`,
+          )
+          .join('') +
+        '</ul>',
+    );
   if (r.predicted && r.real) parts.push(renderTimeline(r.predicted, r.real, r.scenario.capture));
   const log = r.consoleLog ? join(dir, r.consoleLog) : null;
   if (log && existsSync(log)) {
     const b64 = gzipSync(readFileSync(log)).toString('base64');
-    parts.push(`<p><button class="log" data-log="log-${esc(r.id)}">raw console log</button> <small>(${esc(r.consoleLog!)})</small></p><script type="application/gzip-base64" id="log-${esc(r.id)}">${b64}</script>`);
+    parts.push(
+      `<p><button class="log" data-log="log-${esc(r.id)}">raw console log</button> <small>(${esc(r.consoleLog!)})</small></p><script type="application/gzip-base64" id="log-${esc(r.id)}">${b64}</script>`,
+    );
   }
   return parts.join('\n');
 }
@@ -79,9 +132,14 @@ export function renderReport(m: MatrixFile, results: CellResult[], dir: string):
       g += `<tr><th>${at} s</th>`;
       for (const t of timeouts) {
         const r = rs.find((x) => x.params.timeout === t && x.params.loadAt === at);
-        if (!r) { g += '<td></td>'; continue; }
+        if (!r) {
+          g += '<td></td>';
+          continue;
+        }
         const c = cellClass(r);
-        const counts = r.masters ? `${r.masters.real.counts.translated}/${r.masters.real.counts.bypassed}/${r.masters.real.counts.deferred}` : '—';
+        const counts = r.masters
+          ? `${r.masters.real.counts.translated}/${r.masters.real.counts.bypassed}/${r.masters.real.counts.deferred}`
+          : '—';
         const ms = r.timing ? `${(r.timing.maxAbs * 1000).toFixed(0)} ms` : '';
         g += `<td><button class="cell c-${c}${r.baseline === 'changed' ? ' changed' : ''}" data-cell="${esc(r.id)}" title="${esc(r.id)}: ${c}">${counts}<br><small>${ms}</small></button></td>`;
       }

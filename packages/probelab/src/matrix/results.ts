@@ -4,7 +4,16 @@
  * process killed mid-write) is cut off on the next resume.
  */
 import { existsSync, truncateSync } from 'node:fs';
-import { InputError, readInputFile, type Hazard, type PolicyFailure, MasterSummary, Outcome, OutcomeDiff, Scenario } from '@probelab/sim-core';
+import {
+  InputError,
+  readInputFile,
+  type Hazard,
+  type PolicyFailure,
+  MasterSummary,
+  Outcome,
+  OutcomeDiff,
+  Scenario,
+} from '@probelab/sim-core';
 import { appendLine } from '@probelab/harness';
 
 export interface TimingError {
@@ -70,8 +79,19 @@ export function readResults(file: string, mode: 'resume' | 'baseline' = 'baselin
       throw new InputError(`not a JSON row (${(e as Error).message.split('\n')[0]})`, file, i + 1, 1);
     }
     const r = row as Partial<CellResult> | null;
-    if (!r || typeof r !== 'object' || Array.isArray(r) || typeof r.id !== 'string' || !statuses.includes(r.status as string)) {
-      throw new InputError(`expected a cell result (a JSON object with a string id and a status of ${statuses.join(', ')}), got ${JSON.stringify(row)?.slice(0, 60)}`, file, i + 1, 1);
+    if (
+      !r ||
+      typeof r !== 'object' ||
+      Array.isArray(r) ||
+      typeof r.id !== 'string' ||
+      !statuses.includes(r.status as string)
+    ) {
+      throw new InputError(
+        `expected a cell result (a JSON object with a string id and a status of ${statuses.join(', ')}), got ${JSON.stringify(row)?.slice(0, 60)}`,
+        file,
+        i + 1,
+        1,
+      );
     }
     out.push(r as CellResult);
   }

@@ -6,8 +6,32 @@
  */
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { diffOutcomes, expandMatrix, iommuMasters, translationFailures, loadMatrixFile, masterStates, outcomeMasterStates, predict, type KernelId, type KernelProfile, type MatrixCell, type MatrixFile, type OutcomeDiff } from '@probelab/sim-core';
-import { lockOutputDir, baseCmdline, bootScenario, loadMachine, loadProfile, machineTree, outDir, pciFunctions, writeAtomic } from '@probelab/harness';
+import {
+  diffOutcomes,
+  expandMatrix,
+  iommuMasters,
+  translationFailures,
+  loadMatrixFile,
+  masterStates,
+  outcomeMasterStates,
+  predict,
+  type KernelId,
+  type KernelProfile,
+  type MatrixCell,
+  type MatrixFile,
+  type OutcomeDiff,
+} from '@probelab/sim-core';
+import {
+  lockOutputDir,
+  baseCmdline,
+  bootScenario,
+  loadMachine,
+  loadProfile,
+  machineTree,
+  outDir,
+  pciFunctions,
+  writeAtomic,
+} from '@probelab/harness';
 import { appendResult, latestById, readResults, type CellResult, type TimingError } from './results.js';
 import { Progress } from './progress.js';
 import { renderJUnit } from './junit.js';
@@ -43,8 +67,19 @@ export interface MatrixRun {
 export function timingError(d: OutcomeDiff): TimingError {
   const ts = d.timing.filter((x) => x.kind !== 'probe-deferred');
   const fired = ts.find((x) => x.kind === 'timeout-fired' && x.device === null);
-  const driven = (x: (typeof ts)[number]): boolean => x.kind === 'timeout-fired' || x.kind === 'deferred-pending' || (x.kind === 'ignored-dependency' && fired !== undefined && x.right >= fired.right - 1e-6);
-  const timeoutEvents = ts.filter(driven).map((x) => ({ device: x.device, kind: x.kind, predicted: x.left, real: x.right, rel: x.right > 0 ? Math.abs(x.left - x.right) / x.right : 0 }));
+  const driven = (x: (typeof ts)[number]): boolean =>
+    x.kind === 'timeout-fired' ||
+    x.kind === 'deferred-pending' ||
+    (x.kind === 'ignored-dependency' && fired !== undefined && x.right >= fired.right - 1e-6);
+  const timeoutEvents = ts
+    .filter(driven)
+    .map((x) => ({
+      device: x.device,
+      kind: x.kind,
+      predicted: x.left,
+      real: x.right,
+      rel: x.right > 0 ? Math.abs(x.left - x.right) / x.right : 0,
+    }));
   return {
     maxAbs: ts.reduce((m, x) => Math.max(m, Math.abs(x.left - x.right)), 0),
     timeoutEvents,
@@ -56,7 +91,10 @@ export async function runMatrix(file: string, opts: MatrixOptions = {}): Promise
   const matrix = loadMatrixFile(file);
   const all = expandMatrix(matrix);
   const cells = opts.shard ? shardCells(all, opts.shard) : all;
-  const dir = resolve(opts.out ?? join(outDir(), 'matrix', matrix.name, ...(opts.shard ? [`shard-${opts.shard.k}-of-${opts.shard.n}`] : [])));
+  const dir = resolve(
+    opts.out ??
+      join(outDir(), 'matrix', matrix.name, ...(opts.shard ? [`shard-${opts.shard.k}-of-${opts.shard.n}`] : [])),
+  );
   const baseline = opts.baseline ? latestById(readResults(resolve(opts.baseline), 'baseline')) : null;
   const release = lockOutputDir(dir, 'wait for it, or give this run another --out');
   try {
@@ -66,11 +104,20 @@ export async function runMatrix(file: string, opts: MatrixOptions = {}): Promise
   }
 }
 
-async function runLocked(matrix: MatrixFile, cells: MatrixCell[], dir: string, baseline: Map<string, CellResult> | null, opts: MatrixOptions): Promise<MatrixRun> {
+async function runLocked(
+  matrix: MatrixFile,
+  cells: MatrixCell[],
+  dir: string,
+  baseline: Map<string, CellResult> | null,
+  opts: MatrixOptions,
+): Promise<MatrixRun> {
   const resultsFile = join(dir, 'results.jsonl');
   if (opts.shard) writeShardFile(dir, matrix, opts.shard, cells);
   const previous = latestById(readResults(resultsFile, 'resume'));
-  const todo = cells.filter((c) => { const p = previous.get(c.id); return !p || p.status === 'error'; });
+  const todo = cells.filter((c) => {
+    const p = previous.get(c.id);
+    return !p || p.status === 'error';
+  });
   const jobs = Math.max(1, opts.jobs ?? cpus().length);
   const progress = new Progress(cells.length, cells.length - todo.length, jobs);
 
@@ -90,19 +137,43 @@ async function runLocked(matrix: MatrixFile, cells: MatrixCell[], dir: string, b
     const base = { id: cell.id, matrix: matrix.name, variant: cell.variant, params: cell.params, scenario };
     try {
       const profile = await profileOf(cell.scenario.kernel);
-      const p = predict({ scenario: cell.scenario, profile, tree: machineTree(cell.scenario), pciFunctions: pciFunctions(machine, cell.scenario), baseCmdline });
+      const p = predict({
+        scenario: cell.scenario,
+        profile,
+        tree: machineTree(cell.scenario),
+        pciFunctions: pciFunctions(machine, cell.scenario),
+        baseCmdline,
+      });
       const real = await bootScenario(cell.scenario, { out: join(dir, 'cells', cell.id) });
       const diff = diffOutcomes(p.outcome, real.outcome);
       const ps = masterStates(p);
       const r: CellResult = {
-        ...base, status: diff.agree ? 'agree' : 'differ', predicted: p.outcome, real: real.outcome, hazards: p.hazards, diff,
-        timing: timingError(diff), masters: { predicted: ps, real: outcomeMasterStates(real.outcome, Object.keys(ps.states)) },
-        translation: { real: translationFailures(iommuMasters(p.core), real.outcome), predicted: translationFailures(iommuMasters(p.core), p.outcome, p.hazards) },
-        consoleLog: relative(dir, real.consoleLog), kernelRelease: real.kernel.release, wallSeconds: (Date.now() - started) / 1000, finishedAt: new Date().toISOString(),
+        ...base,
+        status: diff.agree ? 'agree' : 'differ',
+        predicted: p.outcome,
+        real: real.outcome,
+        hazards: p.hazards,
+        diff,
+        timing: timingError(diff),
+        masters: { predicted: ps, real: outcomeMasterStates(real.outcome, Object.keys(ps.states)) },
+        translation: {
+          real: translationFailures(iommuMasters(p.core), real.outcome),
+          predicted: translationFailures(iommuMasters(p.core), p.outcome, p.hazards),
+        },
+        consoleLog: relative(dir, real.consoleLog),
+        kernelRelease: real.kernel.release,
+        wallSeconds: (Date.now() - started) / 1000,
+        finishedAt: new Date().toISOString(),
       };
       return r;
     } catch (e) {
-      return { ...base, status: 'error', error: (e as Error).message.split('\n')[0]!, wallSeconds: (Date.now() - started) / 1000, finishedAt: new Date().toISOString() };
+      return {
+        ...base,
+        status: 'error',
+        error: (e as Error).message.split('\n')[0]!,
+        wallSeconds: (Date.now() - started) / 1000,
+        finishedAt: new Date().toISOString(),
+      };
     }
   };
 
@@ -132,7 +203,13 @@ export function untranslated(r: CellResult): boolean {
  * The end of a run, the same for a run and for merged shards: each result compared with the
  * baseline, report.html and junit.xml written, the exit status (1 differ or changed, 2 failed).
  */
-export function finishRun(matrix: MatrixFile, results: CellResult[], dir: string, baseline: Map<string, CellResult> | null, requireTranslation = false): MatrixRun {
+export function finishRun(
+  matrix: MatrixFile,
+  results: CellResult[],
+  dir: string,
+  baseline: Map<string, CellResult> | null,
+  requireTranslation = false,
+): MatrixRun {
   if (baseline) {
     for (const r of results) {
       const b = baseline.get(r.id);
@@ -145,7 +222,9 @@ export function finishRun(matrix: MatrixFile, results: CellResult[], dir: string
   const junitFile = join(dir, 'junit.xml');
   writeAtomic(reportFile, renderReport(matrix, results, dir));
   writeAtomic(junitFile, renderJUnit(matrix, results, requireTranslation));
-  const differ = results.some((r) => r.status === 'differ' || r.baseline === 'changed' || (requireTranslation && untranslated(r)));
+  const differ = results.some(
+    (r) => r.status === 'differ' || r.baseline === 'changed' || (requireTranslation && untranslated(r)),
+  );
   const failed = results.some((r) => r.status === 'error');
   return { matrix, results, dir, reportFile, junitFile, resultsFile, exitCode: differ ? 1 : failed ? 2 : 0 };
 }

@@ -8,7 +8,13 @@
 import type { Outcome } from '@probelab/sim-core';
 import type { LogOutcome } from './log-outcome.js';
 
-export interface LogMismatch { device: string; field: 'driver' | 'iommuGroup' | 'ignoredDependency' | 'deferred'; predicted: string; log: string; evidence: string }
+export interface LogMismatch {
+  device: string;
+  field: 'driver' | 'iommuGroup' | 'ignoredDependency' | 'deferred';
+  predicted: string;
+  log: string;
+  evidence: string;
+}
 
 export interface LogComparison {
   agree: boolean;
@@ -43,21 +49,40 @@ export function compareWithLog(predicted: Outcome, log: LogOutcome): LogComparis
       const f = l.probeFailures[l.probeFailures.length - 1]!;
       check('driver', p.driver === null, p.driver, `none (${f.driver ?? 'probe'} failed ${f.error})`);
     }
-    if (l.iommuGroup !== null) check('iommuGroup', p.iommuGroup !== null, p.iommuGroup === null ? 'no group' : `group ${p.iommuGroup}`, `group ${l.iommuGroup}`);
-    if (l.ignoredDependency !== null) check('ignoredDependency', p.ignoredDependency === l.ignoredDependency, p.ignoredDependency, l.ignoredDependency);
+    if (l.iommuGroup !== null)
+      check(
+        'iommuGroup',
+        p.iommuGroup !== null,
+        p.iommuGroup === null ? 'no group' : `group ${p.iommuGroup}`,
+        `group ${l.iommuGroup}`,
+      );
+    if (l.ignoredDependency !== null)
+      check('ignoredDependency', p.ignoredDependency === l.ignoredDependency, p.ignoredDependency, l.ignoredDependency);
     if (l.deferred !== null) check('deferred', p.deferred === l.deferred, p.deferred, l.deferred);
   }
   return { agree: mismatches.length === 0, compared, mismatches, notPredicted };
 }
 
 export function renderLogComparison(name: string, logFile: string, c: LogComparison): string {
-  const lines = [`${name} against ${logFile}: ${c.agree ? 'agree' : 'DIFFER'} on the ${c.compared} fields the log shows`];
-  for (const m of c.mismatches) lines.push(`  ${m.device.padEnd(28)} ${m.field.padEnd(18)} predicted ${m.predicted.padEnd(12)} log ${m.log}\n      ${m.evidence}`);
-  if (c.notPredicted.length) lines.push(`  not in the prediction (named differently, or not on this board's tree): ${c.notPredicted.join(', ')}`);
+  const lines = [
+    `${name} against ${logFile}: ${c.agree ? 'agree' : 'DIFFER'} on the ${c.compared} fields the log shows`,
+  ];
+  for (const m of c.mismatches)
+    lines.push(
+      `  ${m.device.padEnd(28)} ${m.field.padEnd(18)} predicted ${m.predicted.padEnd(12)} log ${m.log}\n      ${m.evidence}`,
+    );
+  if (c.notPredicted.length)
+    lines.push(
+      `  not in the prediction (named differently, or not on this board's tree): ${c.notPredicted.join(', ')}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
-export interface LogPolicyFailure { device: string; state: 'bypassed' | 'deferred'; rule: string }
+export interface LogPolicyFailure {
+  device: string;
+  state: 'bypassed' | 'deferred';
+  rule: string;
+}
 
 /**
  * The DMA-protection policy on a real log: each IOMMU master of the board (the prediction's
@@ -70,10 +95,19 @@ export function logTranslationFailures(masters: string[], log: LogOutcome): LogP
   for (const id of masters) {
     const d = log.devices.find((x) => x.id === id);
     if (!d || d.iommuGroup !== null) continue;
-    if (d.deferred) out.push({ device: id, state: 'deferred', rule: `drivers/base/dd.c:deferred_probe_timeout_work_func: ${d.evidence.deferred}` });
+    if (d.deferred)
+      out.push({
+        device: id,
+        state: 'deferred',
+        rule: `drivers/base/dd.c:deferred_probe_timeout_work_func: ${d.evidence.deferred}`,
+      });
     else if (d.driver !== null) {
       const why = d.ignoredDependency ? ` after ${d.evidence.ignoredDependency}` : '';
-      out.push({ device: id, state: 'bypassed', rule: `bound (${d.evidence.driver}) with no "Adding to iommu group" line (drivers/iommu/iommu.c:iommu_group_alloc_device)${why}` });
+      out.push({
+        device: id,
+        state: 'bypassed',
+        rule: `bound (${d.evidence.driver}) with no "Adding to iommu group" line (drivers/iommu/iommu.c:iommu_group_alloc_device)${why}`,
+      });
     }
   }
   return out;

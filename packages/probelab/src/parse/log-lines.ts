@@ -51,7 +51,12 @@ export function logLines(text: string, file: string): LogLines {
     const m = record.exec(s);
     if (m) {
       timestamped++;
-      out.push({ line: i + 1, t: Number(`${m[2]}.${m[3]}`), level: m[1] !== undefined ? Number(m[1]) & 7 : null, text: m[4]!.trimEnd() });
+      out.push({
+        line: i + 1,
+        t: Number(`${m[2]}.${m[3]}`),
+        level: m[1] !== undefined ? Number(m[1]) & 7 : null,
+        text: m[4]!.trimEnd(),
+      });
       return;
     }
     s = s.replace(wallStamp, '').trim();

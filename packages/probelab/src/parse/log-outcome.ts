@@ -33,8 +33,21 @@ export interface LogDevice {
   evidence: LogEvidence;
 }
 
-export interface LogEvent { t: number | null; line: number; kind: string; device: string | null; driver?: string; value?: number; reason?: string }
-export interface LogFault { t: number | null; line: number; iommu: string; message: string }
+export interface LogEvent {
+  t: number | null;
+  line: number;
+  kind: string;
+  device: string | null;
+  driver?: string;
+  value?: number;
+  reason?: string;
+}
+export interface LogFault {
+  t: number | null;
+  line: number;
+  iommu: string;
+  message: string;
+}
 
 export interface LogOutcome {
   format: 'console' | 'lava';
@@ -50,7 +63,8 @@ export interface LogOutcome {
 }
 
 /** dev_name forms of bus devices: DT platform/amba (unit address), PCI, I2C, ACPI, SPI. */
-const deviceName = /^(?:[0-9a-f]{1,16}\.[\w,.@:+-]+|[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]|\d+-[0-9a-f]{4}|[A-Z][A-Z0-9]{2,7}:\d{2}|spi\d+\.\d+)$/;
+const deviceName =
+  /^(?:[0-9a-f]{1,16}\.[\w,.@:+-]+|[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]|\d+-[0-9a-f]{4}|[A-Z][A-Z0-9]{2,7}:\d{2}|spi\d+\.\d+)$/;
 /** "<driver or bus> <dev_name>[ <netdev or sub-name>]: message" (dev_printk, netdev_printk). */
 const devPrintk = /^(\S+) (\S+?)(?: \S+)?: /;
 
@@ -84,7 +98,20 @@ export function logOutcome(lines: LogLines): LogOutcome {
   const dev = (id: string, r: LogRecord): State => {
     let d = devices.get(id);
     if (!d) {
-      d = { id, bus: null, bound: null, named: null, noDriver: null, group: null, groupRemoved: null, ignored: null, deferred: null, undeferred: null, failures: [], firstLine: r.line };
+      d = {
+        id,
+        bus: null,
+        bound: null,
+        named: null,
+        noDriver: null,
+        group: null,
+        groupRemoved: null,
+        ignored: null,
+        deferred: null,
+        undeferred: null,
+        failures: [],
+        firstLine: r.line,
+      };
       devices.set(id, d);
     }
     return d;
@@ -107,7 +134,10 @@ export function logOutcome(lines: LogLines): LogOutcome {
   for (const r of lines.records) {
     const text = r.text;
     kernel ??= /^Linux version (\S+)/.exec(text)?.[1] ?? null;
-    machine ??= /^Machine model: (.+)$/.exec(text)?.[1] ?? /^Hardware name: (.+?)(?: \((?:DT|ACPI)\))?(?:, BIOS .*)?$/.exec(text)?.[1] ?? null;
+    machine ??=
+      /^Machine model: (.+)$/.exec(text)?.[1] ??
+      /^Hardware name: (.+?)(?: \((?:DT|ACPI)\))?(?:, BIOS .*)?$/.exec(text)?.[1] ??
+      null;
     // debugfs devices_deferred (drivers/base/dd.c:deferred_devs_show): "%s\t%s" per device.
     if (/\bdevices_deferred\b/.test(text)) {
       inDeferredList = true;
@@ -127,7 +157,15 @@ export function logOutcome(lines: LogLines): LogOutcome {
     if (m) {
       const { hit, rule } = m;
       const byDriver = hit.driver && !busNames.has(hit.driver);
-      events.push({ t: r.t, line: r.line, kind: rule.kind, device: hit.device, ...(byDriver ? { driver: hit.driver } : {}), ...(hit.value !== undefined ? { value: hit.value } : {}), ...(hit.reason !== undefined ? { reason: hit.reason } : {}) });
+      events.push({
+        t: r.t,
+        line: r.line,
+        kind: rule.kind,
+        device: hit.device,
+        ...(byDriver ? { driver: hit.driver } : {}),
+        ...(hit.value !== undefined ? { value: hit.value } : {}),
+        ...(hit.reason !== undefined ? { reason: hit.reason } : {}),
+      });
       if (rule.kind === 'iommu-context-fault') {
         faults.push({ t: r.t, line: r.line, iommu: hit.device!, message: hit.reason! });
         continue;
@@ -166,7 +204,11 @@ export function logOutcome(lines: LogLines): LogOutcome {
           d.undeferred = null;
           break;
         case 'deferred-pending':
-          d.deferred = { reason: hit.reason ?? null, why: `${quote(r)} (drivers/base/dd.c:deferred_probe_timeout_work_func)`, line: r.line };
+          d.deferred = {
+            reason: hit.reason ?? null,
+            why: `${quote(r)} (drivers/base/dd.c:deferred_probe_timeout_work_func)`,
+            line: r.line,
+          };
           d.undeferred = null;
           dumpLine ??= { line: r.line, t: r.t };
           prefixed(d, hit, r);
@@ -187,7 +229,16 @@ export function logOutcome(lines: LogLines): LogOutcome {
 
   const out: LogDevice[] = [...devices.values()].map((d) => finish(d, dumpLine));
   out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-  return { format: lines.format, kernel, machine, records: lines.records.length, timestamped: lines.timestamped, devices: out, events, faults };
+  return {
+    format: lines.format,
+    kernel,
+    machine,
+    records: lines.records.length,
+    timestamped: lines.timestamped,
+    devices: out,
+    events,
+    faults,
+  };
 }
 
 function finish(d: State, dump: { line: number; t: number | null } | null): LogDevice {
@@ -216,7 +267,10 @@ function finish(d: State, dump: { line: number; t: number | null } | null): LogD
   if (d.group) {
     group = d.group.n;
     ev.iommuGroup = d.group.why;
-  } else ev.iommuGroup = d.groupRemoved ?? 'no "Adding to iommu group" line for this device: not an IOMMU master, or the log does not reach it';
+  } else
+    ev.iommuGroup =
+      d.groupRemoved ??
+      'no "Adding to iommu group" line for this device: not an IOMMU master, or the log does not reach it';
 
   const ignored = d.ignored !== null ? true : null;
   ev.ignoredDependency = d.ignored ?? 'no "ignoring dependency" line for this device (a log does not prove an absence)';
@@ -236,7 +290,12 @@ function finish(d: State, dump: { line: number; t: number | null } | null): LogD
   } else ev.deferred = 'the log shows no deferred-probe list (no timeout dump, no devices_deferred)';
 
   return {
-    id: d.id, bus, driver, iommuGroup: group, ignoredDependency: ignored, deferred,
+    id: d.id,
+    bus,
+    driver,
+    iommuGroup: group,
+    ignoredDependency: ignored,
+    deferred,
     ...(reason !== undefined ? { deferredReason: reason } : {}),
     ...(d.failures.length ? { probeFailures: d.failures } : {}),
     evidence: ev,

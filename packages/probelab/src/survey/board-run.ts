@@ -13,9 +13,25 @@
  * hold: their modules are not coldplugged (listed in `notColdplugged`).
  */
 import { compatible, readTreeFile } from '@probelab/dt-compiler';
-import { boardTiming, defaultBoardTiming, iommuMasters, moduleKey, parseDriverCoreParams, simulate, translationFailures, type KernelProfile, type ModuleLoad, type Prediction } from '@probelab/sim-core';
+import {
+  boardTiming,
+  defaultBoardTiming,
+  iommuMasters,
+  moduleKey,
+  parseDriverCoreParams,
+  simulate,
+  translationFailures,
+  type KernelProfile,
+  type ModuleLoad,
+  type Prediction,
+} from '@probelab/sim-core';
 
-export interface MasterState { id: string; state: 'translated' | 'identity' | 'bypassed' | 'deferred' | 'unbound'; group: number | null; rule?: string }
+export interface MasterState {
+  id: string;
+  state: 'translated' | 'identity' | 'bypassed' | 'deferred' | 'unbound';
+  group: number | null;
+  rule?: string;
+}
 
 export interface BoardResult {
   board: string;
@@ -44,7 +60,13 @@ function coldplugModules(p: Prediction, profile: KernelProfile): { modules: stri
   for (const d of profile.drivers) {
     // What modprobe can load: a module of modules.dep that is not built in (the check a
     // scenario's loads get, predict.ts:checkModuleActions).
-    if (!d.module || d.builtin || profile.builtinModules.has(moduleKey(d.module)) || !profile.moduleDeps.has(moduleKey(d.module))) continue;
+    if (
+      !d.module ||
+      d.builtin ||
+      profile.builtinModules.has(moduleKey(d.module)) ||
+      !profile.moduleDeps.has(moduleKey(d.module))
+    )
+      continue;
     for (const c of d.ofCompatibles ?? []) byCompat.set(c, [...(byCompat.get(c) ?? []), d.module]);
   }
   const seen = new Set<string>();
@@ -68,15 +90,43 @@ function coldplugModules(p: Prediction, profile: KernelProfile): { modules: stri
 
 export function surveyBoard(dts: string, board: string, profile: KernelProfile, o: SurveyOptions): BoardResult {
   const tree = readTreeFile(dts);
-  const timing = boardTiming(profile, { ...defaultBoardTiming, initStart: Math.min(defaultBoardTiming.initStart, o.coldplugAt) });
+  const timing = boardTiming(profile, {
+    ...defaultBoardTiming,
+    initStart: Math.min(defaultBoardTiming.initStart, o.coldplugAt),
+  });
   const run = (modules: ModuleLoad[], capture: number): Prediction =>
-    simulate({ file: dts, profile, timing, tree, pciFunctions: [], cmdline: o.cmdline, modules, capture, defaultProbeDuration: defaultBoardTiming.defaultProbeDuration, listEveryBoundDevice: true });
+    simulate({
+      file: dts,
+      profile,
+      timing,
+      tree,
+      pciFunctions: [],
+      cmdline: o.cmdline,
+      modules,
+      capture,
+      defaultProbeDuration: defaultBoardTiming.defaultProbeDuration,
+      listEveryBoundDevice: true,
+    });
   const first = run([], o.coldplugAt);
   const { modules, amba } = coldplugModules(first, profile);
-  const t = parseDriverCoreParams(o.cmdline, profile.series, profile.modules, profile.deferredProbeTimeoutDefault, profile.fwDevlinkDefault).deferredProbeTimeout;
-  const loadsEnd = o.coldplugAt + modules.reduce((s, m) => s + (defaultBoardTiming.moduleLoadLatency[m] ?? defaultBoardTiming.defaultModuleLoadLatency), 0);
+  const t = parseDriverCoreParams(
+    o.cmdline,
+    profile.series,
+    profile.modules,
+    profile.deferredProbeTimeoutDefault,
+    profile.fwDevlinkDefault,
+  ).deferredProbeTimeout;
+  const loadsEnd =
+    o.coldplugAt +
+    modules.reduce(
+      (s, m) => s + (defaultBoardTiming.moduleLoadLatency[m] ?? defaultBoardTiming.defaultModuleLoadLatency),
+      0,
+    );
   const capture = Math.max(timing.lateInitcallEnd, loadsEnd) + (t >= 0 ? t : 30) + 5;
-  const p = run(modules.map((name) => ({ name, at: o.coldplugAt })), capture);
+  const p = run(
+    modules.map((name) => ({ name, at: o.coldplugAt })),
+    capture,
+  );
   const ids = iommuMasters(p.core);
   // The policy's rule for each master left untranslated (translation-policy.ts).
   const failures = new Map(translationFailures(ids, p.outcome, p.hazards).map((f) => [f.device, f]));
@@ -84,15 +134,28 @@ export function surveyBoard(dts: string, board: string, profile: KernelProfile, 
     const d = p.outcome.devices.find((x) => x.id === id);
     if (!d || (!d.driver && !d.deferred)) return { id, state: 'unbound', group: null };
     const f = failures.get(id);
-    return f ? { id, state: f.state, group: d.iommuGroup, rule: f.rule } : { id, state: 'translated', group: d.iommuGroup };
+    return f
+      ? { id, state: f.state, group: d.iommuGroup, rule: f.rule }
+      : { id, state: 'translated', group: d.iommuGroup };
   });
-  const deferred = p.outcome.devices.filter((d) => d.deferred).map((d) => {
-    const h = p.hazards.find((x) => x.device === d.id);
-    const ev = [...p.outcome.events].reverse().find((e) => e.device === d.id && e.rule);
-    return { id: d.id, reason: h?.rule ?? ev?.rule ?? 'drivers/base/dd.c:driver_deferred_probe_add (no rule recorded)' };
-  });
+  const deferred = p.outcome.devices
+    .filter((d) => d.deferred)
+    .map((d) => {
+      const h = p.hazards.find((x) => x.device === d.id);
+      const ev = [...p.outcome.events].reverse().find((e) => e.device === d.id && e.rule);
+      return {
+        id: d.id,
+        reason: h?.rule ?? ev?.rule ?? 'drivers/base/dd.c:driver_deferred_probe_add (no rule recorded)',
+      };
+    });
   return {
-    board, devices: p.core.devices.length, modules, capture: Math.round(capture * 1000) / 1000, timeout: t, masters, deferred,
+    board,
+    devices: p.core.devices.length,
+    modules,
+    capture: Math.round(capture * 1000) / 1000,
+    timeout: t,
+    masters,
+    deferred,
     hazards: p.hazards.map((h) => ({ kind: h.kind, device: h.device, rule: h.rule })),
     notColdplugged: amba,
   };

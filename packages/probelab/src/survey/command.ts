@@ -11,7 +11,14 @@ import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { listKernelDts } from '@probelab/dt-compiler';
-import { appendLine, ensureDir, lockOutputDir, sourceProfile, writeAtomic, type SourceProfile } from '@probelab/harness';
+import {
+  appendLine,
+  ensureDir,
+  lockOutputDir,
+  sourceProfile,
+  writeAtomic,
+  type SourceProfile,
+} from '@probelab/harness';
 import { InputError } from '@probelab/sim-core';
 import type { BoardResult, SurveyOptions } from './board-run.js';
 import { boardChanges, renderSurveyJUnit, renderSurveyReport, type BoardChange } from './survey-report.js';
@@ -28,10 +35,20 @@ export interface SurveyArgs {
   requireTranslation: boolean;
 }
 
-export const surveyUsage = 'probelab survey [--source 6.12|6.1|PATH] [--config FRAGMENT] [--patch FILE]... [--boards GLOB] [--cmdline ...] [--userspace coldplug@SECONDS] [--jobs N] [--out DIR] [--require-translation] [--json]';
+export const surveyUsage =
+  'probelab survey [--source 6.12|6.1|PATH] [--config FRAGMENT] [--patch FILE]... [--boards GLOB] [--cmdline ...] [--userspace coldplug@SECONDS] [--jobs N] [--out DIR] [--require-translation] [--json]';
 
 export function parseSurveyArgs(args: string[]): SurveyArgs | string {
-  const a: SurveyArgs = { source: '6.12', patches: [], boards: '**', cmdline: '', coldplugAt: 13, jobs: Math.max(1, Math.min(cpus().length, 8)), out: 'out/survey', requireTranslation: false };
+  const a: SurveyArgs = {
+    source: '6.12',
+    patches: [],
+    boards: '**',
+    cmdline: '',
+    coldplugAt: 13,
+    jobs: Math.max(1, Math.min(cpus().length, 8)),
+    out: 'out/survey',
+    requireTranslation: false,
+  };
   for (let i = 0; i < args.length; i++) {
     const k = args[i]!;
     const v = (): string => {
@@ -77,28 +94,48 @@ export function globRegExp(glob: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-interface Row { tree: 'baseline' | 'patched'; key: string; board: string; result?: BoardResult; error?: string }
+interface Row {
+  tree: 'baseline' | 'patched';
+  key: string;
+  board: string;
+  result?: BoardResult;
+  error?: string;
+}
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
 
 /** Simulate `boards` on `profile` in `jobs` worker threads; `done` for each board in finishing order. */
-async function runBoards(profile: SourceProfile, boards: Array<{ dts: string; board: string }>, options: SurveyOptions, jobs: number, done: (r: { board: string; result?: BoardResult; error?: string }) => void): Promise<void> {
+async function runBoards(
+  profile: SourceProfile,
+  boards: Array<{ dts: string; board: string }>,
+  options: SurveyOptions,
+  jobs: number,
+  done: (r: { board: string; result?: BoardResult; error?: string }) => void,
+): Promise<void> {
   if (!boards.length) return;
   const queue = [...boards];
-  const workers = Array.from({ length: Math.min(jobs, boards.length) }, () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { profile, options } }));
-  await Promise.all(workers.map((w) => new Promise<void>((resolveW, reject) => {
-    const next = (): void => {
-      const job = queue.shift();
-      w.postMessage(job ?? null);
-      if (!job) resolveW();
-    };
-    w.on('message', (m: { board: string; result?: BoardResult; error?: string }) => {
-      done(m);
-      next();
-    });
-    w.on('error', reject);
-    next();
-  })));
+  const workers = Array.from(
+    { length: Math.min(jobs, boards.length) },
+    () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { profile, options } }),
+  );
+  await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<void>((resolveW, reject) => {
+          const next = (): void => {
+            const job = queue.shift();
+            w.postMessage(job ?? null);
+            if (!job) resolveW();
+          };
+          w.on('message', (m: { board: string; result?: BoardResult; error?: string }) => {
+            done(m);
+            next();
+          });
+          w.on('error', reject);
+          next();
+        }),
+    ),
+  );
   await Promise.all(workers.map((w) => w.terminate()));
 }
 
@@ -139,16 +176,29 @@ export async function cmdSurvey(argv: string[], json: boolean): Promise<number> 
     const rows: Row[] = [];
     const t0 = Date.now();
     for (const t of trees) {
-      const profile = await sourceProfile({ source: a.source, ...(a.config ? { fragment: a.config } : {}), patches: t.patches }, log);
+      const profile = await sourceProfile(
+        { source: a.source, ...(a.config ? { fragment: a.config } : {}), patches: t.patches },
+        log,
+      );
       const dtsRoot = join(profile.tree, 'arch', 'arm64', 'boot', 'dts');
       const re = globRegExp(a.boards);
       const boards = listKernelDts(profile.tree)
         .map((d) => ({ dts: d.file, board: relative(dtsRoot, d.file) }))
         .filter((b) => !b.board.startsWith('..') && re.test(b.board))
         .sort((x, y) => x.board.localeCompare(y.board));
-      if (!boards.length) throw new InputError(`survey: --boards ${a.boards} matches none of the tree's arm64 boards (e.g. 'rockchip/*', 'qcom/sc7180-*.dts')`);
+      if (!boards.length)
+        throw new InputError(
+          `survey: --boards ${a.boards} matches none of the tree's arm64 boards (e.g. 'rockchip/*', 'qcom/sc7180-*.dts')`,
+        );
       // Everything that makes a board's result: the profile (its hash covers source, config, patches), the options, the .dts text.
-      const key = sha(JSON.stringify({ profile: profile.id, config: profile.configFile, patches: t.patches.map((p) => readFileSync(p, 'utf8')), options }));
+      const key = sha(
+        JSON.stringify({
+          profile: profile.id,
+          config: profile.configFile,
+          patches: t.patches.map((p) => readFileSync(p, 'utf8')),
+          options,
+        }),
+      );
       const todo: typeof boards = [];
       for (const b of boards) {
         const k = `${key} ${b.board}`;
@@ -156,14 +206,22 @@ export async function cmdSurvey(argv: string[], json: boolean): Promise<number> 
         if (prev) rows.push(prev);
         else todo.push(b);
       }
-      log(`survey ${t.tree}: ${boards.length} boards (${boards.length - todo.length} already in ${relative(process.cwd(), results) || results}), ${a.jobs} jobs`);
+      log(
+        `survey ${t.tree}: ${boards.length} boards (${boards.length - todo.length} already in ${relative(process.cwd(), results) || results}), ${a.jobs} jobs`,
+      );
       let n = 0;
       await runBoards(profile, todo, options, a.jobs, (m) => {
-        const row: Row = { tree: t.tree, key, board: m.board, ...(m.result ? { result: m.result } : { error: m.error }) };
+        const row: Row = {
+          tree: t.tree,
+          key,
+          board: m.board,
+          ...(m.result ? { result: m.result } : { error: m.error }),
+        };
         appendLine(results, `${JSON.stringify(row)}\n`);
         rows.push(row);
         n++;
-        if (n % 100 === 0 || n === todo.length) log(`  ${t.tree}: ${n}/${todo.length} boards, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+        if (n % 100 === 0 || n === todo.length)
+          log(`  ${t.tree}: ${n}/${todo.length} boards, ${((Date.now() - t0) / 1000).toFixed(1)} s`);
       });
     }
     const base = rows.filter((r) => r.tree === 'baseline').sort((x, y) => x.board.localeCompare(y.board));
@@ -202,12 +260,24 @@ function summarise(base: Row[], patched: Row[], changes: BoardChange[], a: Surve
   const masters: Record<string, number> = {};
   for (const r of base) for (const m of r.result?.masters ?? []) masters[m.state] = (masters[m.state] ?? 0) + 1;
   return {
-    source: a.source, config: a.config ?? null, patches: a.patches, coldplugAt: a.coldplugAt, cmdline: a.cmdline,
+    source: a.source,
+    config: a.config ?? null,
+    patches: a.patches,
+    coldplugAt: a.coldplugAt,
+    cmdline: a.cmdline,
     boards: base.length,
     errors: [...base, ...patched].filter((r) => r.error).map((r) => ({ board: r.board, error: r.error! })),
     masters,
-    untranslatedBoards: base.filter((r) => r.result?.masters.some((m) => m.state === 'bypassed' || m.state === 'deferred' || m.state === 'identity'))
-      .map((r) => ({ board: r.board, masters: r.result!.masters.filter((m) => m.state !== 'translated' && m.state !== 'unbound').map((m) => `${m.id} ${m.state}`) })),
+    untranslatedBoards: base
+      .filter((r) =>
+        r.result?.masters.some((m) => m.state === 'bypassed' || m.state === 'deferred' || m.state === 'identity'),
+      )
+      .map((r) => ({
+        board: r.board,
+        masters: r
+          .result!.masters.filter((m) => m.state !== 'translated' && m.state !== 'unbound')
+          .map((m) => `${m.id} ${m.state}`),
+      })),
     deferredBoards: base.filter((r) => r.result?.deferred.length).length,
     changedBoards: changes.length,
     wallSeconds: Math.round(wall * 10) / 10,
@@ -217,13 +287,24 @@ function summarise(base: Row[], patched: Row[], changes: BoardChange[], a: Surve
 function renderSummary(s: SurveySummary, changes: BoardChange[], out: string): string {
   const lines = [
     `survey of ${s.boards} arm64 boards (linux ${s.source}${s.config ? ` + ${s.config}` : ''}${s.patches.length ? `, patched: ${s.patches.join(' ')}` : ''}; coldplug at ${s.coldplugAt} s${s.cmdline ? `; ${s.cmdline}` : ''}) in ${s.wallSeconds} s`,
-    `  IOMMU masters: ${Object.entries(s.masters).map(([k, v]) => `${v} ${k}`).join(', ') || 'none'}`,
+    `  IOMMU masters: ${
+      Object.entries(s.masters)
+        .map(([k, v]) => `${v} ${k}`)
+        .join(', ') || 'none'
+    }`,
     `  boards with masters left untranslated: ${s.untranslatedBoards.length}; with devices deferred at the end: ${s.deferredBoards}`,
   ];
-  if (s.errors.length) lines.push(`  errors: ${s.errors.length} (${s.errors.slice(0, 3).map((e) => `${e.board}: ${e.error}`).join('; ')})`);
+  if (s.errors.length)
+    lines.push(
+      `  errors: ${s.errors.length} (${s.errors
+        .slice(0, 3)
+        .map((e) => `${e.board}: ${e.error}`)
+        .join('; ')})`,
+    );
   if (s.patches.length) {
     lines.push(`  boards whose outcome the patch changes: ${changes.length}`);
-    for (const c of changes.slice(0, 40)) lines.push(`    ${c.board}: ${c.devices.map((d) => `${d.id} ${d.before} -> ${d.after}`).join(', ')}`);
+    for (const c of changes.slice(0, 40))
+      lines.push(`    ${c.board}: ${c.devices.map((d) => `${d.id} ${d.before} -> ${d.after}`).join(', ')}`);
     if (changes.length > 40) lines.push(`    … ${changes.length - 40} more in ${join(out, 'report.html')}`);
   }
   lines.push(`  ${join(out, 'results.jsonl')}, ${join(out, 'report.html')}, ${join(out, 'junit.xml')}`);
