@@ -71,15 +71,13 @@ export function timingError(d: OutcomeDiff): TimingError {
     x.kind === 'timeout-fired' ||
     x.kind === 'deferred-pending' ||
     (x.kind === 'ignored-dependency' && fired !== undefined && x.right >= fired.right - 1e-6);
-  const timeoutEvents = ts
-    .filter(driven)
-    .map((x) => ({
-      device: x.device,
-      kind: x.kind,
-      predicted: x.left,
-      real: x.right,
-      rel: x.right > 0 ? Math.abs(x.left - x.right) / x.right : 0,
-    }));
+  const timeoutEvents = ts.filter(driven).map((x) => ({
+    device: x.device,
+    kind: x.kind,
+    predicted: x.left,
+    real: x.right,
+    rel: x.right > 0 ? Math.abs(x.left - x.right) / x.right : 0,
+  }));
   return {
     maxAbs: ts.reduce((m, x) => Math.max(m, Math.abs(x.left - x.right)), 0),
     timeoutEvents,
