@@ -1,6 +1,6 @@
 // Boot snapshots (harness snapshot.ts), on real QEMU boots of Debian 6.12: the first boot of a
 // prefix takes the snapshot, later ones restore it; a restored boot's outcome is its cold boot's,
-// with the timeout-driven events within 1 ms; two restores agree to the microsecond; actions at
+// with the timeout-driven events within the cold boots' own spread; two restores agree to the microsecond; actions at
 // or before the snapshot point boot cold; a changed input makes a new snapshot; --cold bypasses.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,20 +58,28 @@ describe('boot snapshots', () => {
     expect(log).toMatch(/@@probelab-state-end/);
   }, 300_000);
 
-  it('against the cold boot (--cold): the same devices, the timeout-driven events within 1 ms', async () => {
+  it("against cold boots (--cold): the same devices; the timeout-driven events within the cold boots' own spread + 2 ms", async () => {
+    // Two cold boots of one scenario differ in early boot (tens of ms at late_initcall here),
+    // which moves the timeout by 0 or about 1.2-1.4 ms (measured: npm run bench:snapshots); a
+    // restored boot carries its prefix's early boot. So the bound is 2 ms beyond what two cold
+    // boots differ by: a restore that perturbed the timer more than early-boot noise fails.
     const f = scenario('snap', loads);
-    const c = await runCli(['boot', f, '--cold'], { PROBELAB_OUT: join(out, 'cold') });
-    expect(c.code).toBe(0);
-    expect(c.stdout).not.toMatch(/restored from a boot snapshot/);
-    expect(readFileSync(join(out, 'cold', 'snap', 'qemu-command.txt'), 'utf8')).not.toMatch(/-incoming/);
-    const cold = real(join(out, 'cold'), 'snap');
+    const cold: Array<{ devices: unknown[]; events: Ev[] }> = [];
+    for (const k of ['cold', 'cold2']) {
+      const c = await runCli(['boot', f, '--cold'], { PROBELAB_OUT: join(out, k) });
+      expect(c.code).toBe(0);
+      expect(c.stdout).not.toMatch(/restored from a boot snapshot/);
+      expect(readFileSync(join(out, k, 'snap', 'qemu-command.txt'), 'utf8')).not.toMatch(/-incoming/);
+      cold.push(real(join(out, k), 'snap'));
+    }
     const warm = real(join(out, 'a'), 'snap');
-    expect(warm.devices).toEqual(cold.devices);
+    expect(warm.devices).toEqual(cold[0]!.devices);
     const timed = (o: { events: Ev[] }) =>
       o.events.filter((e) => e.kind === 'timeout-fired' || e.kind === 'ignored-dependency');
-    expect(timed(warm).map((e) => [e.kind, e.device])).toEqual(timed(cold).map((e) => [e.kind, e.device]));
-    expect(timed(warm).length).toBeGreaterThan(0);
-    timed(warm).forEach((e, i) => expect(Math.abs(e.t - timed(cold)[i]!.t)).toBeLessThan(0.001));
+    const [w, c1, c2] = [timed(warm), timed(cold[0]!), timed(cold[1]!)];
+    expect(w.map((e) => [e.kind, e.device])).toEqual(c1.map((e) => [e.kind, e.device]));
+    expect(w.length).toBeGreaterThan(0);
+    w.forEach((e, i) => expect(Math.abs(e.t - c1[i]!.t)).toBeLessThan(0.002 + Math.abs(c1[i]!.t - c2[i]!.t)));
   }, 300_000);
 
   it('every action at 1 s or before: nothing to branch, a cold boot that says so; a new command line, a new snapshot', async () => {

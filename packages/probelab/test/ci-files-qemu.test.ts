@@ -1,3 +1,4 @@
+// (Named -qemu: the nightly script test boots the smoke matrix.)
 // The nightly definition: the matrix spans what the nightly must cover, the workflow GitHub
 // reads is the one in ci/ (shards in a job matrix, then a merge job, both through the zx
 // script), and the script runs the smoke matrix end to end with --local.
