@@ -4,9 +4,7 @@
  * masters (translated / bypassed / deferred), as a table and an SVG chart.
  */
 import { join } from 'node:path';
-import { readFileSync } from 'node:fs';
 import {
-  InputError,
   loadAnyScenario,
   masterStates,
   moduleKey,

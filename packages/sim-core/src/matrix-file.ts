@@ -5,7 +5,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import { isSeq, type Node as YamlNode } from 'yaml';
-import { InputError, readInputFile } from './errors.js';
+import { readInputFile } from './errors.js';
 import {
   iommuKinds,
   kernelIdPattern,
