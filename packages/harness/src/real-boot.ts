@@ -103,7 +103,13 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
   const snapshot = opts.snapshot ?? process.env.PROBELAB_SNAPSHOT !== '0';
   let run: { console: string; wallSeconds: number } | null = null;
   let restored = false;
-  if (snapshot) {
+  const late = [...s.modules, ...(s.unload ?? [])].some((x) => x.at > earlyActions);
+  if (snapshot && !late) {
+    opts.log?.(
+      `${s.name}: every action is at ${earlyActions} s or earlier, nothing to branch from a boot snapshot: booting cold`,
+    );
+  }
+  if (snapshot && late) {
     let handed: { late: string; capture: string; at: number[] } | null = null;
     const prep = await prepareBoot(dir, s, {
       ...opts,
@@ -111,48 +117,42 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
     });
     const h = handed as { late: string; capture: string; at: number[] } | null;
     if (!h) throw new HarnessError('internal: the initramfs builder did not hand the schedule over');
-    if (!h.at.length) {
+    const { machine: m, kernel, initrd, cmdline, dtb } = prep;
+    const args = (console: { file: string } | { pipe: string }): string[] =>
+      bootCommand(m, s, {
+        kernelImage: kernel.image,
+        initrd,
+        cmdline,
+        console,
+        timeWarp: true,
+        ...(dtb ? { dtb } : {}),
+      }).args;
+    const snap = await ensureSnapshot(
+      m.binary,
+      (file) => args({ file }),
+      [kernel.image, initrd, ...(dtb ? [dtb] : [])],
+      limit,
+      opts.log,
+    );
+    const first = Math.min(...h.at);
+    if (first <= snap.meta.readyAt) {
       opts.log?.(
-        `${s.name}: every action is at ${earlyActions} s or earlier, nothing to branch from a boot snapshot: booting cold`,
+        `${s.name}: an action at ${first} s comes before the boot snapshot's point (${snap.meta.readyAt} s): booting cold`,
       );
     } else {
-      const { machine: m, kernel, initrd, cmdline, dtb } = prep;
-      const args = (console: { file: string } | { pipe: string }): string[] =>
-        bootCommand(m, s, {
-          kernelImage: kernel.image,
-          initrd,
-          cmdline,
-          console,
-          timeWarp: true,
-          ...(dtb ? { dtb } : {}),
-        }).args;
-      const snap = await ensureSnapshot(
-        m.binary,
-        (file) => args({ file }),
-        [kernel.image, initrd, ...(dtb ? [dtb] : [])],
-        limit,
-        opts.log,
+      writeFile(
+        join(dir, 'qemu-command.txt'),
+        `${shellLine({ binary: m.binary, args: [...args({ pipe: `${consoleLog}.pipe` }), '-incoming', `exec:cat ${snap.state}`] })}\n`,
       );
-      const first = Math.min(...h.at);
-      if (first <= snap.meta.readyAt) {
-        opts.log?.(
-          `${s.name}: an action at ${first} s comes before the boot snapshot's point (${snap.meta.readyAt} s): booting cold`,
-        );
-      } else {
-        writeFile(
-          join(dir, 'qemu-command.txt'),
-          `${shellLine({ binary: m.binary, args: [...args({ pipe: `${consoleLog}.pipe` }), '-incoming', `exec:cat ${snap.state}`] })}\n`,
-        );
-        run = await restoreSnapshot(
-          m.binary,
-          (pipe) => args({ pipe }),
-          snap,
-          scheduleInput(h.late, h.capture),
-          consoleLog,
-          limit,
-        );
-        restored = true;
-      }
+      run = await restoreSnapshot(
+        m.binary,
+        (pipe) => args({ pipe }),
+        snap,
+        scheduleInput(h.late, h.capture),
+        consoleLog,
+        limit,
+      );
+      restored = true;
     }
   }
   if (!run) {
