@@ -104,11 +104,6 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
   let run: { console: string; wallSeconds: number } | null = null;
   let restored = false;
   const late = [...s.modules, ...(s.unload ?? [])].some((x) => x.at > earlyActions);
-  if (snapshot && !late) {
-    opts.log?.(
-      `${s.name}: every action is at ${earlyActions} s or earlier, nothing to branch from a boot snapshot: booting cold`,
-    );
-  }
   if (snapshot && late) {
     let handed: { late: string; capture: string; at: number[] } | null = null;
     const prep = await prepareBoot(dir, s, {
@@ -157,6 +152,12 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
   }
   if (!run) {
     const { machine: m, kernel, initrd, cmdline, dtb } = await prepareBoot(dir, s, opts);
+    // Said once the boot is prepared, so that a failure to prepare it is the only line printed.
+    if (snapshot && !late) {
+      opts.log?.(
+        `${s.name}: every action is at ${earlyActions} s or earlier, nothing to branch from a boot snapshot: booting cold`,
+      );
+    }
     const cmd = bootCommand(m, s, {
       kernelImage: kernel.image,
       initrd,
