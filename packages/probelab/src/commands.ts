@@ -37,13 +37,23 @@ import type { KernelId } from '@probelab/sim-core';
 import { renderDiff, renderHazards, renderOutcome } from './report.js';
 import type { Hazard } from '@probelab/sim-core';
 
+/** The one way a QEMU virt scenario is predicted: its kernel's profile, QEMU's tree, its PCI functions. */
+export async function predictQemuScenario(s: Scenario, log: (l: string) => void = () => {}): Promise<Prediction> {
+  const profile = await loadProfile(s.kernel, log);
+  return predict({
+    scenario: s,
+    profile,
+    tree: machineTree(s),
+    pciFunctions: pciFunctions(loadMachine(), s),
+    baseCmdline,
+  });
+}
+
 export async function predictFull(
   s: Scenario,
   log: (l: string) => void = () => {},
 ): Promise<{ outcome: Outcome; hazards: Hazard[]; masters: string[] }> {
-  const profile = await loadProfile(s.kernel, log);
-  const tree = machineTree(s);
-  const p = predict({ scenario: s, profile, tree, pciFunctions: pciFunctions(loadMachine(), s), baseCmdline });
+  const p = await predictQemuScenario(s, log);
   return { outcome: p.outcome, hazards: p.hazards, masters: iommuMasters(p.core) };
 }
 
@@ -63,15 +73,7 @@ export async function predictFile(
     };
   }
   const s = any.scenario;
-  const profile = await loadProfile(s.kernel, log);
-  const p = predict({
-    scenario: s,
-    profile,
-    tree: machineTree(s),
-    pciFunctions: pciFunctions(loadMachine(), s),
-    baseCmdline,
-  });
-  return { name: s.name, prediction: p, title: `${s.name}: predicted` };
+  return { name: s.name, prediction: await predictQemuScenario(s, log), title: `${s.name}: predicted` };
 }
 
 export async function cmdExplain(file: string, device: string): Promise<number> {

@@ -5,24 +5,9 @@
  * then predicts both: the board's masters and their lab stand-ins, side by side.
  */
 import { basename, dirname, join, relative, resolve } from 'node:path';
-import {
-  InputError,
-  loadBoardScenario,
-  predict,
-  transplant,
-  loadScenario,
-  type OutcomeDevice,
-} from '@probelab/sim-core';
-import {
-  baseCmdline,
-  loadMachine,
-  loadProfile,
-  machineTree,
-  pciFunctions,
-  predictBoard,
-  repoRoot,
-  writeAtomic,
-} from '@probelab/harness';
+import { InputError, loadBoardScenario, transplant, loadScenario, type OutcomeDevice } from '@probelab/sim-core';
+import { predictBoard, repoRoot, writeAtomic } from '@probelab/harness';
+import { predictQemuScenario } from './commands.js';
 
 export async function cmdBoardTransplant(args: string[]): Promise<number> {
   let file: string | undefined;
@@ -77,14 +62,7 @@ export async function cmdBoardTransplant(args: string[]): Promise<number> {
   writeAtomic(dtsiOut, t.dtsi);
   writeAtomic(yamlOut, t.scenario);
   const lab = loadScenario(yamlOut);
-  const profile = await loadProfile(lab.kernel, log);
-  const lp = predict({
-    scenario: lab,
-    profile,
-    tree: machineTree(lab),
-    pciFunctions: pciFunctions(loadMachine(), lab),
-    baseCmdline,
-  });
+  const lp = await predictQemuScenario(lab, log);
   // A DT device whose probe failed is listed on a board (every device ever bound) but not in a
   // QEMU outcome: both are "not bound".
   const state = (d: OutcomeDevice | undefined): string =>
