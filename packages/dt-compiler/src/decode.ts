@@ -3,22 +3,63 @@
  * of/base.c (of_device_is_available, of_n_addr_cells, of_map_id), of/property.c.
  */
 import { DtError } from './errors.js';
-import { readU32, type DeviceTree, type DtNode } from './tree.js';
+import { readU32, type DeviceTree, type DtNode, type DtProperty } from './tree.js';
 
 const decoder = new TextDecoder();
-/** Decoded string lists by property value: the simulator asks for the same `compatible` often. */
-const stringCache = new WeakMap<Uint8Array, readonly string[]>();
+
+/**
+ * Decoded forms kept on the property object itself, for the value they were decoded from: the
+ * simulator asks for the same `compatible`, `iommus`, `clocks` at every probe. (WeakMaps keyed by
+ * value cost the garbage collector more than the decoding at 100,000 nodes.)
+ */
+interface Decoded {
+  of?: Uint8Array;
+  strings?: readonly string[];
+  tree?: DeviceTree | undefined;
+  cellsName?: string | null | undefined;
+  phandles?: readonly PhandleArgs[] | undefined;
+  more?: Map<string | null, readonly PhandleArgs[]> | undefined;
+}
+const decodedKey = Symbol('decoded');
+function decoded(p: DtProperty): Decoded {
+  const holder = p as DtProperty & { [decodedKey]?: Decoded };
+  let d = holder[decodedKey];
+  if (!d || d.of !== p.value) {
+    // A symbol key: JSON, Object.keys and for-in never see it (a copied property carries it
+    // along, still valid: it is for the value it was decoded from).
+    d = { of: p.value };
+    holder[decodedKey] = d;
+  }
+  return d;
+}
 
 /** A string-list property; the array is shared, callers must not change it. */
 export function strings(node: DtNode, prop: string): string[] {
   const p = node.properties.get(prop);
   if (!p || p.value.length === 0) return [];
-  let out = stringCache.get(p.value);
-  if (!out) {
-    out = decoder.decode(p.value).split('\0').slice(0, -1);
-    stringCache.set(p.value, out);
+  const d = decoded(p);
+  return (d.strings ??= decodeStrings(p.value)) as string[];
+}
+
+/** NUL-terminated strings; ASCII (nearly every compatible and name) without a TextDecoder call. */
+function decodeStrings(v: Uint8Array): string[] {
+  const out: string[] = [];
+  let start = 0;
+  let ascii = true;
+  for (let i = 0; i < v.length; i++) {
+    const c = v[i]!;
+    if (c === 0) {
+      out.push(
+        ascii && i - start < 4096
+          ? String.fromCharCode.apply(null, v.subarray(start, i) as unknown as number[])
+          : decoder.decode(v.subarray(start, i)),
+      );
+      start = i + 1;
+      ascii = true;
+    } else if (c > 0x7f) ascii = false;
   }
-  return out as string[];
+  // A value that does not end in NUL: its last piece is not a string (as split().slice(0, -1) drops it).
+  return out;
 }
 
 export function string(node: DtNode, prop: string): string | undefined {
@@ -98,9 +139,6 @@ export interface PhandleArgs {
   args: number[];
 }
 
-/** Parsed lists by tree, property value and cells name: the simulator re-reads `iommus`, `clocks`, … at every probe. */
-const phandleCache = new WeakMap<DeviceTree, WeakMap<Uint8Array, Map<string | null, readonly PhandleArgs[]>>>();
-
 /**
  * include/linux/of.h:of_parse_phandle_with_args (drivers/of/base.c:__of_parse_phandle_with_args) semantics for a `<phandle args...>` list whose
  * argument count comes from `cellsName` in the target (e.g. `iommus` / `#iommu-cells`).
@@ -115,12 +153,24 @@ export function phandleList(
 ): PhandleArgs[] {
   const p = node.properties.get(prop);
   if (!p) return [];
-  let perTree = phandleCache.get(tree);
-  if (!perTree) phandleCache.set(tree, (perTree = new WeakMap()));
-  let perValue = perTree.get(p.value);
-  if (!perValue) perTree.set(p.value, (perValue = new Map()));
-  let out = perValue.get(cellsName);
-  if (!out) perValue.set(cellsName, (out = parsePhandleList(tree, node, prop, cellsName, file)));
+  // Parsed lists by tree and cells name (a node's phandles resolve in the tree it is read in):
+  // one slot for the cells name a property is read with, a map only for a second one.
+  const d = decoded(p);
+  if (d.tree !== tree) {
+    d.tree = tree;
+    d.cellsName = undefined;
+    d.phandles = undefined;
+    d.more = undefined;
+  }
+  if (d.phandles && d.cellsName === cellsName) return d.phandles as PhandleArgs[];
+  let out = d.more?.get(cellsName);
+  if (!out) {
+    out = parsePhandleList(tree, node, prop, cellsName, file);
+    if (!d.phandles) {
+      d.cellsName = cellsName;
+      d.phandles = out;
+    } else (d.more ??= new Map()).set(cellsName, out);
+  }
   return out as PhandleArgs[];
 }
 

@@ -7,7 +7,7 @@
 import { dirname, resolve } from 'node:path';
 import { InputError, readInputFile } from './errors.js';
 import { moduleKey, type ModuleLoad } from './scenario.js';
-import type { ProbeFault } from './driver-core.js';
+import type { ProbeFault } from './probe-faults.js';
 import { YamlInput } from './yaml-input.js';
 import { checkCmdline } from './cmdline.js';
 import { nameExpected, namePattern } from './input-limits.js';

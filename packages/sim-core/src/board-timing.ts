@@ -5,6 +5,7 @@
  */
 import type { BoardTimingParams } from './board-scenario.js';
 import type { BootTiming, KernelProfile } from './profile.js';
+import { round6 } from './sim-time.js';
 
 export function boardTiming(profile: KernelProfile, p: BoardTimingParams): BootTiming {
   const builtin = profile.drivers
@@ -29,5 +30,3 @@ export function boardTiming(profile: KernelProfile, p: BoardTimingParams): BootT
     deferCost: p.deferCost,
   };
 }
-
-const round6 = (t: number): number => Math.round(t * 1e6) / 1e6;

@@ -6,7 +6,8 @@ export * from './board.js';
 export * from './model.js';
 export { InputError, readInputFile } from './errors.js';
 export { DriverCore } from './driver-core.js';
-export { linksFor, supplierNodes } from './fw-devlink.js';
+export { linksFor } from './fw-devlink.js';
+export { supplierNodes } from './fw-devlink-suppliers.js';
 export { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 export { timerFireTime, jiffiesAt } from './timer-wheel.js';
 export { checkModuleActions, predict, type PredictInput, type Prediction } from './predict.js';
@@ -24,7 +25,7 @@ export {
   type BoardTimingParams,
 } from './board-scenario.js';
 export { boardTiming } from './board-timing.js';
-export type { ProbeFault } from './driver-core.js';
+export type { ProbeFault } from './probe-faults.js';
 export { YamlInput } from './yaml-input.js';
 export { masterStates, outcomeMasterStates, type MasterState, type MasterSummary } from './master-states.js';
 export {
@@ -41,3 +42,4 @@ export { labCompatibles, labDma, labFaults, labProbeTimes, LAB_PROBE_ERROR, type
 export type { LabDma } from './outcome.js';
 export { transplant, type Transplant, type TransplantInput, type TransplantNode } from './transplant.js';
 export { iommuMasters, judgedMasters, translationFailures, type PolicyFailure } from './translation-policy.js';
+export { round6 } from './sim-time.js';

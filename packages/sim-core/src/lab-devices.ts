@@ -13,7 +13,7 @@
  */
 import { compatible, u32, type DtNode } from '@probelab/dt-compiler';
 import { busId, type Board } from './board.js';
-import type { ProbeFault } from './driver-core.js';
+import type { ProbeFault } from './probe-faults.js';
 import type { LabDma } from './outcome.js';
 
 export const labCompatibles = ['probelab,dma-master', 'probelab,supplier', 'probelab,iommu'] as const;

@@ -74,9 +74,9 @@ export function keepDevice(d: OutcomeDevice & { fromDt: boolean }): boolean {
 
 /** Devices in bus/id order, and only the events of listed devices (or global ones), in time order. */
 export function sortOutcome(o: Outcome): Outcome {
-  const devices = [...o.devices].sort((a, b) =>
-    a.bus + a.id < b.bus + b.id ? -1 : a.bus + a.id > b.bus + b.id ? 1 : 0,
-  );
+  const keyed = o.devices.map((d) => ({ d, k: d.bus + d.id }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
+  const devices = keyed.map((x) => x.d);
   const ids = new Set(devices.map((d) => d.id));
   const events = o.events.filter((e) => e.device === null || ids.has(e.device)).sort((a, b) => a.t - b.t);
   return { devices, events };

@@ -20,7 +20,7 @@ import type { Prediction } from './predict.js';
 import type { Device } from './model.js';
 import type { ModuleLoad } from './scenario.js';
 import { moduleKey } from './scenario.js';
-import type { ProbeFault } from './driver-core.js';
+import type { ProbeFault } from './probe-faults.js';
 import type { KernelProfile } from './profile.js';
 import { tokens } from './cmdline.js';
 import { InputError } from './errors.js';

@@ -11,6 +11,7 @@
  * timeout-driven events follow from these.
  */
 import type { BootTiming, IommuKind, KernelId, KernelProfile, Outcome, Scenario } from '@probelab/sim-core';
+import { round6 } from '@probelab/sim-core';
 import { predict } from '@probelab/sim-core';
 import {
   baseCmdline,
@@ -197,8 +198,6 @@ export function fitKernel(
   }));
   return { timing, parameters, eventKinds };
 }
-
-const round6 = (x: number): number => Math.round(x * 1e6) / 1e6;
 
 export async function runCalibration(
   matrixFile: string,
