@@ -24,6 +24,7 @@ import {
   type KernelId,
   type Scenario,
 } from '@probelab/sim-core';
+import { round6 } from '@probelab/sim-core';
 import { provisionKernel, staticProfile } from './kernels.js';
 import { loadMachine, pciFunctions } from './machine.js';
 import { machineTree } from './boards.js';
@@ -41,6 +42,18 @@ export interface DiscoveredProfile {
   builtinMatches: BuiltinMatch[];
   ofDeclared: string[];
   timing: Partial<Record<IommuKind, BootTiming>>;
+  /**
+   * A kernel built from source: the build's module table (modules.builtin, modules.dep,
+   * modules.alias as depmod wrote them), so that a prediction on it needs no build of its own
+   * (unbuilt-profile.ts). Debian's packaged kernels are read from the package instead.
+   */
+  modules?: ModuleTable;
+}
+
+export interface ModuleTable {
+  builtin: string[];
+  dep: Array<[string, string[]]>;
+  alias: Array<[string, string]>;
 }
 
 /** Machine variants a kernel can boot: virtio-iommu needs CONFIG_VIRTIO_IOMMU. */
@@ -126,6 +139,15 @@ export async function discover(kernelId: KernelId, log: (s: string) => void = ()
     ),
     ofDeclared: [...declared].sort(),
     timing,
+    ...(k.tree
+      ? {
+          modules: {
+            builtin: [...st.builtinModules].sort(),
+            dep: [...st.moduleDeps].sort((a, b) => (a[0] < b[0] ? -1 : 1)),
+            alias: st.moduleAliases.map((a): [string, string] => [a.pattern, a.module]),
+          },
+        }
+      : {}),
   };
 }
 
@@ -196,4 +218,3 @@ export function bootTiming(p: ParsedConsole, drivers: Map<string, DriverInfo>): 
 }
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const round6 = (t: number): number => Math.round(t * 1e6) / 1e6;

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import {
   createWriteStream,
+  realpathSync,
   cpSync,
   existsSync,
   mkdirSync,
@@ -141,10 +142,17 @@ export function checkFragment(configText: string, fragment: string): void {
   throw new HarnessError(`Kconfig dropped ${dropped.length} option(s) of ${basename(fragment)}: ${why.join(', ')}`);
 }
 
-export async function buildKernel(req: BuildRequest, log: (line: string) => void = () => {}): Promise<BuiltKernel> {
-  await need(`${CROSS}gcc`, 'gcc-aarch64-linux-gnu');
-  await need('make', 'make');
-  await need('patch', 'patch');
+/** What names a build: its cache directory, keyed by source, fragment, patches and lab drivers. */
+export interface BuildKey {
+  hash: string;
+  dir: string;
+  pristine: string;
+  fragment: string;
+  patches: string[];
+}
+
+/** The key of the build a request makes, without building (the tree is unpacked if need be). */
+export async function buildKey(req: BuildRequest): Promise<BuildKey> {
   const fragment = resolve(req.fragment ?? join(repoRoot(), 'qemu', 'configs', 'virt-minimal.config'));
   if (!existsSync(fragment)) throw new HarnessError(`${fragment}: config fragment not found`);
   const patches = (req.patches ?? []).map((p) => resolve(p));
@@ -158,16 +166,38 @@ export async function buildKernel(req: BuildRequest, log: (line: string) => void
       lab: labSourceHash(),
     }),
   ).slice(0, 16);
-  const dir = join(cacheDir(), 'kernels', hash);
-  const done = join(dir, 'artefacts.json');
-  const cached = (): BuiltKernel | null =>
-    existsSync(done) ? { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true } : null;
-  if (cached()) return cached()!;
+  return { hash, dir: join(cacheDir(), 'kernels', hash), pristine, fragment, patches };
+}
+
+/** The build of a key if it is in the cache, else null (nothing is built). */
+export function builtKernel(key: BuildKey): BuiltKernel | null {
+  const done = join(key.dir, 'artefacts.json');
+  return existsSync(done) ? { ...(JSON.parse(readFileSync(done, 'utf8')) as BuiltKernel), fromCache: true } : null;
+}
+
+export async function buildKernel(req: BuildRequest, log: (line: string) => void = () => {}): Promise<BuiltKernel> {
+  await need(`${CROSS}gcc`, 'gcc-aarch64-linux-gnu');
+  await need('make', 'make');
+  await need('patch', 'patch');
+  const key = await buildKey(req);
+  const cached = builtKernel(key);
+  if (cached) return cached;
   // One build per hash at a time: tests, matrix workers and users that ask for the same kernel
   // at once wait for the first one's build instead of building over it.
-  const release = await waitForLock(dir, log);
+  const release = await waitForLock(key.dir, log);
   try {
-    return cached() ?? (await buildInto(dir, done, hash, pristine, fragment, patches, log));
+    return (
+      builtKernel(key) ??
+      (await buildInto(
+        key.dir,
+        join(key.dir, 'artefacts.json'),
+        key.hash,
+        key.pristine,
+        key.fragment,
+        key.patches,
+        log,
+      ))
+    );
   } finally {
     release();
   }
@@ -191,7 +221,9 @@ async function buildInto(
   log(
     `linking ${basename(pristine)} into the build's tree${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`,
   );
-  await spawnChild('cp', ['-al', pristine, tree]);
+  // The real directory, never a symlink to it: `cp -a` would copy the link, and the patches and
+    // lab drivers would then go into the pristine tree every other build and profile reads.
+    await spawnChild('cp', ['-al', realpathSync(pristine), tree]);
   addLabDrivers(tree);
   await applyPatches(tree, patches);
   const obj = join(dir, 'build');

@@ -10,7 +10,8 @@ import type { BootTiming, IommuKind, KernelId, KernelProfile } from '@probelab/s
 import { writeAtomic } from './atomic.js';
 import { HarnessError } from './errors.js';
 import { discover, type DiscoveredProfile } from './discovery.js';
-import { parseSourceKernel, provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
+import { parseSourceKernel, provisionKernel, sourceFacts, staticProfile, type KernelArtefacts } from './kernels.js';
+import { unbuiltSource } from './unbuilt-profile.js';
 import { labDrivers } from './lab-drivers.js';
 import { waitForLock } from './out-lock.js';
 import { cacheDir, repoRoot } from './paths.js';
@@ -71,29 +72,45 @@ export function calibratedTiming(timing: KernelProfile['timing'], cal: Calibrati
   return out;
 }
 
+/**
+ * A kernel's profile. `build: false` (predictions): a source kernel that is not built yet is read
+ * without building it (unbuilt-profile.ts) when a committed profile is of its build; boots keep
+ * the default, which builds.
+ */
 export async function loadProfile(
   id: KernelId,
   log: (l: string) => void = () => {},
-  opts: { calibration?: boolean } = {},
+  opts: { calibration?: boolean; build?: boolean } = {},
 ): Promise<KernelProfile & { moduleFiles: Map<string, string> }> {
-  const k = await provisionKernel(id, log);
-  const st = staticProfile(k);
-  let file = discoveredPath(id);
-  // A patched source kernel without a discovered profile of its own takes its baseline's
-  // (driver names, built-in matches, boot timing); what the patches change in dd.c and
-  // property.c comes from its own source (staticProfile -> sourceFacts).
-  const src = parseSourceKernel(id);
-  const fallback = !existsSync(file) && src && src.patches.length > 0;
-  if (fallback) file = discoveredPath(`source-${src!.series}`);
-  if (!existsSync(file))
-    throw new HarnessError(`no discovered profile for ${id} (${file}): run \`probelab kernel discover ${id}\``);
-  let d = JSON.parse(readFileSync(file, 'utf8')) as DiscoveredProfile;
-  if (!fallback && d.packageSha256 !== k.packageSha256) d = await discoveredFor(id, k, d, file, log);
+  const unbuilt = opts.build === false ? await unbuiltSource(id, discoveredPath, log) : null;
+  let st: ReturnType<typeof staticProfile>;
+  let d: DiscoveredProfile;
+  let tree: string | undefined;
+  let config: Map<string, string>;
+  if (unbuilt) {
+    ({ discovered: d, tree, config } = unbuilt);
+    st = unbuiltStatic(id, unbuilt.discovered, unbuilt.tree, config);
+  } else {
+    const k = await provisionKernel(id, log);
+    st = staticProfile(k);
+    ({ tree, config } = k);
+    let file = discoveredPath(id);
+    // A patched source kernel without a discovered profile of its own takes its baseline's
+    // (driver names, built-in matches, boot timing); what the patches change in dd.c and
+    // property.c comes from its own source (staticProfile -> sourceFacts).
+    const src = parseSourceKernel(id);
+    const fallback = !existsSync(file) && src && src.patches.length > 0;
+    if (fallback) file = discoveredPath(`source-${src!.series}`);
+    if (!existsSync(file))
+      throw new HarnessError(`no discovered profile for ${id} (${file}): run \`probelab kernel discover ${id}\``);
+    d = JSON.parse(readFileSync(file, 'utf8')) as DiscoveredProfile;
+    if (!fallback && d.packageSha256 !== k.packageSha256) d = await discoveredFor(id, k, d, file, log);
+  }
   // The simulator uses a kernel's calibration when one exists (`probelab calibrate` fits it).
   const cal = opts.calibration === false ? null : readCalibration(id);
   // The lab's drivers come from the build's tree (lab-drivers.ts); a discovered entry of the same
   // driver gives way to the one read from source, which knows its match table.
-  const lab = k.tree ? labDrivers(k.tree, k.config) : { drivers: [], behaviours: {} };
+  const lab = tree ? labDrivers(tree, config) : { drivers: [], behaviours: {} };
   const labKey = new Set(lab.drivers.map((x) => `${x.bus}/${x.name}`));
   const drivers = [...d.drivers.filter((x) => !labKey.has(`${x.bus}/${x.name}`)), ...lab.drivers];
   return {
@@ -103,6 +120,28 @@ export async function loadProfile(
     ofDeclared: d.ofDeclared,
     timing: calibratedTiming(d.timing, cal),
     ...(Object.keys(lab.behaviours).length ? { behaviours: lab.behaviours } : {}),
+  };
+}
+
+/** staticProfile's half from a committed module table and the configured tree (no build). */
+function unbuiltStatic(
+  id: KernelId,
+  d: DiscoveredProfile & { modules: NonNullable<DiscoveredProfile['modules']> },
+  tree: string,
+  config: Map<string, string>,
+): ReturnType<typeof staticProfile> {
+  const src = parseSourceKernel(id)!;
+  return {
+    id,
+    series: src.series,
+    release: d.release,
+    hz: Number(config.get('CONFIG_HZ') ?? '250'),
+    modules: config.get('CONFIG_MODULES') === 'y',
+    builtinModules: new Set(d.modules.builtin),
+    moduleDeps: new Map(d.modules.dep),
+    moduleAliases: d.modules.alias.map(([pattern, module]) => ({ pattern, module })),
+    moduleFiles: new Map(),
+    ...sourceFacts(tree),
   };
 }
 

@@ -7,7 +7,7 @@
  * Modules get the aliases modpost would write (scripts/mod/file2alias.c:do_of_entry_multi).
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { spawnChild } from './lifetime.js';
 import type { DriverInfo, KernelProfile, ProbeBehaviour } from '@probelab/sim-core';
@@ -73,7 +73,9 @@ export async function sourceProfile(
   if (patches.length || lab) {
     tree = join(work, 'tree');
     log(`linking ${basename(pristine)}${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`);
-    await spawnChild('cp', ['-al', pristine, tree]);
+    // The real directory, never a symlink to it: `cp -a` would copy the link, and the patches and
+    // lab drivers would then go into the pristine tree every other build and profile reads.
+    await spawnChild('cp', ['-al', realpathSync(pristine), tree]);
     if (lab) addLabDrivers(tree);
     await applyPatches(tree, patches);
   }

@@ -39,7 +39,8 @@ import type { Hazard } from '@probelab/sim-core';
 
 /** The one way a QEMU virt scenario is predicted: its kernel's profile, QEMU's tree, its PCI functions. */
 export async function predictQemuScenario(s: Scenario, log: (l: string) => void = () => {}): Promise<Prediction> {
-  const profile = await loadProfile(s.kernel, log);
+  // A prediction never waits for a kernel build (profiles.ts:loadProfile, unbuilt-profile.ts).
+  const profile = await loadProfile(s.kernel, log, { build: false });
   return predict({
     scenario: s,
     profile,
