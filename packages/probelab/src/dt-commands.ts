@@ -23,32 +23,37 @@ export interface DtArgs {
   kernel: KernelSeries;
 }
 
-export function parseDtArgs(args: string[]): DtArgs | string {
-  const a: DtArgs = { file: '', includeDirs: [], flags: [], format: 'text', kernel: '6.12' };
-  for (let i = 0; i < args.length; i++) {
-    const x = args[i]!;
-    const val = (): string => {
-      const v = args[++i];
-      if (v === undefined) throw new DtError(`option ${x} needs a value`, { file: '(command line)' });
-      return v;
-    };
-    if (x === '-o') a.out = val();
-    else if (x === '-I') a.includeDirs.push(val());
-    else if (x === '--kernel-tree') a.kernelTree = val();
-    else if (x === '--dtc-flag') a.flags.push(val());
-    else if (x === '--format') {
-      const f = val();
-      if (f !== 'text' && f !== 'json' && f !== 'dot') return `--format: expected text, json or dot, not ${f}`;
-      a.format = f;
-    } else if (x === '--kernel') {
-      const k = val();
-      if (k !== '6.1' && k !== '6.12') return `--kernel: expected 6.1 or 6.12, not ${k}`;
-      a.kernel = k;
-    } else if (x.startsWith('-')) return `unknown option ${x}`;
-    else if (!a.file) a.file = x;
-    else return `unexpected argument ${x}`;
+/** The values of `dt compile|decompile|deps` checked (cli.ts parses the command line). */
+export function parseDtArgs(
+  file: string,
+  f: {
+    o?: string;
+    include?: string[];
+    'kernel-tree'?: string;
+    'dtc-flag'?: string[];
+    format?: string;
+    kernel?: string;
+  },
+): DtArgs | string {
+  const a: DtArgs = {
+    file,
+    includeDirs: f.include ?? [],
+    flags: f['dtc-flag'] ?? [],
+    format: 'text',
+    kernel: '6.12',
+    ...(f.o !== undefined ? { out: f.o } : {}),
+    ...(f['kernel-tree'] !== undefined ? { kernelTree: f['kernel-tree'] } : {}),
+  };
+  if (f.format !== undefined) {
+    if (f.format !== 'text' && f.format !== 'json' && f.format !== 'dot')
+      return `--format: expected text, json or dot, not ${f.format}`;
+    a.format = f.format;
   }
-  return a.file ? a : 'missing FILE';
+  if (f.kernel !== undefined) {
+    if (f.kernel !== '6.1' && f.kernel !== '6.12') return `--kernel: expected 6.1 or 6.12, not ${f.kernel}`;
+    a.kernel = f.kernel;
+  }
+  return a;
 }
 
 export function cmdDt(sub: string, a: DtArgs): number {

@@ -32,23 +32,16 @@ const endProgress = (): void => {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[2K');
 };
 
-export async function cmdKernelBuild(args: string[]): Promise<number> {
-  let source = '6.12';
-  let fragment: string | undefined;
-  const patches: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const v = (): string => {
-      const x = args[++i];
-      if (x === undefined) throw new InputError(`kernel build: ${a} needs a value`);
-      return x;
-    };
-    if (a === '--source') source = v();
-    else if (a === '--config') fragment = v();
-    else if (a === '--patch') patches.push(v());
-    else if (a === '--series') patches.push(...seriesDir(v()));
-    else throw new InputError(`kernel build: unknown argument ${a}`);
-  }
+/** `kernel build`: --patch files in order, then each --series directory's patches. */
+export async function cmdKernelBuild(o: {
+  source?: string;
+  config?: string;
+  patch?: string[];
+  series?: string[];
+}): Promise<number> {
+  const source = o.source ?? '6.12';
+  const fragment = o.config;
+  const patches = [...(o.patch ?? []), ...(o.series ?? []).flatMap(seriesDir)];
   const b = await buildKernel({ source, ...(fragment ? { fragment } : {}), patches }, progress);
   endProgress();
   process.stdout.write(
@@ -132,16 +125,12 @@ function matrixScenarios(file: string | undefined): Array<{ label: string; scena
     .map((f) => ({ label: relative(process.cwd(), f), scenario: loadScenario(f) }));
 }
 
-export async function cmdValidate(args: string[], json: boolean): Promise<number> {
-  const patches: string[] = [];
-  let matrix: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--patch' && args[i + 1]) patches.push(args[++i]!);
-    else if (a === '--series' && args[i + 1]) patches.push(...seriesDir(args[++i]!));
-    else if (a === '--matrix' && args[i + 1]) matrix = args[++i]!;
-    else throw new InputError(`validate: unknown or incomplete argument ${a}`);
-  }
+export async function cmdValidate(
+  o: { patch?: string[]; series?: string[]; matrix?: string },
+  json: boolean,
+): Promise<number> {
+  const patches = [...(o.patch ?? []), ...(o.series ?? []).flatMap(seriesDir)];
+  const matrix = o.matrix;
   if (!patches.length) throw new InputError('validate: give at least one --patch FILE (or --series DIR)');
   const names = patches.map(registerPatch);
   const rows: ValidateRow[] = [];

@@ -38,26 +38,15 @@ export interface Sweep {
   cells: SweepCell[];
 }
 
-export function parseSweepArgs(
-  args: string[],
-): { file: string; timeouts: number[]; module: string; loads: number[] } | string {
-  const file = args.find((a) => !a.startsWith('--') && !/^-?[\d.,]+$/.test(a) && !a.includes('@'));
-  const val = (flag: string): string | undefined => {
-    const i = args.indexOf(flag);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  if (!file) return 'missing SCENARIO';
-  const t = val('--timeout');
-  const l = val('--load');
-  if (!t) return '--timeout LIST is required (e.g. --timeout -1,0,5,10,30)';
-  if (!l || !/^[A-Za-z0-9_-]+@[\d.,]+$/.test(l))
-    return '--load MODULE@LIST is required (e.g. --load exynos-iommu@5,10,15)';
+/** `--timeout LIST` and `--load MODULE@LIST` checked (cli.ts parses the command line). */
+export function parseSweepArgs(t: string, l: string): { timeouts: number[]; module: string; loads: number[] } | string {
+  if (!/^[A-Za-z0-9_-]+@[\d.,]+$/.test(l)) return '--load MODULE@LIST is required (e.g. --load exynos-iommu@5,10,15)';
   const timeouts = t.split(',').map(Number);
   if (timeouts.some((x) => !Number.isInteger(x))) return `--timeout: expected whole numbers of seconds, got ${t}`;
   const [module, list] = l.split('@') as [string, string];
   const loads = list.split(',').map(Number);
   if (loads.some((x) => !Number.isFinite(x) || x < 0)) return `--load: expected seconds >= 0, got ${list}`;
-  return { file, timeouts, module, loads };
+  return { timeouts, module, loads };
 }
 
 function override(
@@ -98,7 +87,7 @@ export async function runSweep(
   } else {
     const s = any.scenario;
     name = s.name;
-    const profile = await loadProfile(s.kernel, log);
+    const profile = await loadProfile(s.kernel, log, { build: false });
     const tree = machineTree(s);
     const pci = pciFunctions(loadMachine(), s);
     run = async (timeout, at) =>
@@ -135,13 +124,13 @@ export function renderSweepTable(s: Sweep): string {
   return lines.join('\n');
 }
 
-export async function cmdSweep(args: string[], json: boolean): Promise<number> {
-  const parsed = parseSweepArgs(args);
+export async function cmdSweep(file: string, timeout: string, load: string, json: boolean): Promise<number> {
+  const parsed = parseSweepArgs(timeout, load);
   if (typeof parsed === 'string') {
     process.stderr.write(`probelab: sweep: ${parsed}\n`);
     return 2;
   }
-  const sweep = await runSweep(parsed.file, parsed.timeouts, parsed.module, parsed.loads, (l) =>
+  const sweep = await runSweep(file, parsed.timeouts, parsed.module, parsed.loads, (l) =>
     process.stderr.write(`${l}\n`),
   );
   const svg = join(outDir(), sweep.scenario, 'sweep.svg');

@@ -9,20 +9,7 @@ import { InputError, loadBoardScenario, transplant, loadScenario, type OutcomeDe
 import { predictBoard, repoRoot, writeAtomic } from '@probelab/harness';
 import { predictQemuScenario } from './commands.js';
 
-export async function cmdBoardTransplant(args: string[]): Promise<number> {
-  let file: string | undefined;
-  let out: string | undefined;
-  let smmuv3 = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if ((a === '-o' || a === '--out') && args[i + 1]) out = args[++i]!;
-    else if (a === '--smmuv3') smmuv3 = true;
-    else if (a.startsWith('-')) throw new InputError(`board transplant: unknown or incomplete option ${a}`);
-    else if (!file) file = a;
-    else throw new InputError(`board transplant: unexpected argument ${a}`);
-  }
-  if (!file)
-    throw new InputError('board transplant: missing BOARD-SCENARIO (a board scenario file, boards/<board>/*.yaml)');
+export async function cmdBoardTransplant(file: string, out: string | undefined, smmuv3: boolean): Promise<number> {
   const s = loadBoardScenario(file);
   const yamlOut = resolve(out ?? join('boards', 'lab', `${s.name}-lab.yaml`));
   if (!/\.ya?ml$/.test(yamlOut)) throw new InputError(`board transplant: -o expects a .yaml file, not ${out}`);

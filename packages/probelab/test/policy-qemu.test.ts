@@ -74,6 +74,6 @@ describe('check --require-translation', () => {
   it('the flag belongs to check: elsewhere it is an unknown option', async () => {
     const r = await runCli(['predict', 'boards/lab/smmu-early-6.12.yaml', '--require-translation']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^probelab: unknown option --require-translation/);
+    expect(r.stderr).toMatch(/^probelab: predict: unknown option --require-translation/);
   });
 });

@@ -26,7 +26,7 @@ process.stdout.write = (() => true) as typeof process.stdout.write;
 const errWrite = process.stderr.write.bind(process.stderr);
 process.stderr.write = (() => true) as typeof process.stderr.write;
 try {
-  await cmdSurvey(['--config', config, '--jobs', '2', '--out', out], false);
+  await cmdSurvey({ config, jobs: '2', out }, false);
 } finally {
   process.stdout.write = write;
   process.stderr.write = errWrite;

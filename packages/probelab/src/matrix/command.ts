@@ -1,87 +1,60 @@
 /**
- * `probelab matrix FILE [--jobs N] [--baseline RESULTS.jsonl] [--out DIR] [--shard K/N]
- * [--require-translation]` and `probelab matrix merge DIR... --out DIR [--baseline RESULTS.jsonl]
- * [--require-translation]`.
+ * `probelab matrix`, `matrix merge` and `calibrate` (their options are in cli.ts's table): the
+ * options' values checked, the run, and its summary.
  */
 import { runMatrix, untranslated, type MatrixRun } from './run.js';
 import { mergeShards, parseShard, type Shard } from './shard.js';
 
-export function parseMatrixArgs(
-  args: string[],
-):
-  | { file: string; jobs?: number; baseline?: string; out?: string; shard?: Shard; requireTranslation?: boolean }
-  | string {
-  let file: string | undefined;
-  const o: { jobs?: number; baseline?: string; out?: string; shard?: Shard; requireTranslation?: boolean } = {};
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--jobs') {
-      const n = Number(args[++i]);
-      if (!Number.isInteger(n) || n < 1) return `--jobs: expected a whole number >= 1, got ${args[i] ?? '(nothing)'}`;
-      o.jobs = n;
-    } else if (a === '--baseline') {
-      const f = args[++i];
-      if (!f) return '--baseline: expected a results.jsonl file';
-      o.baseline = f;
-    } else if (a === '--out') {
-      const d = args[++i];
-      if (!d) return '--out: expected a directory';
-      o.out = d;
-    } else if (a === '--shard') {
-      const sh = parseShard(args[++i] ?? '(nothing)');
-      if (typeof sh === 'string') return sh;
-      o.shard = sh;
-    } else if (a === '--require-translation') o.requireTranslation = true;
-    else if (a.startsWith('-')) return `unknown option ${a}`;
-    else if (!file) file = a;
-    else return `unexpected argument ${a}`;
-  }
-  if (!file) return 'missing FILE (a matrix file, e.g. ci/nightly.yaml)';
-  return { file, ...o };
+export interface MatrixFlags {
+  jobs?: string;
+  baseline?: string;
+  out?: string;
+  shard?: string;
+  'require-translation'?: boolean;
 }
 
-function parseMergeArgs(
-  args: string[],
-): { dirs: string[]; out: string; baseline?: string; requireTranslation: boolean } | string {
-  const dirs: string[] = [];
-  let out: string | undefined;
-  let baseline: string | undefined;
-  let requireTranslation = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--require-translation') requireTranslation = true;
-    else if (a === '--out') out = args[++i];
-    else if (a === '--baseline') baseline = args[++i];
-    else if (a.startsWith('-')) return `unknown option ${a}`;
-    else dirs.push(a);
+/** The values of `matrix` and `calibrate` (cli.ts parses them; what each must be is checked here). */
+export function matrixOptions(
+  o: MatrixFlags,
+): { jobs?: number; baseline?: string; out?: string; shard?: Shard; requireTranslation?: boolean } | string {
+  const r: { jobs?: number; baseline?: string; out?: string; shard?: Shard; requireTranslation?: boolean } = {};
+  if (o.jobs !== undefined) {
+    const n = Number(o.jobs);
+    if (!Number.isInteger(n) || n < 1) return `--jobs: expected a whole number >= 1, got ${o.jobs}`;
+    r.jobs = n;
   }
-  if (!out) return '--out: expected the directory for the merged results';
-  if (!dirs.length) return 'expected the shard directories (the --out of each `--shard K/N` run)';
-  return { dirs, out, requireTranslation, ...(baseline ? { baseline } : {}) };
+  if (o.baseline !== undefined) {
+    if (!o.baseline) return '--baseline: expected a results.jsonl file';
+    r.baseline = o.baseline;
+  }
+  if (o.out !== undefined) {
+    if (!o.out) return '--out: expected a directory';
+    r.out = o.out;
+  }
+  if (o.shard !== undefined) {
+    const sh = parseShard(o.shard);
+    if (typeof sh === 'string') return sh;
+    r.shard = sh;
+  }
+  if (o['require-translation']) r.requireTranslation = true;
+  return r;
 }
 
-export async function cmdMatrix(args: string[]): Promise<number> {
-  if (args[0] === 'merge') {
-    const m = parseMergeArgs(args.slice(1));
-    if (typeof m === 'string') {
-      process.stderr.write(`probelab: matrix merge: ${m}\n`);
-      return 2;
-    }
-    return summarize(mergeShards(m.dirs, m.out, m.baseline, m.requireTranslation), m.requireTranslation);
-  }
-  const p = parseMatrixArgs(args);
+export async function cmdMatrix(file: string, o: MatrixFlags): Promise<number> {
+  const p = matrixOptions(o);
   if (typeof p === 'string') {
     process.stderr.write(`probelab: matrix: ${p}\n`);
     return 2;
   }
-  const r = await runMatrix(p.file, {
-    ...(p.jobs ? { jobs: p.jobs } : {}),
-    ...(p.baseline ? { baseline: p.baseline } : {}),
-    ...(p.out ? { out: p.out } : {}),
-    ...(p.shard ? { shard: p.shard } : {}),
-    ...(p.requireTranslation ? { requireTranslation: true } : {}),
-  });
+  const r = await runMatrix(file, p);
   return summarize(r, p.requireTranslation ?? false);
+}
+
+export function cmdMatrixMerge(
+  dirs: string[],
+  o: { out: string; baseline?: string; requireTranslation: boolean },
+): number {
+  return summarize(mergeShards(dirs, o.out, o.baseline, o.requireTranslation), o.requireTranslation);
 }
 
 function summarize(r: MatrixRun, requireTranslation = false): number {
@@ -110,15 +83,15 @@ function summarize(r: MatrixRun, requireTranslation = false): number {
   return r.exitCode;
 }
 
-export async function cmdCalibrate(args: string[]): Promise<number> {
+export async function cmdCalibrate(file: string, o: MatrixFlags): Promise<number> {
   const { runCalibration, renderCalibration } = await import('./calibrate.js');
-  const p = parseMatrixArgs(args.length && !args[0]!.startsWith('-') ? args : ['ci/calibration.yaml', ...args]);
+  const p = matrixOptions(o);
   if (typeof p === 'string') {
     process.stderr.write(`probelab: calibrate: ${p}\n`);
     return 2;
   }
   const cals = await runCalibration(
-    p.file,
+    file,
     { ...(p.jobs ? { jobs: p.jobs } : {}), ...(p.out ? { out: p.out } : {}) },
     (l) => process.stderr.write(`${l}\n`),
   );

@@ -39,31 +39,25 @@ export function renderLogOutcome(file: string, o: LogOutcome): string {
   );
 }
 
-const usage = 'usage: probelab parse LOG [--require-translation --board BOARD-SCENARIO] [--json]';
+export const parseSynopsis = 'probelab parse LOG [--require-translation --board BOARD-SCENARIO] [--json]';
+const usage = `usage: ${parseSynopsis}`;
 
 /**
  * `--require-translation --board BOARD-SCENARIO`: the DMA-protection policy on the log alone. A
  * log does not say which devices are IOMMU masters; the board's tree does (`iommus`,
  * `iommu-map`: sim-core translation-policy.ts), so the board scenario names them.
  */
-export async function cmdParse(args: string[], json: boolean): Promise<number> {
+export async function cmdParse(
+  file: string,
+  board: string | undefined,
+  policy: boolean,
+  json: boolean,
+): Promise<number> {
   const fail = (m: string): number => {
     process.stderr.write(`probelab: parse: ${m}\n`);
     return 2;
   };
-  const files: string[] = [];
-  let board: string | undefined;
-  let policy = false;
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    if (a === '--require-translation') policy = true;
-    else if (a === '--board') {
-      board = args[++i];
-      if (!board) return fail(`--board needs a board scenario (${usage})`);
-    } else if (a.startsWith('-')) return fail(`unknown option ${a} (${usage})`);
-    else files.push(a);
-  }
-  if (files.length !== 1) return fail(usage);
+  const files = [file];
   if (policy !== (board !== undefined))
     return fail(
       `--require-translation and --board go together: the board's tree says which devices are IOMMU masters (${usage})`,

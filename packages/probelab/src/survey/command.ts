@@ -35,43 +35,40 @@ export interface SurveyArgs {
   requireTranslation: boolean;
 }
 
-export const surveyUsage =
-  'probelab survey [--source 6.12|6.1|PATH] [--config FRAGMENT] [--patch FILE]... [--boards GLOB] [--cmdline ...] [--userspace coldplug@SECONDS] [--jobs N] [--out DIR] [--require-translation] [--json]';
+export interface SurveyFlags {
+  source?: string;
+  config?: string;
+  patch?: string[];
+  boards?: string;
+  cmdline?: string;
+  userspace?: string;
+  jobs?: string;
+  out?: string;
+  'require-translation'?: boolean;
+}
 
-export function parseSurveyArgs(args: string[]): SurveyArgs | string {
+/** The values of `survey` checked (cli.ts parses the command line). */
+export function parseSurveyArgs(f: SurveyFlags): SurveyArgs | string {
   const a: SurveyArgs = {
-    source: '6.12',
-    patches: [],
-    boards: '**',
-    cmdline: '',
+    source: f.source ?? '6.12',
+    patches: f.patch ?? [],
+    boards: f.boards ?? '**',
+    cmdline: f.cmdline ?? '',
     coldplugAt: 13,
     jobs: Math.max(1, Math.min(cpus().length, 8)),
-    out: 'out/survey',
-    requireTranslation: false,
+    out: f.out ?? 'out/survey',
+    requireTranslation: f['require-translation'] ?? false,
+    ...(f.config !== undefined ? { config: f.config } : {}),
   };
-  for (let i = 0; i < args.length; i++) {
-    const k = args[i]!;
-    const v = (): string => {
-      const x = args[++i];
-      if (x === undefined) throw new InputError(`survey: ${k} needs a value`);
-      return x;
-    };
-    if (k === '--source') a.source = v();
-    else if (k === '--config') a.config = v();
-    else if (k === '--patch') a.patches.push(v());
-    else if (k === '--boards') a.boards = v();
-    else if (k === '--cmdline') a.cmdline = v();
-    else if (k === '--out') a.out = v();
-    else if (k === '--require-translation') a.requireTranslation = true;
-    else if (k === '--jobs') {
-      const n = Number(v());
-      if (!Number.isInteger(n) || n < 1 || n > 64) return `--jobs: expected a whole number from 1 to 64`;
-      a.jobs = n;
-    } else if (k === '--userspace') {
-      const m = /^coldplug@(\d+(?:\.\d+)?)$/.exec(v());
-      if (!m || Number(m[1]) > 3600) return '--userspace: expected coldplug@SECONDS (0 to 3600), e.g. coldplug@13';
-      a.coldplugAt = Number(m[1]);
-    } else return `unknown option ${k} (usage: ${surveyUsage})`;
+  if (f.jobs !== undefined) {
+    const n = Number(f.jobs);
+    if (!Number.isInteger(n) || n < 1 || n > 64) return `--jobs: expected a whole number from 1 to 64`;
+    a.jobs = n;
+  }
+  if (f.userspace !== undefined) {
+    const m = /^coldplug@(\d+(?:\.\d+)?)$/.exec(f.userspace);
+    if (!m || Number(m[1]) > 3600) return '--userspace: expected coldplug@SECONDS (0 to 3600), e.g. coldplug@13';
+    a.coldplugAt = Number(m[1]);
   }
   for (const p of a.patches) if (!existsSync(p)) return `--patch ${p}: no such file`;
   if (a.config && !existsSync(a.config)) return `--config ${a.config}: no such file`;
@@ -139,8 +136,8 @@ async function runBoards(
   await Promise.all(workers.map((w) => w.terminate()));
 }
 
-export async function cmdSurvey(argv: string[], json: boolean): Promise<number> {
-  const a = parseSurveyArgs(argv);
+export async function cmdSurvey(flags: SurveyFlags, json: boolean): Promise<number> {
+  const a = parseSurveyArgs(flags);
   if (typeof a === 'string') {
     process.stderr.write(`probelab: survey: ${a}\n`);
     return 2;
