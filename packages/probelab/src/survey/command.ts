@@ -15,6 +15,7 @@ import {
   appendLine,
   ensureDir,
   lockOutputDir,
+  pristineTree,
   sourceProfile,
   writeAtomic,
   type SourceProfile,
@@ -170,6 +171,14 @@ export async function cmdSurvey(flags: SurveyFlags, json: boolean): Promise<numb
         }
       }
     }
+    // --boards is checked against the source's own boards before any Kconfig run, so that a
+    // GLOB matching nothing is the only line printed.
+    const { tree: pristine } = await pristineTree(a.source);
+    const pristineDts = join(pristine, 'arch', 'arm64', 'boot', 'dts');
+    if (!listKernelDts(pristine).some((d) => globRegExp(a.boards).test(relative(pristineDts, d.file))))
+      throw new InputError(
+        `survey: --boards ${a.boards} matches none of the tree's arm64 boards (e.g. 'rockchip/*', 'qcom/sc7180-*.dts')`,
+      );
     const rows: Row[] = [];
     const t0 = Date.now();
     for (const t of trees) {
