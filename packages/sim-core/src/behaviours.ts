@@ -1,6 +1,8 @@
 /**
- * What a driver's probe does to the rest of the model, by driver name. Each row cites the
- * driver code it stands for. A driver not listed here just binds.
+ * What a driver's probe does to the rest of the model, by driver name: a PCI host's scan
+ * (drivers/pci/controller/pci-host-common.c:pci_host_common_probe), a virtio transport's device
+ * (drivers/virtio/virtio_pci_common.c:virtio_pci_probe), an IOMMU's registration, a bus's
+ * children. Each row cites the driver code it stands for. A driver not listed here just binds.
  */
 export type ProbeBehaviour =
   /** drivers/pci/controller/pci-host-common.c:pci_host_common_probe -> pci_host_probe: scans the

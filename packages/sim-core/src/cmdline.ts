@@ -1,5 +1,9 @@
 /**
- * The kernel parameters the driver core reads, parsed as the kernel parses them.
+ * The kernel parameters the driver core reads, parsed as the kernel parses them: the command
+ * line split as lib/cmdline.c:next_arg does, deferred_probe_timeout
+ * (drivers/base/dd.c:deferred_probe_timeout_setup), fw_devlink and fw_devlink.strict
+ * (drivers/base/core.c:fw_devlink_setup, fw_devlink_strict_setup), module.async_probe
+ * (kernel/module/main.c), iommu.passthrough (drivers/iommu/iommu.c:iommu_set_def_domain_type).
  */
 export type FwDevlinkMode = 'off' | 'permissive' | 'on' | 'rpm';
 

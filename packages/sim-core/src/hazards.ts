@@ -1,6 +1,6 @@
 /**
  * Hazards: outcomes a kernel developer needs told, each with the device, when, and the kernel
- * rule that produced it (packages/sim-core/src/driver-core.ts raises them).
+ * rule that produced it; `raisedIn` names the file and function of the rule that raises each.
  */
 /**
  * Every hazard kind, one table (as dtc declares its checks in checks.c): what it tells, and the
@@ -10,53 +10,53 @@
 export const hazardTable = {
   'bound-before-iommu': {
     summary: 'Bound without translation; its IOMMU registered later and did not attach it.',
-    raisedIn: "driver-core.ts:boundBeforeIommu (at the IOMMU's registration)",
+    raisedIn: "iommu-core.ts:boundBeforeIommu (at the IOMMU's registration)",
   },
   'deferred-forever': {
     summary: 'Still waiting at capture, with no timeout left to end the wait.',
-    raisedIn: 'driver-core.ts:captureHazards',
+    raisedIn: 'deferred-probe.ts:captureHazards',
   },
   'missing-supplier': {
     summary: 'Waits on a supplier that no device provides.',
-    raisedIn: 'driver-core.ts:captureHazards',
+    raisedIn: 'fw-devlink.ts:missingSupplierHazards (at capture)',
   },
   'cycle-broken': {
     summary: 'fw_devlink found a dependency cycle and stopped one of its links ordering probes.',
-    raisedIn: 'driver-core.ts constructor (fw-devlink.ts:cycleEdges)',
+    raisedIn: 'fw-devlink.ts:constructor (fw-devlink-cycles.ts:cycleEdges)',
   },
   'iommu-race-window': {
     summary: 'Deferred-probe work may configure it against an IOMMU whose probe has not returned.',
-    raisedIn: 'driver-core.ts:raceWindow',
+    raisedIn: 'iommu-core.ts:raceWindow',
   },
   'iommu-probe-failed': {
     summary: 'Waited for an IOMMU whose probe failed for good, until the timeout; runs untranslated.',
-    raisedIn: 'driver-core.ts:dmaConfigure',
+    raisedIn: 'of-iommu.ts:dmaConfigure',
   },
   'foreign-bus-ops': {
     summary: "Its IOMMU is driven by one driver but its bus's IOMMU ops belong to another (seed 002).",
-    raisedIn: 'driver-core.ts:attach',
+    raisedIn: 'iommu-core.ts:probeDevice',
   },
   'group-after-failed-probe': {
     summary: 'Its probe failed for good, but it keeps its IOMMU group and pins the IOMMU module.',
-    raisedIn: 'driver-core.ts:reallyProbe',
+    raisedIn: 'dd-probe.ts:reallyProbe',
   },
   'iommu-configure-failed': {
     summary:
       'of_iommu_configure failed (-EINVAL: its `iommus` entries name IOMMUs the fwspec cannot hold together at that moment); it binds untranslated without waiting.',
-    raisedIn: 'driver-core.ts:configureFailed',
+    raisedIn: 'of-iommu.ts:configureFailed',
   },
   'attached-while-bound': {
     summary: 'Added to an IOMMU group while bound to its driver: its DMA changed under the driver.',
-    raisedIn: 'driver-core.ts:replayStaleFwspecs',
+    raisedIn: 'iommu-core.ts:replayStaleFwspecs',
   },
   'iommu-register-refused': {
     summary: 'An IOMMU whose registration the core refused: another driver already owns the buses.',
-    raisedIn: 'driver-core.ts:registerRefused',
+    raisedIn: 'iommu-core.ts:registerRefused',
   },
   'configured-in-window': {
     summary:
       "Configured against an IOMMU registered but not ready (its driver's probe still running on another CPU): bound untranslated although the IOMMU is there (seed 000's window, realised).",
-    raisedIn: 'driver-core.ts:dmaConfigure',
+    raisedIn: 'of-iommu.ts:dmaConfigure',
   },
 } as const satisfies Record<string, { summary: string; raisedIn: string }>;
 

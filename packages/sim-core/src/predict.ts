@@ -1,6 +1,7 @@
 /**
  * predict(): a scenario, its board and its kernel profile in; the simulator's Outcome out.
- * The boot is replayed as timed events: built-in driver registrations, the late initcall, late
+ * The boot is replayed as timed events: built-in driver registrations (init/main.c:do_initcalls,
+ * by level and link order), the late initcall (drivers/base/dd.c:deferred_probe_initcall), late
  * registrations, the guest init's module loads, the deferred-probe timer, and the capture.
  */
 import type { DeviceTree } from '@probelab/dt-compiler';
