@@ -6,7 +6,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BootTiming, IommuKind, KernelId, KernelProfile } from '@probelab/sim-core';
+import { readContract, type BootTiming, type IommuKind, type KernelId, type KernelProfile } from '@probelab/sim-core';
 import { writeAtomic } from './atomic.js';
 import { HarnessError } from './errors.js';
 import { discover, type DiscoveredProfile } from './discovery.js';
@@ -50,9 +50,11 @@ export function calibrationPath(id: KernelId): string {
   return join(process.env.PROBELAB_CALIBRATION ?? join(repoRoot(), 'qemu', 'calibration'), `${id}.json`);
 }
 
+/** The calibration file, checked against schemas/calibration.schema.json (a hand edit that
+ *  breaks it is a file:line:column error, not a silent misfit). */
 export function readCalibration(id: KernelId): Calibration | null {
   const f = calibrationPath(id);
-  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as Calibration) : null;
+  return existsSync(f) ? (readContract('calibration', readFileSync(f, 'utf8'), f) as Calibration) : null;
 }
 
 /** Discovered timing with a calibration's fitted fields laid over it. */

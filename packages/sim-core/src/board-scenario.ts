@@ -8,9 +8,10 @@ import { dirname, resolve } from 'node:path';
 import { InputError, readInputFile } from './errors.js';
 import { moduleKey, type ModuleLoad } from './scenario.js';
 import type { ProbeFault } from './probe-faults.js';
-import { YamlInput } from './yaml-input.js';
+import { LineCounter, type Node as YamlNode } from 'yaml';
+import { parseYaml } from './yaml-input.js';
 import { checkCmdline } from './cmdline.js';
-import { nameExpected, namePattern } from './input-limits.js';
+import { checkSchema } from './schema-check.js';
 
 /** Timing of a board boot; defaults stand for a typical arm64 board, a calibration file refines them. */
 export interface BoardTimingParams {
@@ -72,128 +73,72 @@ export function loadBoardScenario(file: string): BoardScenario {
   return parseBoardScenario(readInputFile(file, 'scenario'), file);
 }
 
-const moduleName = /^[A-Za-z0-9_-]+$/;
-
+/**
+ * The file's shape is schemas/board-scenario.schema.json, a timing file's
+ * schemas/board-timing.schema.json (checked with ajv, schema-check.ts); what a schema cannot say
+ * is checked here: the kernel parameters, finite times, each module once, loads before capture.
+ */
 export function parseBoardScenario(text: string, file = '<scenario>'): BoardScenario {
-  const y = new YamlInput(text, file, 'a mapping with name, board, kernel, cmdline, modules, capture');
-  const top = y.root;
-  y.only(top, '', ['name', 'board', 'kernel', 'cmdline', 'modules', 'unload', 'faults', 'timing', 'capture']);
+  const lc = new LineCounter();
+  const doc = parseYaml(text, file, lc);
+  const data = checkSchema('board-scenario', doc, lc, file) as BoardScenarioData;
+  const node = (...path: Array<string | number>): YamlNode | null =>
+    (doc.getIn(path, true) as YamlNode | undefined) ?? (doc.contents as YamlNode | null);
+  const fail = (field: string, expected: string, at: YamlNode | null): never => {
+    const r = at?.range;
+    const p = r ? lc.linePos(r[0]) : undefined;
+    throw new InputError(`field \`${field}\`: expected ${expected}`, file, p?.line, p?.col);
+  };
   const here = dirname(resolve(file));
-  const name = y.string(top, 'name', 'name', nameExpected, (s) => namePattern.test(s));
-  const board = y.string(
-    top,
-    'board',
-    'board',
-    "a .dts path (relative to the kernel's arch/arm64/boot/dts, or to this file when it starts with ./)",
-    (s) => /\.dts$/.test(s),
-  );
-
-  const k = y.map(
-    top,
-    'kernel',
-    'kernel',
-    'a mapping with source, and optionally config, patches, iommuSetup, busOpsAtInit',
-  );
-  y.only(k, 'kernel', ['source', 'config', 'patches', 'iommuSetup', 'busOpsAtInit']);
-  const source = y.string(k, 'source', 'kernel.source', "'6.12', '6.1' or a kernel tree path", (s) => s.length > 0);
-  const config = y.optionalString(k, 'config', 'kernel.config', 'a config fragment path (relative to this file)');
-  const patches = y
-    .list(k, 'patches', 'kernel.patches', 'a list of patch paths')
-    .map((it) => resolve(here, y.scalar(it, 'a patch path', (v) => typeof v === 'string') as string));
-  const iommuSetup = (y.optionalString(
-    k,
-    'iommuSetup',
-    'kernel.iommuSetup',
-    'driver-bind or device-add',
-    (s) => s === 'driver-bind' || s === 'device-add',
-  ) ?? 'driver-bind') as BoardKernel['iommuSetup'];
-  const busOpsAtInit = y
-    .list(k, 'busOpsAtInit', 'kernel.busOpsAtInit', 'a list of driver names')
-    .map((it) => y.scalar(it, 'a driver name', (v) => typeof v === 'string') as string);
-
-  const cmdline = y.optionalString(top, 'cmdline', 'cmdline', 'a string of kernel parameters') ?? '';
+  const k = data.kernel;
+  const cmdline = data.cmdline ?? '';
   const cmdProblem = checkCmdline(cmdline);
-  if (cmdProblem) y.fail('cmdline', cmdProblem, y.node(top, 'cmdline'));
-  const capture = y.number(
-    top,
-    'capture',
-    'capture',
-    'a number of seconds of uptime, > 0 and <= 3600',
-    (n) => n > 0 && n <= 3600,
-  );
+  if (cmdProblem) fail('cmdline', cmdProblem, node('cmdline'));
+  const capture = data.capture;
+  if (!Number.isFinite(capture)) fail('capture', 'a number of seconds of uptime, > 0 and <= 3600', node('capture'));
   const loads = (key: 'modules' | 'unload'): ModuleLoad[] => {
     const seen = new Set<string>();
-    return y.list(top, key, key, 'a list of { name, at }').map((it) => {
-      const m = y.asMap(it, 'a mapping { name, at }');
-      y.only(m, it.path, ['name', 'at']);
-      const name = y.string(m, 'name', `${it.path}.name`, 'a module name', (s) => moduleName.test(s));
-      if (seen.has(moduleKey(name)))
-        y.fail(`${it.path}.name`, `each module once (${name} is listed twice in \`${key}\`)`, y.node(m, 'name'));
-      seen.add(moduleKey(name));
-      return {
-        name,
-        at: y.number(
-          m,
-          'at',
-          `${it.path}.at`,
-          `a number of seconds >= 0 and before capture (${capture} s)`,
-          (n) => n >= 0 && n < capture,
-        ),
-      };
+    return (data[key] ?? []).map((m, i) => {
+      if (seen.has(moduleKey(m.name)))
+        fail(`${key}[${i}].name`, `each module once (${m.name} is listed twice in \`${key}\`)`, node(key, i, 'name'));
+      seen.add(moduleKey(m.name));
+      if (!(m.at < capture))
+        fail(`${key}[${i}].at`, `a number of seconds >= 0 and before capture (${capture} s)`, node(key, i, 'at'));
+      return { name: m.name, at: m.at };
     });
   };
-  const faults = y.list(top, 'faults', 'faults', 'a list of { device, result, times }').map((it): ProbeFault => {
-    const m = y.asMap(it, 'a mapping { device, result, times }');
-    y.only(m, it.path, ['device', 'result', 'times']);
-    return {
-      device: y.string(m, 'device', `${it.path}.device`, 'a device name (dev_name, e.g. 13900000.decon)'),
-      result: y.string(
-        m,
-        'result',
-        `${it.path}.result`,
-        'defer (-EPROBE_DEFER) or error (fails for good)',
-        (s) => s === 'defer' || s === 'error',
-      ) as ProbeFault['result'],
-      times:
-        y.optionalNumber(
-          m,
-          'times',
-          `${it.path}.times`,
-          'a whole number of probes >= 1',
-          (n) => Number.isInteger(n) && n >= 1,
-        ) ?? 1,
-    };
-  });
+  const faults = (data.faults ?? []).map((f): ProbeFault => ({
+    device: f.device,
+    result: f.result,
+    times: f.times ?? 1,
+  }));
   // `timing:` inline, or the path of a calibration file (YAML/JSON with the same fields).
   let timing: BoardTimingParams = { ...defaultBoardTiming };
-  const tnode = y.node(top, 'timing');
-  if (tnode !== undefined) {
-    if ('value' in tnode && typeof (tnode as { value: unknown }).value === 'string') {
-      const f = resolve(here, (tnode as { value: string }).value);
-      let t: string;
-      try {
-        t = readInputFile(f, 'calibration file');
-      } catch (e) {
-        return y.fail(
-          'timing',
-          `a timing mapping or a readable calibration file (${f}: ${(e as InputError).message.replace(/^cannot read [^:]*: /, '')})`,
-          tnode,
-        );
-      }
-      const ty = new YamlInput(t, f, 'a mapping of timing parameters');
-      timing = readTiming(ty, ty.root, '');
-    } else {
-      timing = readTiming(
-        y,
-        y.map(top, 'timing', 'timing', 'a mapping of timing parameters, or a calibration file path'),
+  if (typeof data.timing === 'string') {
+    const f = resolve(here, data.timing);
+    let t: string;
+    try {
+      t = readInputFile(f, 'calibration file');
+    } catch (e) {
+      return fail(
         'timing',
+        `a timing mapping or a readable calibration file (${f}: ${(e as InputError).message.replace(/^cannot read [^:]*: /, '')})`,
+        node('timing'),
       );
     }
-  }
+    const tlc = new LineCounter();
+    timing = readTiming(checkSchema('board-timing', parseYaml(t, f, tlc), tlc, f) as TimingData, f, tlc);
+  } else if (data.timing) timing = readTiming(data.timing, file, lc);
   return {
-    name,
-    board: board.startsWith('./') || board.startsWith('../') ? resolve(here, board) : board,
-    kernel: { source, ...(config ? { config: resolve(here, config) } : {}), patches, iommuSetup, busOpsAtInit },
+    name: data.name,
+    board: data.board.startsWith('./') || data.board.startsWith('../') ? resolve(here, data.board) : data.board,
+    kernel: {
+      source: k.source,
+      ...(k.config ? { config: resolve(here, k.config) } : {}),
+      patches: (k.patches ?? []).map((x) => resolve(here, x)),
+      iommuSetup: k.iommuSetup ?? 'driver-bind',
+      busOpsAtInit: k.busOpsAtInit ?? [],
+    },
     cmdline,
     modules: loads('modules'),
     unload: loads('unload'),
@@ -204,24 +149,44 @@ export function parseBoardScenario(text: string, file = '<scenario>'): BoardScen
   };
 }
 
-function readTiming(y: YamlInput, t: import('yaml').YAMLMap, path: string): BoardTimingParams {
+type TimingData = Partial<Omit<BoardTimingParams, 'moduleLoadLatency' | 'probeDuration'>> & {
+  moduleLoadLatency?: Record<string, number>;
+  probeDuration?: Record<string, number>;
+};
+
+/** What schemas/board-scenario.schema.json admits. */
+interface BoardScenarioData {
+  name: string;
+  board: string;
+  kernel: {
+    source: string;
+    config?: string;
+    patches?: string[];
+    iommuSetup?: BoardKernel['iommuSetup'];
+    busOpsAtInit?: string[];
+  };
+  cmdline?: string;
+  modules?: Array<{ name: string; at: number }>;
+  unload?: Array<{ name: string; at: number }>;
+  faults?: Array<{ device: string; result: ProbeFault['result']; times?: number }>;
+  timing?: string | TimingData;
+  capture: number;
+}
+
+/** Timing parameters over the defaults; a number the schema lets through must still be finite. */
+function readTiming(t: TimingData, file: string, lc: LineCounter): BoardTimingParams {
+  void lc;
   const timing = { ...defaultBoardTiming };
-  const at = (k: string): string => (path ? `${path}.${k}` : k);
-  const scalars = [
-    'initcallStart',
-    'initcallStep',
-    'lateInitcallGap',
-    'initStart',
-    'defaultModuleLoadLatency',
-    'defaultProbeDuration',
-    'deferCost',
-  ] as const;
-  y.only(t, path, [...scalars, 'moduleLoadLatency', 'probeDuration']);
-  for (const key of scalars) {
-    const v = y.optionalNumber(t, key, at(key), 'a number of seconds >= 0', (n) => n >= 0);
-    if (v !== undefined) timing[key] = v;
+  const finite = (k: string, v: number): number => {
+    if (!Number.isFinite(v)) throw new InputError(`field \`${k}\`: expected a number of seconds >= 0`, file);
+    return v;
+  };
+  for (const [key, v] of Object.entries(t) as Array<[keyof TimingData, unknown]>) {
+    if (key === 'moduleLoadLatency' || key === 'probeDuration') {
+      const table: Record<string, number> = {};
+      for (const [name, x] of Object.entries(v as Record<string, number>)) table[name] = finite(`${key}.${name}`, x);
+      timing[key] = table;
+    } else timing[key] = finite(key, v as number);
   }
-  timing.moduleLoadLatency = y.numberTable(t, 'moduleLoadLatency', at('moduleLoadLatency'));
-  timing.probeDuration = y.numberTable(t, 'probeDuration', at('probeDuration'));
   return timing;
 }

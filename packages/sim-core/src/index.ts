@@ -43,3 +43,4 @@ export type { LabDma } from './outcome.js';
 export { transplant, type Transplant, type TransplantInput, type TransplantNode } from './transplant.js';
 export { iommuMasters, judgedMasters, translationFailures, type PolicyFailure } from './translation-policy.js';
 export { round6 } from './sim-time.js';
+export { readContract, schemaPath, schemaValidator, schemaNames, type SchemaName } from './schema-check.js';

@@ -4,22 +4,19 @@
  * every value of every axis.
  */
 import { dirname, resolve } from 'node:path';
-import { isSeq, type Node as YamlNode } from 'yaml';
-import { readInputFile } from './errors.js';
+import { LineCounter, isMap, type Node as YamlNode } from 'yaml';
+import { InputError, readInputFile } from './errors.js';
 import {
-  iommuKinds,
-  kernelIdPattern,
   loadScenario,
   moduleKey,
-  pciEndpoints,
   type IommuKind,
   type KernelId,
   type ModuleLoad,
   type PciEndpoint,
   type Scenario,
 } from './scenario.js';
-import { YamlInput } from './yaml-input.js';
-import { nameExpected, namePattern } from './input-limits.js';
+import { parseYaml } from './yaml-input.js';
+import { checkSchema } from './schema-check.js';
 
 export interface MatrixVariant {
   name: string;
@@ -61,109 +58,72 @@ export function loadMatrixFile(file: string): MatrixFile {
   return parseMatrixFile(readInputFile(file, 'matrix file'), file);
 }
 
+/**
+ * The file's shape is schemas/matrix.schema.json (checked with ajv, schema-check.ts); the base
+ * scenario is read first (its own errors come first), and what a schema cannot say is checked
+ * here: unique variant names, loads before the capture.
+ */
 export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {
-  const y = new YamlInput(text, file, 'a mapping with name, base, variants, axes');
-  const top = y.root;
-  y.only(top, '', ['name', 'base', 'variants', 'axes', 'capture']);
-  const name = y.string(top, 'name', 'name', nameExpected, (s) => namePattern.test(s));
-  const baseRel = y.string(top, 'base', 'base', 'the path of a QEMU scenario (relative to this file)');
-  const base = loadScenario(resolve(dirname(resolve(file)), baseRel));
-
-  const variants: MatrixVariant[] = y
-    .list(top, 'variants', 'variants', 'a list of { name, kernel, iommu, load, modules, overlay }')
-    .map((it) => {
-      const m = y.asMap(it, 'a mapping { name, kernel, iommu, load, modules, overlay }');
-      y.only(m, it.path, ['name', 'kernel', 'iommu', 'load', 'modules', 'overlay']);
-      const overlayRel = y.optionalString(
-        m,
-        'overlay',
-        `${it.path}.overlay`,
-        'the path of a DTS fragment (FILE.dtsi), relative to this file',
-        (s) => /\.dtsi?$/.test(s) && !s.includes('\0'),
-      );
-      const kernel = y.optionalString(
-        m,
-        'kernel',
-        `${it.path}.kernel`,
-        'a kernel id (debian-6.12, debian-6.1, source-6.12[+patch], ...)',
-        (s) => kernelIdPattern.test(s),
-      ) as KernelId | undefined;
-      const iommu = y.optionalString(m, 'iommu', `${it.path}.iommu`, `one of ${iommuKinds.join(' | ')}`, (s) =>
-        (iommuKinds as readonly string[]).includes(s),
-      ) as IommuKind | undefined;
-      const modules =
-        y.node(m, 'modules') === undefined
-          ? undefined
-          : y.list(m, 'modules', `${it.path}.modules`, 'a list of { name, at }').map((mi) => {
-              const mm = y.asMap(mi, 'a mapping { name, at }');
-              y.only(mm, mi.path, ['name', 'at']);
-              return {
-                name: y.string(mm, 'name', `${mi.path}.name`, 'a module name', (s) => /^[A-Za-z0-9_-]+$/.test(s)),
-                at: y.number(mm, 'at', `${mi.path}.at`, 'seconds >= 0', (n) => n >= 0),
-              };
-            });
-      return {
-        name: y.string(m, 'name', `${it.path}.name`, nameExpected, (s) => namePattern.test(s)),
-        ...(kernel ? { kernel } : {}),
-        ...(iommu ? { iommu } : {}),
-        load: y.string(m, 'load', `${it.path}.load`, 'the module the loadAt axis moves', (s) =>
-          /^[A-Za-z0-9_-]+$/.test(s),
-        ),
-        ...(modules ? { modules } : {}),
-        ...(overlayRel ? { overlay: resolve(dirname(resolve(file)), overlayRel) } : {}),
-      };
-    });
-  if (!variants.length) y.fail('variants', 'at least one variant', y.node(top, 'variants') ?? top);
+  const lc = new LineCounter();
+  const doc = parseYaml(text, file, lc);
+  const node = (...path: Array<string | number>): YamlNode | null =>
+    (doc.getIn(path, true) as YamlNode | undefined) ?? (doc.contents as YamlNode | null);
+  const fail = (field: string, expected: string, at: YamlNode | null): never => {
+    const r = at?.range;
+    const p = r ? lc.linePos(r[0]) : undefined;
+    throw new InputError(`field \`${field}\`: expected ${expected}`, file, p?.line, p?.col);
+  };
+  const baseRel = isMap(doc.contents) ? doc.get('base') : undefined;
+  const base = typeof baseRel === 'string' ? loadScenario(resolve(dirname(resolve(file)), baseRel)) : null;
+  const data = checkSchema('matrix', doc, lc, file) as MatrixData;
+  const variants: MatrixVariant[] = data.variants.map((v) => ({
+    name: v.name,
+    ...(v.kernel ? { kernel: v.kernel as KernelId } : {}),
+    ...(v.iommu ? { iommu: v.iommu } : {}),
+    load: v.load,
+    ...(v.modules ? { modules: v.modules.map((m) => ({ name: m.name, at: m.at })) } : {}),
+    ...(v.overlay ? { overlay: resolve(dirname(resolve(file)), v.overlay) } : {}),
+  }));
   const seen = new Set<string>();
   variants.forEach((v, i) => {
-    if (seen.has(v.name))
-      y.fail(`variants[${i}].name`, `a unique name (${v.name} is used twice)`, y.node(top, 'variants'));
+    if (seen.has(v.name)) fail(`variants[${i}].name`, `a unique name (${v.name} is used twice)`, node('variants'));
     seen.add(v.name);
   });
-
-  const axes = y.map(top, 'axes', 'axes', 'a mapping with timeout and loadAt lists (fwDevlink, devices optional)');
-  y.only(axes, 'axes', ['timeout', 'loadAt', 'fwDevlink', 'devices']);
-  const numbers = (key: string, test: (n: number) => boolean, expected: string): number[] => {
-    const items = y.list(axes, key, `axes.${key}`, `a list of ${expected}`);
-    if (!items.length) y.fail(`axes.${key}`, `a non-empty list of ${expected}`, y.node(axes, key) ?? axes);
-    return items.map((it) => y.scalar(it, expected, (v) => typeof v === 'number' && test(v)) as number);
-  };
-  const timeout = numbers(
-    'timeout',
-    (n) => Number.isInteger(n) && n >= -1,
-    'whole seconds >= -1 (deferred_probe_timeout)',
-  );
-  const capture =
-    y.optionalNumber(
-      top,
-      'capture',
-      'capture',
-      'seconds of guest uptime, > 0 and <= 3600',
-      (n) => n > 0 && n <= 3600,
-    ) ?? base.capture;
-  const loadAt = numbers('loadAt', (n) => n >= 0 && n < capture, `seconds >= 0 and before capture (${capture} s)`);
-  const fwDevlink = y
-    .list(axes, 'fwDevlink', 'axes.fwDevlink', 'a list of fw_devlink modes')
-    .map(
-      (it) =>
-        y.scalar(
-          it,
-          'off | permissive | on | rpm',
-          (v) => typeof v === 'string' && ['off', 'permissive', 'on', 'rpm'].includes(v),
-        ) as string,
-    );
-  const devices = y.list(axes, 'devices', 'axes.devices', 'a list of device lists').map((it) => {
-    if (!isSeq(it.node)) y.fail(it.path, `a list of PCI endpoints (${pciEndpoints.join(', ')})`, it.node);
-    return (it.node as import('yaml').YAMLSeq).items.map(
-      (d, j) =>
-        y.scalar(
-          { node: d as YamlNode, path: `${it.path}[${j}]` },
-          `one of ${pciEndpoints.join(', ')}`,
-          (v) => typeof v === 'string' && (pciEndpoints as readonly string[]).includes(v),
-        ) as PciEndpoint,
-    );
+  const capture = data.capture ?? base!.capture;
+  if (!Number.isFinite(capture)) fail('capture', 'seconds of guest uptime, > 0 and <= 3600', node('capture'));
+  data.axes.loadAt.forEach((x, i) => {
+    if (!(x < capture))
+      fail(`axes.loadAt[${i}]`, `seconds >= 0 and before capture (${capture} s)`, node('axes', 'loadAt', i));
   });
-  return { name, file, base, variants, axes: { timeout, loadAt, fwDevlink, devices }, capture };
+  return {
+    name: data.name,
+    file,
+    base: base!,
+    variants,
+    axes: {
+      timeout: data.axes.timeout,
+      loadAt: data.axes.loadAt,
+      fwDevlink: data.axes.fwDevlink ?? [],
+      devices: data.axes.devices ?? [],
+    },
+    capture,
+  };
+}
+
+/** What schemas/matrix.schema.json admits. */
+interface MatrixData {
+  name: string;
+  base: string;
+  capture?: number;
+  variants: Array<{
+    name: string;
+    kernel?: string;
+    iommu?: IommuKind;
+    load: string;
+    modules?: Array<{ name: string; at: number }>;
+    overlay?: string;
+  }>;
+  axes: { timeout: number[]; loadAt: number[]; fwDevlink?: string[]; devices?: PciEndpoint[][] };
 }
 
 /** Every cell: variants x devices x fwDevlink x loadAt x timeout, in that nesting order. */

@@ -22,7 +22,11 @@ const corpus = t.corpus();
 let maxMs = 0;
 let totalMs = 0;
 let rejected = 0;
+// The loop never yields, so a closed IPC channel is never seen: a parent that died (killed by a
+// timeout, say) shows as a changed parent pid, and the worker ends with it.
+const parentPid = process.ppid;
 for (let i = job.start; i < job.start + job.count; i++) {
+  if (process.ppid !== parentPid) process.exit(1);
   parentPort.postMessage({ kind: 'at', index: i });
   const input = mutant(corpus, t.dict, job.seed, t.name, i, t.maxBytes);
   const t0 = performance.now();
