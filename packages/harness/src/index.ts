@@ -11,15 +11,9 @@ export {
   sourceFacts,
   type KernelArtefacts,
 } from './kernels.js';
-export {
-  addLabDrivers,
-  buildKernel,
-  labSourceDir,
-  listModules,
-  pristineTree,
-  type BuildRequest,
-  type BuiltKernel,
-} from './kernel-build.js';
+export { buildKernel, listModules, type BuildRequest, type BuiltKernel } from './kernel-build.js';
+export { addLabDrivers, labSourceDir } from './lab-tree.js';
+export { pristineTree } from './source-tree.js';
 export { labDrivers, type LabDrivers } from './lab-drivers.js';
 export { loadMachine, machineArgs, pciFunctions, type MachineDef } from './machine.js';
 export { runQemu, dumpDtb, requireQemu, wallLimit, maxWallLimit } from './qemu-run.js';

@@ -23,6 +23,9 @@ import {
 import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { spawnChild } from './lifetime.js';
+import { checkFragment } from './config-fragment.js';
+import { addLabDrivers, labSourceHash } from './lab-tree.js';
+import { applyPatches, pristineTree } from './source-tree.js';
 import { HarnessError } from './errors.js';
 import { waitForLock } from './out-lock.js';
 import { cacheDir, repoRoot } from './paths.js';
@@ -58,89 +61,7 @@ async function need(cmd: string, pkg: string): Promise<void> {
     throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
 }
 
-/** Debian's source package unpacked once into the cache. */
-export async function pristineTree(source: string): Promise<{ tree: string; id: string }> {
-  if (source !== '6.12' && source !== '6.1') {
-    const tree = resolve(source);
-    if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'drivers', 'base', 'dd.c')))
-      throw new HarnessError(`${source}: not a kernel tree (no Makefile or drivers/base/dd.c)`);
-    const git = await spawnChild('git', ['-C', tree, 'rev-parse', 'HEAD'], { reject: false });
-    const dirty =
-      git.exitCode === 0 ? (await spawnChild('git', ['-C', tree, 'diff', 'HEAD'], { reject: false })).stdout : '';
-    return {
-      tree,
-      id: `${tree}@${git.exitCode === 0 ? git.stdout.trim() : statSync(join(tree, 'Makefile')).mtimeMs}:${sha(dirty)}`,
-    };
-  }
-  const tarball = `/usr/src/linux-source-${source}.tar.xz`;
-  if (!existsSync(tarball)) throw new HarnessError(`${tarball} not found: apt-get install linux-source-${source}`);
-  const id = `linux-source-${source}@${statSync(tarball).size}-${statSync(tarball).mtimeMs}`;
-  const root = join(cacheDir(), 'src');
-  const tree = join(root, `linux-source-${source}`);
-  const stamp = join(root, `linux-source-${source}.unpacked`);
-  if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== id) {
-    // Unpacked into a private directory, then moved into place: tests and matrix workers that
-    // ask for the same tree at once must not unpack over each other.
-    mkdirSync(root, { recursive: true });
-    const work = join(root, `.unpack-${source}-${process.pid}-${Date.now()}`);
-    mkdirSync(work, { recursive: true });
-    const r = await spawnChild('tar', ['xJf', tarball, '-C', work], { reject: false });
-    if (r.exitCode !== 0) {
-      rmSync(work, { recursive: true, force: true });
-      throw new HarnessError(`cannot unpack ${tarball}: ${r.stderr.trim()}`);
-    }
-    if (!existsSync(stamp) || readFileSync(stamp, 'utf8') !== id) {
-      const old = `${tree}.old-${process.pid}`;
-      if (existsSync(tree)) renameSync(tree, old);
-      renameSync(join(work, `linux-source-${source}`), tree);
-      writeFileSync(stamp, id);
-      rmSync(old, { recursive: true, force: true });
-    }
-    rmSync(work, { recursive: true, force: true });
-  }
-  return { tree, id };
-}
-
 const sha = (s: string | Buffer): string => createHash('sha256').update(s).digest('hex');
-
-/** Apply patches in order; on failure name the patch and the hunk that did not apply. */
-export async function applyPatches(tree: string, patches: string[]): Promise<void> {
-  for (const p of patches) {
-    const dry = await spawnChild('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], {
-      reject: false,
-    });
-    if (dry.exitCode !== 0) {
-      const hunk = dry.stdout
-        .split('\n')
-        .filter((l) => /FAILED|can't find file|Reversed|malformed/.test(l))
-        .slice(0, 3)
-        .join('; ');
-      throw new HarnessError(
-        `patch ${p} does not apply to ${basename(tree)}: ${hunk || dry.stdout.trim().split('\n').pop()}`,
-      );
-    }
-    await spawnChild('patch', ['-p1', '--forward', '-s', '-d', tree, '-i', resolve(p)]);
-  }
-}
-
-export function fragmentLines(fragment: string): string[] {
-  return readFileSync(fragment, 'utf8')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => /^CONFIG_\w+=/.test(l) || /^# CONFIG_\w+ is not set$/.test(l));
-}
-
-/** Every line of the fragment must survive Kconfig (a dependency can silently drop it). */
-export function checkFragment(configText: string, fragment: string): void {
-  const config = configText.split('\n');
-  const dropped = fragmentLines(fragment).filter((l) => !config.includes(l));
-  if (!dropped.length) return;
-  const why = dropped.map(
-    (l) =>
-      `${l} (got: ${config.find((c) => c.startsWith(l.split('=')[0]! + '=') || c === `# ${l.split('=')[0]} is not set`) ?? 'absent'})`,
-  );
-  throw new HarnessError(`Kconfig dropped ${dropped.length} option(s) of ${basename(fragment)}: ${why.join(', ')}`);
-}
 
 /** What names a build: its cache directory, keyed by source, fragment, patches and lab drivers. */
 export interface BuildKey {
@@ -222,8 +143,8 @@ async function buildInto(
     `linking ${basename(pristine)} into the build's tree${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`,
   );
   // The real directory, never a symlink to it: `cp -a` would copy the link, and the patches and
-    // lab drivers would then go into the pristine tree every other build and profile reads.
-    await spawnChild('cp', ['-al', realpathSync(pristine), tree]);
+  // lab drivers would then go into the pristine tree every other build and profile reads.
+  await spawnChild('cp', ['-al', realpathSync(pristine), tree]);
   addLabDrivers(tree);
   await applyPatches(tree, patches);
   const obj = join(dir, 'build');
@@ -316,46 +237,6 @@ async function buildInto(
   };
   writeFileSync(done, JSON.stringify(out, null, 2));
   return out;
-}
-
-/** The driver-core lab's test drivers (qemu/lab/probelab), part of every build's hash. */
-export function labSourceDir(): string {
-  return join(repoRoot(), 'qemu', 'lab', 'probelab');
-}
-
-export function labSourceHash(): string {
-  const dir = labSourceDir();
-  return sha(
-    readdirSync(dir)
-      .sort()
-      .map((f) => `${f}\0${sha(readFileSync(join(dir, f)))}`)
-      .join('\n'),
-  );
-}
-
-/**
- * Put the lab drivers into a build's tree as drivers/probelab, hooked into drivers/Kconfig and
- * drivers/Makefile the way an in-tree driver directory is. The tree is hard links to the pristine
- * one: the two files are replaced by new files, never written through the link.
- */
-export function addLabDrivers(tree: string): void {
-  // Not a kernel tree's drivers/ (a stand-in tree of a test): nothing to hook into.
-  if (!existsSync(join(tree, 'drivers', 'Kconfig')) || !existsSync(join(tree, 'drivers', 'Makefile'))) return;
-  const dest = join(tree, 'drivers', 'probelab');
-  rmSync(dest, { recursive: true, force: true });
-  cpSync(labSourceDir(), dest, { recursive: true });
-  const replace = (file: string, edit: (text: string) => string): void => {
-    const path = join(tree, file);
-    const text = edit(readFileSync(path, 'utf8'));
-    rmSync(path);
-    writeFileSync(path, text);
-  };
-  replace('drivers/Kconfig', (t) => {
-    const end = t.lastIndexOf('endmenu');
-    if (end < 0) throw new HarnessError(`${tree}/drivers/Kconfig: no endmenu to put the lab drivers before`);
-    return `${t.slice(0, end)}source "drivers/probelab/Kconfig"\n\n${t.slice(end)}`;
-  });
-  replace('drivers/Makefile', (t) => `${t}${t.endsWith('\n') ? '' : '\n'}obj-$(CONFIG_PROBELAB_LAB)\t\t+= probelab/\n`);
 }
 
 /** Files under the built modules tree, for tests and reports. */

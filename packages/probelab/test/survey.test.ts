@@ -5,7 +5,7 @@ import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { globRegExp } from '../dist/survey/command.js';
+import { globRegExp } from '../dist/survey/board-glob.js';
 import { root, runCli } from './cli.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'probelab-survey-'));

@@ -26,7 +26,6 @@ export {
 } from './board-scenario.js';
 export { boardTiming } from './board-timing.js';
 export type { ProbeFault } from './probe-faults.js';
-export { YamlInput } from './yaml-input.js';
 export { masterStates, outcomeMasterStates, type MasterState, type MasterSummary } from './master-states.js';
 export {
   loadMatrixFile,

@@ -20,7 +20,6 @@ export const inputLimits = {
 
 /** A name that becomes a path component: starts with a letter or digit, so never `.` or `..`. */
 export const namePattern = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${inputLimits.nameLength - 1}}$`);
-export const nameExpected = `a name of at most ${inputLimits.nameLength} letters, digits, dots, dashes or underscores, starting with a letter or digit`;
 
 /**
  * A file's text, read in bounded pieces (so /dev/zero or a 50 MB file stops at the limit), or an

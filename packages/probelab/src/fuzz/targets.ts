@@ -1,5 +1,5 @@
 /**
- * The fuzzed readers, each with its corpus of real inputs, its dictionary, and the errors that
+ * The fuzzed readers (the device-tree ones are in dt-targets.ts), each with its corpus of real inputs, its dictionary, and the errors that
  * are its own (a clean one-line rejection). Anything else thrown is a crash; the readers are the
  * ones a user's file reaches: the scenario readers (sim-core scenario.ts, board-scenario.ts), the
  * matrix reader (matrix-file.ts), the console parser (harness console-parser.ts), the boot-log
@@ -7,10 +7,9 @@
  * preprocessor (dt-compiler cpp/), the DTS compiler (dtc.wasm through compile.ts), and the DTB
  * reader (fdt.ts) with the supplier graph read from its tree (deps.ts).
  */
-import { readdirSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { threadId } from 'node:worker_threads';
 import {
   InputError,
   isBoardScenarioText,
@@ -18,20 +17,11 @@ import {
   parseMatrixFile,
   parseScenario,
 } from '@probelab/sim-core';
-import {
-  DtError,
-  dtbToDts,
-  compileDtsFile,
-  includeDirsFor,
-  preprocess,
-  readDtb,
-  supplierGraph,
-  listKernelDts,
-  provisionKernelTree,
-} from '@probelab/dt-compiler';
+import { DtError } from '@probelab/dt-compiler';
 import { HarnessError, outcomeFromConsole, parseConsole, repoRoot } from '@probelab/harness';
 import { logLines } from '../parse/log-lines.js';
 import { logOutcome } from '../parse/log-outcome.js';
+import { dtTargets } from './dt-targets.js';
 
 export interface FuzzTarget {
   name: string;
@@ -89,24 +79,8 @@ const yamlDict = [
   '%YAML 1.2\n',
 ];
 
-/** Small kernel boards (few includes, fast to preprocess), the same list in every run. */
-function smallBoards(n: number): string[] {
-  const tree = provisionKernelTree();
-  return listKernelDts(tree)
-    .map((d) => d.file)
-    .filter((f) => /\/(arm|apple|qcom|renesas|exynos)\//.test(f))
-    .map((f) => ({ f, size: readFileSync(f).length }))
-    .filter((x) => x.size < 6000)
-    .sort((a, b) => a.f.localeCompare(b.f))
-    .slice(0, n)
-    .map((x) => x.f);
-}
-
 export function fuzzTargets(): FuzzTarget[] {
   const root = repoRoot();
-  const tree = (): string => provisionKernelTree();
-  const scratch = join(root, 'out', 'fuzz', `scratch-${process.pid}-${threadId}`);
-  const includes = new Map<string, string | undefined>();
   return [
     {
       name: 'scenario',
@@ -204,134 +178,6 @@ export function fuzzTargets(): FuzzTarget[] {
       maxBytes: 256 * 1024,
       run: (b) => void logOutcome(logLines(text(b), 'fuzz.log')),
     },
-    {
-      name: 'dts-preprocess',
-      corpus: () => smallBoards(40).map((f) => readFileSync(f)),
-      dict: [
-        '#include ',
-        '#include "',
-        '#include <dt-bindings/gpio/gpio.h>\n',
-        '#define ',
-        '#define A(x) x x\n',
-        '#undef ',
-        '#if ',
-        '#ifdef ',
-        '#elif ',
-        '#else\n',
-        '#endif\n',
-        '#line ',
-        '#error x\n',
-        '/include/ ',
-        '(',
-        ')',
-        '<<',
-        '>>',
-        '?',
-        ':',
-        '##',
-        '#x',
-        '__VA_ARGS__',
-        '\\\n',
-        '/*',
-        '*/',
-        '//',
-        "'a'",
-        '"',
-      ],
-      maxBytes: 128 * 1024,
-      run: (b) => {
-        const main = '/fuzz/main.dts';
-        const inc = includeDirsFor({ kernelTree: tree() });
-        const read = (p: string): string | undefined => {
-          if (!includes.has(p)) {
-            try {
-              includes.set(p, readFileSync(p, 'utf8'));
-            } catch {
-              includes.set(p, undefined);
-            }
-          }
-          return includes.get(p);
-        };
-        preprocess(main, {
-          includeDirs: [join(tree(), 'arch', 'arm64', 'boot', 'dts', 'arm'), ...inc],
-          readFile: (p) => (p === main ? text(b) : read(p)),
-        });
-      },
-    },
-    {
-      name: 'dts-compile',
-      corpus: () =>
-        smallBoards(12).map((f) =>
-          Buffer.from(preprocess(f, { includeDirs: [dirname(f), ...includeDirsFor({ kernelTree: tree() })] }).text),
-        ),
-      dict: [
-        '/dts-v1/;',
-        '/ {',
-        '};',
-        '{',
-        '}',
-        '<',
-        '>',
-        '[',
-        ']',
-        '&',
-        '&{/',
-        'label: ',
-        '/delete-node/ ',
-        '/delete-property/ ',
-        '/memreserve/ ',
-        '/bits/ 64 ',
-        '/incbin/("x")',
-        '/plugin/;',
-        '/omit-if-no-ref/ ',
-        'phandle = <1>;',
-        '#address-cells = <3>;',
-        '"\\x00"',
-        '(1 << 40)',
-        '(-1 / 0)',
-      ],
-      maxBytes: 128 * 1024,
-      run: (b) => {
-        mkdirSync(scratch, { recursive: true });
-        const f = join(scratch, 'fuzz.dts');
-        writeFileSync(f, b);
-        compileDtsFile(f, { includeDirs: [], flags: [] });
-      },
-    },
-    {
-      name: 'dtb',
-      // QEMU's own trees (dumpdtb pads them to 1 MiB: recompiled unpadded) and small boards.
-      corpus: () => {
-        const dir = join(root, 'boards', 'qemu-virt', 'dtb');
-        mkdirSync(scratch, { recursive: true });
-        const qemu = readdirSync(dir)
-          .filter((x) => x.endsWith('.dtb'))
-          .sort()
-          .map((x) => {
-            const f = join(scratch, `${x}.dts`);
-            writeFileSync(f, dtbToDts(readFileSync(join(dir, x)), x));
-            return compileDtsFile(f, { includeDirs: [], flags: [] }).dtb;
-          });
-        return [...qemu, ...smallBoards(6).map((f) => compileDtsFile(f, { kernelTree: tree() }).dtb)];
-      },
-      dict: [
-        '\xd0\x0d\xfe\xed',
-        '\0\0\0\x01',
-        '\0\0\0\x02',
-        '\0\0\0\x03',
-        '\0\0\0\x09',
-        '\xff\xff\xff\xff',
-        '\x7f\xff\xff\xff',
-        'iommus\0',
-        'phandle\0',
-        'clocks\0',
-        'compatible\0',
-      ],
-      maxBytes: 512 * 1024,
-      run: (b) => {
-        const t = readDtb(b, 'fuzz.dtb');
-        supplierGraph(t, '6.12');
-      },
-    },
+    ...dtTargets(),
   ];
 }

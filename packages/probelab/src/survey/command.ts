@@ -9,19 +9,12 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join, relative, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { listKernelDts } from '@probelab/dt-compiler';
-import {
-  appendLine,
-  ensureDir,
-  lockOutputDir,
-  pristineTree,
-  sourceProfile,
-  writeAtomic,
-  type SourceProfile,
-} from '@probelab/harness';
+import { appendLine, ensureDir, lockOutputDir, pristineTree, sourceProfile, writeAtomic } from '@probelab/harness';
 import { InputError } from '@probelab/sim-core';
 import type { BoardResult, SurveyOptions } from './board-run.js';
+import { globRegExp } from './board-glob.js';
+import { runBoards } from './worker-pool.js';
 import { boardChanges, renderSurveyJUnit, renderSurveyReport, type BoardChange } from './survey-report.js';
 
 export interface SurveyArgs {
@@ -76,22 +69,6 @@ export function parseSurveyArgs(f: SurveyFlags): SurveyArgs | string {
   return a;
 }
 
-/** GLOB over paths under arch/arm64/boot/dts/: `*` within a component, `**` across, `?` one character. */
-export function globRegExp(glob: string): RegExp {
-  let re = '';
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!;
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*';
-      i++;
-      if (glob[i + 1] === '/') i++;
-    } else if (c === '*') re += '[^/]*';
-    else if (c === '?') re += '[^/]';
-    else re += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${re}$`);
-}
-
 interface Row {
   tree: 'baseline' | 'patched';
   key: string;
@@ -101,41 +78,6 @@ interface Row {
 }
 
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex').slice(0, 16);
-
-/** Simulate `boards` on `profile` in `jobs` worker threads; `done` for each board in finishing order. */
-async function runBoards(
-  profile: SourceProfile,
-  boards: Array<{ dts: string; board: string }>,
-  options: SurveyOptions,
-  jobs: number,
-  done: (r: { board: string; result?: BoardResult; error?: string }) => void,
-): Promise<void> {
-  if (!boards.length) return;
-  const queue = [...boards];
-  const workers = Array.from(
-    { length: Math.min(jobs, boards.length) },
-    () => new Worker(new URL('./worker.js', import.meta.url), { workerData: { profile, options } }),
-  );
-  await Promise.all(
-    workers.map(
-      (w) =>
-        new Promise<void>((resolveW, reject) => {
-          const next = (): void => {
-            const job = queue.shift();
-            w.postMessage(job ?? null);
-            if (!job) resolveW();
-          };
-          w.on('message', (m: { board: string; result?: BoardResult; error?: string }) => {
-            done(m);
-            next();
-          });
-          w.on('error', reject);
-          next();
-        }),
-    ),
-  );
-  await Promise.all(workers.map((w) => w.terminate()));
-}
 
 export async function cmdSurvey(flags: SurveyFlags, json: boolean): Promise<number> {
   const a = parseSurveyArgs(flags);
