@@ -148,7 +148,6 @@ export class DriverCore {
       list: null,
       iommuGroup: null,
       ignoredDependency: false,
-      registersIommu: spec.registersIommu,
       order: this.devOrder++,
       staleFwspec: spec.staleFwspec,
     };

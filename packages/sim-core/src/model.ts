@@ -22,8 +22,6 @@ export interface Device {
   list: 'pending' | 'active' | null;
   iommuGroup: number | null;
   ignoredDependency: boolean;
-  /** The IOMMU this device's probe registered, if it is an IOMMU. */
-  registersIommu?: DtNode;
   /** Registration order on its bus (bus_for_each_dev order). */
   order: number;
   /** A fwspec a failed of_iommu_configure left behind (trees that do not free it): the IOMMU
