@@ -1,3 +1,4 @@
+/** @probelab/harness's API: real kernels under QEMU virt, their profiles and builds, and the console read back into the outcome (README.md). */
 export { HarnessError } from './errors.js';
 export { writeCpio, gzipCpio, type CpioEntry } from './cpio.js';
 export { provisionPackage } from './debian.js';

@@ -1,3 +1,4 @@
+/** Input errors said as file:line:column: the field and what was expected; input files read within probelab's limits. */
 import { inputLimits, readBounded } from './input-limits.js';
 /** Bad input: names the file and where (line:column or field) and what was expected. */
 export class InputError extends Error {

@@ -1,3 +1,4 @@
+/** @probelab/sim-core's API: the simulator, its scenario and outcome contracts (README.md). */
 export * from './outcome.js';
 export * from './scenario.js';
 export * from './cmdline.js';
