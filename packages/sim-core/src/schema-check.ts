@@ -30,18 +30,19 @@ const ajv = new Ajv({ allErrors: true, strict: true, verbose: true });
 ajv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
 ajv.addKeyword({ keyword: 'x-unknownField', schemaType: 'string' });
 const compiled = new Map<SchemaName, { validate: ValidateFunction; root: Schema }>();
-let registered = false;
+/** The contracts a contract refers to by $id, registered before it is compiled. */
+const refersTo: Partial<Record<SchemaName, SchemaName[]>> = { 'board-scenario': ['board-timing'] };
 
+/** One contract compiled on first use (a CLI run reads one or two: compiling all costs more than reading). */
 function load(name: SchemaName): { validate: ValidateFunction; root: Schema } {
-  // Every contract is registered first: one may refer to another by its $id (board-timing).
-  if (!registered) {
-    registered = true;
-    for (const n of schemaNames) ajv.addSchema(JSON.parse(readFileSync(schemaPath(n), 'utf8')) as object);
-  }
   let v = compiled.get(name);
   if (!v) {
+    for (const dep of refersTo[name] ?? []) {
+      const d = JSON.parse(readFileSync(schemaPath(dep), 'utf8')) as { $id: string };
+      if (!ajv.getSchema(d.$id)) ajv.addSchema(d);
+    }
     const root = JSON.parse(readFileSync(schemaPath(name), 'utf8')) as Schema & { $id: string };
-    v = { validate: ajv.getSchema(root.$id)!, root };
+    v = { validate: ajv.getSchema(root.$id) ?? ajv.compile(root as object), root };
     compiled.set(name, v);
   }
   return v;
