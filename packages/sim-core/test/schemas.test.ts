@@ -5,6 +5,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
+import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import {
   eventKindTable,
@@ -36,7 +37,15 @@ function yamlFiles(dir: string): string[] {
 }
 
 describe('schemas', () => {
-  it('every schema compiles under ajv strict mode', () => {
+  it('every schema is a valid draft-07 schema and compiles under ajv strict mode', () => {
+    const meta = new Ajv({ strict: true });
+    meta.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
+    meta.addKeyword({ keyword: 'x-unknownField', schemaType: 'string' });
+    for (const n of schemaNames) {
+      const s = schema(n);
+      expect(meta.validateSchema(s), `${n}: ${JSON.stringify(meta.errors)}`).toBe(true);
+      meta.addSchema(s);
+    }
     for (const n of schemaNames) expect(typeof schemaValidator(n)).toBe('function');
   });
 
