@@ -8,10 +8,8 @@ import { dirname, resolve } from 'node:path';
 import { InputError, readInputFile } from './errors.js';
 import { moduleKey, type ModuleLoad } from './scenario.js';
 import type { ProbeFault } from './probe-faults.js';
-import { LineCounter, type Node as YamlNode } from 'yaml';
-import { parseYaml } from './yaml-input.js';
 import { checkCmdline } from './cmdline.js';
-import { checkSchema } from './schema-check.js';
+import { ContractFile } from './schema-check.js';
 
 /** Timing of a board boot; defaults stand for a typical arm64 board, a calibration file refines them. */
 export interface BoardTimingParams {
@@ -79,16 +77,9 @@ export function loadBoardScenario(file: string): BoardScenario {
  * is checked here: the kernel parameters, finite times, each module once, loads before capture.
  */
 export function parseBoardScenario(text: string, file = '<scenario>'): BoardScenario {
-  const lc = new LineCounter();
-  const doc = parseYaml(text, file, lc);
-  const data = checkSchema('board-scenario', doc, lc, file) as BoardScenarioData;
-  const node = (...path: Array<string | number>): YamlNode | null =>
-    (doc.getIn(path, true) as YamlNode | undefined) ?? (doc.contents as YamlNode | null);
-  const fail = (field: string, expected: string, at: YamlNode | null): never => {
-    const r = at?.range;
-    const p = r ? lc.linePos(r[0]) : undefined;
-    throw new InputError(`field \`${field}\`: expected ${expected}`, file, p?.line, p?.col);
-  };
+  const cf = new ContractFile(text, file);
+  const data = cf.check<BoardScenarioData>('board-scenario');
+  const { node, fail } = cf;
   const here = dirname(resolve(file));
   const k = data.kernel;
   const cmdline = data.cmdline ?? '';
@@ -126,9 +117,8 @@ export function parseBoardScenario(text: string, file = '<scenario>'): BoardScen
         node('timing'),
       );
     }
-    const tlc = new LineCounter();
-    timing = readTiming(checkSchema('board-timing', parseYaml(t, f, tlc), tlc, f) as TimingData, f, tlc);
-  } else if (data.timing) timing = readTiming(data.timing, file, lc);
+    timing = readTiming(new ContractFile(t, f).check<TimingData>('board-timing'), f);
+  } else if (data.timing) timing = readTiming(data.timing, file);
   return {
     name: data.name,
     board: data.board.startsWith('./') || data.board.startsWith('../') ? resolve(here, data.board) : data.board,
@@ -174,8 +164,7 @@ interface BoardScenarioData {
 }
 
 /** Timing parameters over the defaults; a number the schema lets through must still be finite. */
-function readTiming(t: TimingData, file: string, lc: LineCounter): BoardTimingParams {
-  void lc;
+function readTiming(t: TimingData, file: string): BoardTimingParams {
   const timing = { ...defaultBoardTiming };
   const finite = (k: string, v: number): number => {
     if (!Number.isFinite(v)) throw new InputError(`field \`${k}\`: expected a number of seconds >= 0`, file);

@@ -4,8 +4,8 @@
  * every value of every axis.
  */
 import { dirname, resolve } from 'node:path';
-import { LineCounter, isMap, type Node as YamlNode } from 'yaml';
-import { InputError, readInputFile } from './errors.js';
+import { isMap } from 'yaml';
+import { readInputFile } from './errors.js';
 import {
   loadScenario,
   moduleKey,
@@ -15,8 +15,7 @@ import {
   type PciEndpoint,
   type Scenario,
 } from './scenario.js';
-import { parseYaml } from './yaml-input.js';
-import { checkSchema } from './schema-check.js';
+import { ContractFile } from './schema-check.js';
 
 export interface MatrixVariant {
   name: string;
@@ -64,18 +63,11 @@ export function loadMatrixFile(file: string): MatrixFile {
  * here: unique variant names, loads before the capture.
  */
 export function parseMatrixFile(text: string, file = '<matrix>'): MatrixFile {
-  const lc = new LineCounter();
-  const doc = parseYaml(text, file, lc);
-  const node = (...path: Array<string | number>): YamlNode | null =>
-    (doc.getIn(path, true) as YamlNode | undefined) ?? (doc.contents as YamlNode | null);
-  const fail = (field: string, expected: string, at: YamlNode | null): never => {
-    const r = at?.range;
-    const p = r ? lc.linePos(r[0]) : undefined;
-    throw new InputError(`field \`${field}\`: expected ${expected}`, file, p?.line, p?.col);
-  };
+  const cf = new ContractFile(text, file);
+  const { doc, node, fail } = cf;
   const baseRel = isMap(doc.contents) ? doc.get('base') : undefined;
   const base = typeof baseRel === 'string' ? loadScenario(resolve(dirname(resolve(file)), baseRel)) : null;
-  const data = checkSchema('matrix', doc, lc, file) as MatrixData;
+  const data = cf.check<MatrixData>('matrix');
   const variants: MatrixVariant[] = data.variants.map((v) => ({
     name: v.name,
     ...(v.kernel ? { kernel: v.kernel as KernelId } : {}),

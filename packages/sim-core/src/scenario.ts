@@ -3,11 +3,9 @@
  * object as JSON. Validation names the file, line:column and field, and what was expected.
  */
 import { dirname, resolve } from 'node:path';
-import { LineCounter, type Node as YamlNode } from 'yaml';
-import { parseYaml } from './yaml-input.js';
 import { checkCmdline } from './cmdline.js';
-import { InputError, readInputFile } from './errors.js';
-import { checkSchema } from './schema-check.js';
+import { readInputFile } from './errors.js';
+import { ContractFile } from './schema-check.js';
 
 export type IommuKind = 'none' | 'smmuv3' | 'virtio-iommu';
 export const iommuKinds: ReadonlyArray<IommuKind> = ['none', 'smmuv3', 'virtio-iommu'];
@@ -50,16 +48,9 @@ export function loadScenario(file: string): Scenario {
  * once, loads before the capture.
  */
 export function parseScenario(text: string, file = '<scenario>'): Scenario {
-  const lc = new LineCounter();
-  const doc = parseYaml(text, file, lc);
-  const data = checkSchema('qemu-scenario', doc, lc, file) as ScenarioData;
-  const node = (...path: Array<string | number>): YamlNode | null =>
-    (doc.getIn(path, true) as YamlNode | undefined) ?? (doc.contents as YamlNode | null);
-  const fail = (field: string, expected: string, at: YamlNode | null): never => {
-    const r = at?.range;
-    const p = r ? lc.linePos(r[0]) : undefined;
-    throw new InputError(`field \`${field}\`: expected ${expected}`, file, p?.line, p?.col);
-  };
+  const cf = new ContractFile(text, file);
+  const data = cf.check<ScenarioData>('qemu-scenario');
+  const { node, fail } = cf;
   const m = data.machine;
   const overlay = m.overlay === undefined ? undefined : resolve(file.startsWith('<') ? '.' : dirname(file), m.overlay);
   const cmdline = data.cmdline ?? '';

@@ -199,3 +199,33 @@ export function readContract(name: SchemaName, text: string, file: string): unkn
   const lc = new LineCounter();
   return checkSchema(name, parseYaml(text, file, lc), lc, file);
 }
+
+/**
+ * A contract file's YAML document, before and after its schema: the data, a node by path, and an
+ * error at a node said as every input error is (what the readers check beyond the schema).
+ */
+export class ContractFile {
+  private readonly lc = new LineCounter();
+  readonly doc: Document.Parsed;
+
+  constructor(
+    text: string,
+    readonly file: string,
+  ) {
+    this.doc = parseYaml(text, file, this.lc);
+  }
+
+  check<T>(name: SchemaName): T {
+    return checkSchema(name, this.doc, this.lc, this.file) as T;
+  }
+
+  /** The node at a path, or the document's top when there is none. */
+  node = (...path: Array<string | number>): YamlNode | null =>
+    (this.doc.getIn(path, true) as YamlNode | undefined) ?? (this.doc.contents as YamlNode | null);
+
+  fail = (field: string, expected: string, at: YamlNode | null): never => {
+    const r = at?.range;
+    const p = r ? this.lc.linePos(r[0]) : undefined;
+    throw new InputError(`field \`${field}\`: expected ${expected}`, this.file, p?.line, p?.col);
+  };
+}
