@@ -24,6 +24,15 @@ import { namePattern } from '../dist/input-limits.js';
 import { dts, profile, scenario } from './helpers.js';
 
 const root = join(import.meta.dirname, '..', '..', '..');
+/** What a reader says of an input: its error as the CLI prints it, or 'accepted'. */
+const said = (f: () => unknown): string => {
+  try {
+    f();
+  } catch (e) {
+    return String(e);
+  }
+  return 'accepted';
+};
 const schema = (name: string) => JSON.parse(readFileSync(join(root, 'schemas', `${name}.schema.json`), 'utf8'));
 
 function yamlFiles(dir: string): string[] {
@@ -71,14 +80,6 @@ describe('schemas', () => {
     expect(files.length).toBeGreaterThan(0);
     for (const f of files) expect(readContract('calibration', readFileSync(join(dir, f), 'utf8'), f)).toBeTruthy();
     const bad = readFileSync(join(dir, files[0]!), 'utf8').replace(/"n": (\d+)/, '"n": "$1"');
-    const said = (f: () => unknown): string => {
-      try {
-        f();
-      } catch (e) {
-        return String(e);
-      }
-      return 'accepted';
-    };
     expect(said(() => readContract('calibration', bad, 'c.json'))).toMatch(
       /^c\.json:\d+:\d+: field `parameters\[0\]\.n`: expected a whole number of samples$/,
     );
@@ -145,14 +146,6 @@ describe('schemas', () => {
     );
     expect(err(`${ok}? [a, b]\n: 1\n`)).toMatch(/^s\.yaml:10:3: field `\(a collection used as a key\)`/);
     const board = 'name: b\nboard: arm/juno.dts\nkernel:\n  source: "6.12"\ntiming:\n  initStart: -1\ncapture: 20\n';
-    const said = (f: () => unknown): string => {
-      try {
-        f();
-      } catch (e) {
-        return String(e);
-      }
-      return 'accepted';
-    };
     expect(said(() => parseBoardScenario(board, 'b.yaml'))).toMatch(
       /^b\.yaml:6:14: field `timing\.initStart`: expected a number of seconds >= 0$/,
     );
