@@ -1,6 +1,6 @@
 // Boot snapshots (harness snapshot.ts), on real QEMU boots of Debian 6.12: the first boot of a
 // prefix takes the snapshot, later ones restore it; a restored boot's outcome is its cold boot's,
-// with the timeout-driven events within the cold boots' own spread; two restores agree to the microsecond; actions at
+// with the timeout-driven events within the cold boots' own spread; two restores agree within 0.5 ms; actions at
 // or before the snapshot point boot cold; a changed input makes a new snapshot; --cold bypasses.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -27,7 +27,7 @@ const real = (out: string, name: string) =>
 
 describe('boot snapshots', () => {
   const out = join(tmp, 'out');
-  it("the first boot takes the snapshot, the second restores it: the same outcome, the kernel's own events to the microsecond", async () => {
+  it('the first boot takes the snapshot, the second restores it: the same outcome, the same events within 0.5 ms', async () => {
     const f = scenario('snap', loads);
     const a = await runCli(['boot', f], { PROBELAB_OUT: join(out, 'a') });
     expect(a.code).toBe(0);
@@ -39,16 +39,21 @@ describe('boot snapshots', () => {
     const [ra, rb] = [real(join(out, 'a'), 'snap'), real(join(out, 'b'), 'snap')];
     expect(rb.devices).toEqual(ra.devices);
     expect(rb.events.map((e) => [e.kind, e.device])).toEqual(ra.events.map((e) => [e.kind, e.device]));
-    // Until the restored init acts on its schedule the guest runs the snapshot's own course:
-    // identical; after, the init's loads land within microseconds (when the console's bytes
-    // reach the UART is the host's timing).
-    const firstLoad = ra.events.findIndex((e) => e.kind === 'module-loaded' && e.t > 1);
-    expect(firstLoad).toBeGreaterThan(0);
-    expect(rb.events.slice(0, firstLoad)).toEqual(ra.events.slice(0, firstLoad));
+    // Up to the snapshot point both are the prefix's console: identical. After it, the restored
+    // init reads its schedule from the serial port as the host's main loop feeds the bytes in, so
+    // the instruction at which it acts is the host's timing: a CI run saw one event 1 µs apart
+    // (6.113759 against 6.113760). The bound is what a restore may move, far below the 1 ms the
+    // matrix promises against cold boots.
+    const cmdB = readFileSync(join(out, 'b', 'snap', 'qemu-command.txt'), 'utf8');
+    const snapDir = /-incoming 'exec:cat (\S+)\/vm\.state'/.exec(cmdB)![1]!;
+    const meta = JSON.parse(readFileSync(join(snapDir, 'meta.json'), 'utf8')) as { readyAt: number };
+    const prefix = ra.events.filter((e) => e.t <= meta.readyAt).length;
+    expect(prefix).toBeGreaterThan(0);
+    expect(rb.events.slice(0, prefix)).toEqual(ra.events.slice(0, prefix));
+    expect(ra.events.some((e) => e.t > meta.readyAt && e.kind === 'module-loaded')).toBe(true);
     rb.events.forEach((e, i) => expect(Math.abs(e.t - ra.events[i]!.t)).toBeLessThan(0.0005));
     // What ran is in qemu-command.txt: the restore, its console a pipe chardev reading the schedule.
-    const cmd = readFileSync(join(out, 'b', 'snap', 'qemu-command.txt'), 'utf8');
-    expect(cmd).toMatch(
+    expect(cmdB).toMatch(
       /-chardev pipe,id=probelab-console,path=\S+console\.log\.pipe .* -incoming 'exec:cat \S+\/snapshots\/[0-9a-f]{20}\/vm\.state'\n$/,
     );
     // The console log reads as a cold boot's: the kernel's first lines, the init, the capture.
