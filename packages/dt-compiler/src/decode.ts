@@ -27,7 +27,16 @@ function decoded(p: DtProperty): Decoded {
   if (!d || d.of !== p.value) {
     // A symbol key: JSON, Object.keys and for-in never see it (a copied property carries it
     // along, still valid: it is for the value it was decoded from).
-    d = { of: p.value };
+    // Every slot from the start: one shape, no property store grown later (at 100,000 nodes the
+    // grown stores cost more than the decoding).
+    d = {
+      of: p.value,
+      strings: undefined,
+      tree: undefined,
+      cellsName: undefined,
+      phandles: undefined,
+      more: undefined,
+    };
     holder[decodedKey] = d;
   }
   return d;
@@ -181,11 +190,15 @@ function parsePhandleList(
   cellsName: string | null,
   file: string,
 ): PhandleArgs[] {
-  const c = cells(node, prop, file);
-  if (!c) return [];
+  const v = node.properties.get(prop)?.value;
+  if (!v) return [];
+  if (v.length % 4)
+    throw new DtError(`${node.path}: property ${prop} is ${v.length} bytes, not a whole number of cells`, { file });
+  // The cells read in place (no intermediate array: each property is parsed once per tree).
+  const count = v.length / 4;
   const out: PhandleArgs[] = [];
-  for (let i = 0; i < c.length;) {
-    const ph = c[i]!;
+  for (let i = 0; i < count;) {
+    const ph = readU32(v, i * 4);
     const target = tree.byPhandle(ph);
     if (!target)
       throw new DtError(`${node.path}: ${prop}[${i}] refers to phandle 0x${ph.toString(16)}, which no node has`, {
@@ -193,11 +206,13 @@ function parsePhandleList(
       });
     const n = cellsName ? u32(target, cellsName) : 0;
     if (n === undefined) throw new DtError(`${node.path}: ${prop} target ${target.path} has no ${cellsName}`, { file });
-    if (i + 1 + n > c.length)
+    if (i + 1 + n > count)
       throw new DtError(`${node.path}: ${prop} ends inside the arguments of ${target.path} (needs ${n} cells)`, {
         file,
       });
-    out.push({ node: target, args: c.slice(i + 1, i + 1 + n) });
+    const args: number[] = [];
+    for (let k = 0; k < n; k++) args.push(readU32(v, (i + 1 + k) * 4));
+    out.push({ node: target, args });
     i += 1 + n;
   }
   return out;

@@ -25,6 +25,19 @@ export function linksOfNode(
   rows: KernelSeries | ReadonlyArray<SupplierBinding>,
 ): DtLink[] {
   const out: DtLink[] = [];
+  eachLinkOfNode(tree, node, rows, (consumer, supplier, property, binding) =>
+    out.push({ consumer, supplier, property, binding }),
+  );
+  return out;
+}
+
+/** linksOfNode's links one by one, none built (the simulator reads every node's once). */
+export function eachLinkOfNode(
+  tree: DeviceTree,
+  node: DtNode,
+  rows: KernelSeries | ReadonlyArray<SupplierBinding>,
+  link: (consumer: DtNode, supplier: DtNode, property: string, binding: SupplierBinding) => void,
+): void {
   const byName = rowsByName(rows);
   for (const prop of node.properties.keys()) {
     let candidates = byName.get(prop);
@@ -35,11 +48,10 @@ export function linksOfNode(
       if (sups === null) continue;
       let consumer = node;
       if (b.consumerIsPortParent) consumer = portParent(node) ?? node;
-      for (const s of sups) out.push({ consumer, supplier: s, property: prop, binding: b });
+      for (const s of sups) link(consumer, s, prop, b);
       break;
     }
   }
-  return out;
 }
 
 const seriesTables = new Map<KernelSeries, ReadonlyArray<SupplierBinding>>();
@@ -92,24 +104,37 @@ function safe(f: () => DtNode[]): DtNode[] | null {
   }
 }
 
+/** A `<phandle args...>` list's nodes, or null as `safe` gives (the common case, without a closure). */
+function listNodes(tree: DeviceTree, node: DtNode, prop: string, cellsName: string | null): DtNode[] | null {
+  let list;
+  try {
+    list = phandleList(tree, node, prop, cellsName);
+  } catch {
+    return null;
+  }
+  if (!list.length) return null;
+  const out: DtNode[] = [];
+  for (const x of list) out.push(x.node);
+  return out;
+}
+
 function suppliers(tree: DeviceTree, node: DtNode, prop: string, b: SupplierBinding): DtNode[] | null {
   const p = b.parser;
   switch (p.kind) {
     case 'simple':
       if (prop !== b.property) return null;
-      return safe(() => phandleList(tree, node, prop, p.cells).map((x) => x.node));
+      return listNodes(tree, node, prop, p.cells);
     case 'suffix':
       if (!prop.endsWith(b.property) || prop === b.property || (p.except && prop.endsWith(p.except))) return null;
-      return safe(() => phandleList(tree, node, prop, p.cells).map((x) => x.node));
+      return listNodes(tree, node, prop, p.cells);
     case 'gpio-compat':
       if ((prop !== 'gpio' && prop !== 'gpios') || node.properties.has('gpio-hog')) return null;
-      return safe(() => phandleList(tree, node, prop, '#gpio-cells').map((x) => x.node));
+      return listNodes(tree, node, prop, '#gpio-cells');
     case 'iommu-map':
       if (prop !== 'iommu-map') return null;
       return safe(() => idMap(tree, node, 'iommu-map').map((e) => e.target));
     case 'interrupts':
-      if (prop === 'interrupts-extended')
-        return safe(() => phandleList(tree, node, prop, '#interrupt-cells').map((x) => x.node));
+      if (prop === 'interrupts-extended') return listNodes(tree, node, prop, '#interrupt-cells');
       if (prop !== 'interrupts') return null;
       return safe(() => {
         const parent = interruptParent(tree, node);

@@ -28,7 +28,7 @@ export {
   type KernelSeries,
   type BindingParser,
 } from './bindings.js';
-export { linksOfNode, supplierGraph, renderGraph, type DtLink } from './deps.js';
+export { eachLinkOfNode, linksOfNode, supplierGraph, renderGraph, type DtLink } from './deps.js';
 export { preprocess, type PreprocessOptions, type PreprocessResult } from './cpp/preprocess.js';
 export {
   compileDtsFile,

@@ -11,9 +11,8 @@ import { round6 } from './sim-time.js';
 export type ProbeResult = 'bound' | 'defer' | 'failed';
 
 export class Probe {
-  /** The rule behind the last -EPROBE_DEFER, and the last one reported per device. */
+  /** The rule behind the last -EPROBE_DEFER (each device keeps its own last one: deferRule). */
   private lastDeferRule = '';
-  private readonly lastDeferred = new Map<Device, string>();
   /** Probes running in async workers (dd.c:__driver_attach_async_helper), by device. */
   private readonly probing = new Set<Device>();
 
@@ -52,9 +51,9 @@ export class Probe {
     const r = this.reallyProbe(drv, dev);
     if (r === 'defer') {
       // Repeated identical deferrals are one event (the diff collapses repeats anyway).
-      if (this.lastDeferred.get(dev) !== this.lastDeferRule)
+      if (dev.deferRule !== this.lastDeferRule)
         c.emit({ kind: 'probe-deferred', device: dev.id, driver: drv.info.name, rule: this.lastDeferRule });
-      this.lastDeferred.set(dev, this.lastDeferRule);
+      dev.deferRule = this.lastDeferRule;
       c.deferred.add(dev);
       // A bind happened while this device probed: retry at once (the race re-trigger).
       if (tc !== c.deferred.triggerCount) c.deferred.trigger();

@@ -129,7 +129,18 @@ export class DriverCore {
 
   /** core.c:device_add: fw_devlink links, then bus_probe_device (dd.c:__device_attach). */
   addDevice(
-    spec: Omit<Device, 'driver' | 'canMatch' | 'list' | 'iommuGroup' | 'ignoredDependency' | 'order' | 'matchKey'>,
+    spec: Omit<
+      Device,
+      | 'driver'
+      | 'canMatch'
+      | 'list'
+      | 'iommuGroup'
+      | 'ignoredDependency'
+      | 'order'
+      | 'matchKey'
+      | 'suppliers'
+      | 'deferRule'
+    >,
   ): Device {
     // Built field by field, one shape for every device (a spread of specs of varying shapes
     // costs more than the rest of device_add at 100,000 devices).
@@ -149,6 +160,8 @@ export class DriverCore {
       iommuGroup: null,
       ignoredDependency: false,
       order: this.devOrder++,
+      suppliers: [],
+      deferRule: null,
       staleFwspec: spec.staleFwspec,
     };
     this.devices.push(dev);

@@ -31,76 +31,91 @@ export function cycleEdges(
 ): Map<DtNode, Set<DtNode>> {
   const out = new Map<DtNode, Set<DtNode>>();
   if (params.fwDevlink === 'off') return out;
-  const deviceNodeOf = (n: DtNode): DtNode | null => {
-    for (let x: DtNode | null = n; x; x = x.parent) if (board.deviceNodes.has(x)) return x;
-    return null;
+  // Device nodes by a dense index, the graph in arrays (CSR): at 100,000 nodes, maps keyed by
+  // node for index, low link, stack and component cost more than finding the suppliers.
+  const nodes = [...board.deviceNodes];
+  const idx = new Map<DtNode, number>();
+  nodes.forEach((n, i) => idx.set(n, i));
+  const deviceIndexOf = (n: DtNode): number => {
+    for (let x: DtNode | null = n; x; x = x.parent) {
+      const i = idx.get(x);
+      if (i !== undefined) return i;
+    }
+    return -1;
   };
-  const edges = new Map<DtNode, DtNode[]>();
-  for (const node of board.deviceNodes) {
-    const sups: DtNode[] = [];
+  const N = nodes.length;
+  const first = new Int32Array(N + 1);
+  const succ: number[] = [];
+  for (let v = 0; v < N; v++) {
+    const node = nodes[v]!;
+    first[v] = succ.length;
     for (const s of supplierNodes(board.tree, node, series, params, optionalOverride)) {
       if (isAncestor(node, s.node) || !availablePath(s.node) || claimedEarly(s.node, ofDeclared)) continue;
-      const d = deviceNodeOf(s.node);
-      if (d && d !== node && !isAncestor(d, node)) sups.push(d);
+      const d = deviceIndexOf(s.node);
+      if (d >= 0 && d !== v && !isAncestor(nodes[d]!, node)) succ.push(d);
     }
-    if (sups.length) edges.set(node, sups);
   }
-  const index = new Map<DtNode, number>();
-  const low = new Map<DtNode, number>();
-  const onStack = new Set<DtNode>();
-  const stack: DtNode[] = [];
-  const comp = new Map<DtNode, number>();
-  let counter = 0;
-  let comps = 0;
+  first[N] = succ.length;
+  // Tarjan, iterative: index[v] = -1 until visited; the DFS keeps (vertex, next successor).
+  const index = new Int32Array(N).fill(-1);
+  const low = new Int32Array(N);
+  const onStack = new Uint8Array(N);
+  const comp = new Int32Array(N);
+  const stack = new Int32Array(N);
+  let sp = 0;
+  const workV = new Int32Array(N);
+  const workI = new Int32Array(N);
   const sizes: number[] = [];
-  for (const start of edges.keys()) {
-    if (index.has(start)) continue;
-    const work: Array<{ v: DtNode; i: number }> = [{ v: start, i: 0 }];
-    index.set(start, counter);
-    low.set(start, counter++);
-    stack.push(start);
-    onStack.add(start);
-    while (work.length) {
-      const top = work[work.length - 1]!;
-      const succ = edges.get(top.v) ?? [];
-      if (top.i < succ.length) {
-        const w = succ[top.i++]!;
-        if (!index.has(w)) {
-          index.set(w, counter);
-          low.set(w, counter++);
-          stack.push(w);
-          onStack.add(w);
-          work.push({ v: w, i: 0 });
-        } else if (onStack.has(w)) low.set(top.v, Math.min(low.get(top.v)!, index.get(w)!));
+  let counter = 0;
+  for (let start = 0; start < N; start++) {
+    if (index[start] !== -1 || first[start] === first[start + 1]) continue;
+    let wp = 0;
+    workV[wp] = start;
+    workI[wp++] = first[start]!;
+    index[start] = low[start] = counter++;
+    stack[sp++] = start;
+    onStack[start] = 1;
+    while (wp) {
+      const v = workV[wp - 1]!;
+      const i = workI[wp - 1]!;
+      if (i < first[v + 1]!) {
+        workI[wp - 1] = i + 1;
+        const w = succ[i]!;
+        if (index[w] === -1) {
+          index[w] = low[w] = counter++;
+          stack[sp++] = w;
+          onStack[w] = 1;
+          workV[wp] = w;
+          workI[wp++] = first[w]!;
+        } else if (onStack[w]) low[v] = Math.min(low[v]!, index[w]!);
         continue;
       }
-      work.pop();
-      if (work.length) {
-        const p = work[work.length - 1]!.v;
-        low.set(p, Math.min(low.get(p)!, low.get(top.v)!));
+      wp--;
+      if (wp) {
+        const p = workV[wp - 1]!;
+        low[p] = Math.min(low[p]!, low[v]!);
       }
-      if (low.get(top.v) === index.get(top.v)) {
+      if (low[v] === index[v]) {
         let size = 0;
         for (;;) {
-          const w = stack.pop()!;
-          onStack.delete(w);
-          comp.set(w, comps);
+          const w = stack[--sp]!;
+          onStack[w] = 0;
+          comp[w] = sizes.length;
           size++;
-          if (w === top.v) break;
+          if (w === v) break;
         }
         sizes.push(size);
-        comps++;
       }
     }
   }
-  for (const [con, sups] of edges) {
-    const c = comp.get(con)!;
-    if (sizes[c]! < 2) continue;
-    for (const s of sups) {
-      if (comp.get(s) !== c) continue;
-      const set = out.get(con) ?? new Set<DtNode>();
-      set.add(s);
-      out.set(con, set);
+  for (let v = 0; v < N; v++) {
+    if (first[v] === first[v + 1] || sizes[comp[v]!]! < 2) continue;
+    for (let i = first[v]!; i < first[v + 1]!; i++) {
+      const w = succ[i]!;
+      if (comp[w] !== comp[v]) continue;
+      const set = out.get(nodes[v]!) ?? new Set<DtNode>();
+      set.add(nodes[w]!);
+      out.set(nodes[v]!, set);
     }
   }
   return out;

@@ -8,7 +8,7 @@
 import {
   compatible,
   isAvailable,
-  linksOfNode,
+  eachLinkOfNode,
   type DeviceTree,
   type DtNode,
   type KernelSeries,
@@ -89,9 +89,13 @@ function computeSuppliers(
 ): Supplier[] {
   const strict = params.fwDevlinkStrict && params.fwDevlink !== 'permissive';
   const optional = (b: { property: string; optional: boolean }): boolean => optionalOverride[b.property] ?? b.optional;
-  return linksOfNode(tree, node, series)
-    .filter((l) => l.consumer === node && !l.binding.ignore && (!optional(l.binding) || strict))
-    .map((l) => ({ node: l.supplier, binding: l.property, optional: optional(l.binding) }));
+  const out: Supplier[] = [];
+  eachLinkOfNode(tree, node, series, (consumer, supplier, property, binding) => {
+    if (consumer !== node || binding.ignore) return;
+    const opt = optional(binding);
+    if (!opt || strict) out.push({ node: supplier, binding: property, optional: opt });
+  });
+  return out;
 }
 
 export function isAncestor(a: DtNode, b: DtNode): boolean {

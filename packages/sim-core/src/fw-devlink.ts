@@ -43,14 +43,20 @@ export function linksFor(
     if (isAncestor(dev.node, s.node)) continue;
     if (!availablePath(s.node)) continue;
     if (claimedEarly(s.node, ofDeclared)) continue;
-    links.push({ consumer: dev, supplierNode: s.node, binding: s.binding, optional: s.optional, relaxed: false });
+    links.push({
+      consumer: dev,
+      supplierNode: s.node,
+      binding: s.binding,
+      optional: s.optional,
+      relaxed: false,
+      supplier: null,
+    });
   }
   return links;
 }
 
 export class FwDevlink {
   readonly links: SupplierLink[] = [];
-  private readonly linksOf = new Map<Device, SupplierLink[]>();
   private readonly consumersOf = new Map<DtNode, SupplierLink[]>();
   /** fw_devlink cycles, found once over the board (core.c:__fw_devlink_relax_cycles). */
   private readonly cycles: Map<DtNode, Set<DtNode>>;
@@ -88,7 +94,7 @@ export class FwDevlink {
       if (sup && !sup.driver && sup.node && compatible(sup.node).some((x) => c.initialized.has(x))) continue;
       if (this.cycles.get(dev.node!)?.has(this.deviceNodeOf(l.supplierNode))) l.relaxed = true;
       this.links.push(l);
-      push(this.linksOf, dev, l);
+      dev.suppliers.push(l);
       push(this.consumersOf, l.supplierNode, l);
     }
   }
@@ -99,22 +105,31 @@ export class FwDevlink {
     return node;
   }
 
+  /** The device a link points at: the supplier node's, or its nearest ancestor's (kept once it is the node's own). */
+  private supplierOf(l: SupplierLink): Device | undefined {
+    if (l.supplier) return l.supplier;
+    const d = this.core.deviceOf(l.supplierNode);
+    if (d && d.node === l.supplierNode) l.supplier = d;
+    return d;
+  }
+
   /** core.c:device_links_check_suppliers: a managed, non-relaxed link to an unbound supplier blocks. */
   blockedBySupplier(dev: Device): boolean {
     const c = this.core;
     if (c.params.fwDevlink === 'permissive' || c.params.fwDevlink === 'off') return false;
-    return (this.linksOf.get(dev) ?? []).some((l) => !l.relaxed && !c.deviceOf(l.supplierNode)?.driver);
+    for (const l of dev.suppliers) if (!l.relaxed && !this.supplierOf(l)?.driver) return true;
+    return false;
   }
 
   /** A managed link orders the consumer after this supplier device. */
   linkedTo(dev: Device, supplier: Device): boolean {
-    return (this.linksOf.get(dev) ?? []).some((l) => !l.relaxed && this.core.deviceOf(l.supplierNode) === supplier);
+    return dev.suppliers.some((l) => !l.relaxed && this.supplierOf(l) === supplier);
   }
 
   /** core.c:fw_devlink_drivers_done: relax links whose supplier device exists but never matched. */
   driversDone(): void {
     for (const l of this.links) {
-      const sup = this.core.deviceOf(l.supplierNode);
+      const sup = this.supplierOf(l);
       if (sup && !sup.canMatch) l.relaxed = true;
     }
   }
@@ -129,7 +144,7 @@ export class FwDevlink {
   /** At capture: a deferred device's links to a supplier no device provides. */
   missingSupplierHazards(dev: Device): void {
     const c = this.core;
-    for (const l of (this.linksOf.get(dev) ?? []).filter((x) => !x.relaxed && !c.deviceOf(x.supplierNode))) {
+    for (const l of dev.suppliers.filter((x) => !x.relaxed && !this.supplierOf(x))) {
       c.hazards.push({
         kind: 'missing-supplier',
         device: dev.id,

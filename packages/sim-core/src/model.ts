@@ -24,6 +24,11 @@ export interface Device {
   ignoredDependency: boolean;
   /** Registration order on its bus (bus_for_each_dev order). */
   order: number;
+  /** core.c: dev->links.suppliers, the links fw_devlink made to its suppliers (fw-devlink.ts). */
+  suppliers: SupplierLink[];
+  /** The rule of its last -EPROBE_DEFER, as dev->p->deferred_probe_reason keeps the last reason
+   *  (dd-probe.ts reports a deferral only when it changes). */
+  deferRule: string | null;
   /** A fwspec a failed of_iommu_configure left behind (trees that do not free it): the IOMMU
    *  instance its first `iommus` entry named. */
   staleFwspec?: IommuInstance;
@@ -43,6 +48,8 @@ export interface SupplierLink {
   optional: boolean;
   /** core.c:fw_devlink_relax_link turned it SYNC_STATE_ONLY: it no longer blocks probe. */
   relaxed: boolean;
+  /** The supplier node's own device, once it exists (devices are never removed: it stays). */
+  supplier: Device | null;
 }
 
 export interface IommuInstance {
