@@ -104,6 +104,22 @@ export function isAvailable(node: DtNode): boolean {
   return s === undefined || s === 'okay' || s === 'ok';
 }
 
+const availablePathKey = Symbol('availablePath');
+/**
+ * The node and every ancestor available (of/property.c:of_link_to_phandle's walk up with
+ * of_device_is_available), kept on the node: fw_devlink asks it for every supplier of every
+ * consumer, and a tree does not change.
+ */
+export function isAvailablePath(node: DtNode): boolean {
+  const holder = node as DtNode & { [availablePathKey]?: boolean };
+  let v = holder[availablePathKey];
+  if (v === undefined) {
+    v = isAvailable(node) && (node.parent === null || isAvailablePath(node.parent));
+    holder[availablePathKey] = v;
+  }
+  return v;
+}
+
 /** of/base.c:of_n_addr_cells / of_n_size_cells: inherited from the nearest ancestor that says. */
 export function addressCells(node: DtNode): number {
   for (let n = node.parent; n; n = n.parent) {

@@ -4,7 +4,7 @@
  * core.c:fw_devlink_parse_fwtree does). Every link is listed, optional ones marked; whether a
  * link then blocks probing depends on fw_devlink=, .strict and the devices (sim-core).
  */
-import { cells, isAvailable, phandleList, idMap, compatible } from './decode.js';
+import { cells, phandleList, idMap, compatible, isAvailablePath } from './decode.js';
 import { supplierBindings, type KernelSeries, type SupplierBinding } from './bindings.js';
 import type { DeviceTree, DtNode } from './tree.js';
 
@@ -191,15 +191,10 @@ function portParent(ep: DtNode): DtNode | undefined {
 export function supplierGraph(tree: DeviceTree, series: KernelSeries): DtLink[] {
   const out: DtLink[] = [];
   for (const n of tree.nodes) {
-    if (!availableUp(n)) continue;
+    if (!isAvailablePath(n)) continue;
     out.push(...linksOfNode(tree, n, series));
   }
   return out;
-}
-
-function availableUp(n: DtNode): boolean {
-  for (let x: DtNode | null = n; x; x = x.parent) if (!isAvailable(x)) return false;
-  return true;
 }
 
 export function renderGraph(links: DtLink[], format: 'text' | 'json' | 'dot'): string {

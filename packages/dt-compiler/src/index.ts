@@ -10,6 +10,7 @@ export {
   u32,
   compatible,
   isAvailable,
+  isAvailablePath,
   addressCells,
   sizeCells,
   reg,

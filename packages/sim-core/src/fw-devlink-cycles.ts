@@ -2,17 +2,10 @@
  * fw_devlink's dependency cycles (drivers/base/core.c:__fw_devlink_relax_cycles), found once over
  * the board's device nodes.
  */
-import type { DtNode } from '@probelab/dt-compiler';
+import { isAvailablePath, type DtNode } from '@probelab/dt-compiler';
 import type { Board } from './board.js';
 import type { DriverCoreParams } from './cmdline.js';
-import {
-  availablePath,
-  claimedEarly,
-  isAncestor,
-  noOverrides,
-  supplierNodes,
-  type BindingRows,
-} from './fw-devlink-suppliers.js';
+import { claimedEarly, isAncestor, noOverrides, supplierNodes, type BindingRows } from './fw-devlink-suppliers.js';
 
 /**
  * Dependency cycles among the board's device nodes, as fw_devlink finds them when it creates
@@ -50,7 +43,7 @@ export function cycleEdges(
     const node = nodes[v]!;
     first[v] = succ.length;
     for (const s of supplierNodes(board.tree, node, series, params, optionalOverride)) {
-      if (isAncestor(node, s.node) || !availablePath(s.node) || claimedEarly(s.node, ofDeclared)) continue;
+      if (isAncestor(node, s.node) || !isAvailablePath(s.node) || claimedEarly(s.node, ofDeclared)) continue;
       const d = deviceIndexOf(s.node);
       if (d >= 0 && d !== v && !isAncestor(nodes[d]!, node)) succ.push(d);
     }

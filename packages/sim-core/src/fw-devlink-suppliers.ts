@@ -7,7 +7,6 @@
  */
 import {
   compatible,
-  isAvailable,
   eachLinkOfNode,
   type DeviceTree,
   type DtNode,
@@ -101,11 +100,6 @@ function computeSuppliers(
 export function isAncestor(a: DtNode, b: DtNode): boolean {
   for (let n = b.parent; n; n = n.parent) if (n === a) return true;
   return false;
-}
-
-export function availablePath(n: DtNode): boolean {
-  for (let x: DtNode | null = n; x; x = x.parent) if (!isAvailable(x)) return false;
-  return true;
 }
 
 /** The node or an ancestor was claimed by early init (OF_DECLARE: fwnode_dev_initialized). */

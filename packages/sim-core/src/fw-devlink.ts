@@ -6,19 +6,12 @@
  * fw_devlink_drivers_done, cycles (__fw_devlink_relax_cycles, fw-devlink-cycles.ts), consumers of
  * a supplier that unbinds (device_links_unbind_consumers).
  */
-import { bindingsOfTree, compatible, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
+import { bindingsOfTree, compatible, isAvailablePath, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
 import { busId } from './board.js';
 import type { DriverCoreParams } from './cmdline.js';
 import type { DriverCore } from './driver-core.js';
 import { cycleEdges } from './fw-devlink-cycles.js';
-import {
-  availablePath,
-  claimedEarly,
-  isAncestor,
-  noOverrides,
-  supplierNodes,
-  type BindingRows,
-} from './fw-devlink-suppliers.js';
+import { claimedEarly, isAncestor, noOverrides, supplierNodes, type BindingRows } from './fw-devlink-suppliers.js';
 import type { Device, SupplierLink } from './model.js';
 import { push } from './multimap.js';
 import { round6 } from './sim-time.js';
@@ -41,7 +34,7 @@ export function linksFor(
   const links: SupplierLink[] = [];
   for (const s of supplierNodes(tree, dev.node, series, params, optionalOverride)) {
     if (isAncestor(dev.node, s.node)) continue;
-    if (!availablePath(s.node)) continue;
+    if (!isAvailablePath(s.node)) continue;
     if (claimedEarly(s.node, ofDeclared)) continue;
     links.push({
       consumer: dev,
