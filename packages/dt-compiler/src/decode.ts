@@ -94,30 +94,45 @@ export function u32(node: DtNode, prop: string): number | undefined {
   return p.value.length ? readU32(p.value, 0) : undefined;
 }
 
+/**
+ * What the driver core asks of a node at every match and every supplier, kept on the node (one
+ * slot, every field from the start): its compatible list, whether it is available, and whether
+ * it and every ancestor are. Only the DTB reader sets properties, so a node's answers never change.
+ */
+interface NodeFacts {
+  compatible: string[] | undefined;
+  available: boolean | undefined;
+  availablePath: boolean | undefined;
+}
+const factsKey = Symbol('nodeFacts');
+function facts(node: DtNode): NodeFacts {
+  const holder = node as DtNode & { [factsKey]?: NodeFacts };
+  return (holder[factsKey] ??= { compatible: undefined, available: undefined, availablePath: undefined });
+}
+
+/** The `compatible` list; the array is shared, callers must not change it. */
 export function compatible(node: DtNode): string[] {
-  return strings(node, 'compatible');
+  const f = facts(node);
+  return (f.compatible ??= strings(node, 'compatible'));
 }
 
 /** of/base.c:__of_device_is_available: no status, "okay" or "ok". */
 export function isAvailable(node: DtNode): boolean {
-  const s = string(node, 'status');
-  return s === undefined || s === 'okay' || s === 'ok';
+  const f = facts(node);
+  if (f.available === undefined) {
+    const s = string(node, 'status');
+    f.available = s === undefined || s === 'okay' || s === 'ok';
+  }
+  return f.available;
 }
 
-const availablePathKey = Symbol('availablePath');
 /**
  * The node and every ancestor available (of/property.c:of_link_to_phandle's walk up with
- * of_device_is_available), kept on the node: fw_devlink asks it for every supplier of every
- * consumer, and a tree does not change.
+ * of_device_is_available): fw_devlink asks it for every supplier of every consumer.
  */
 export function isAvailablePath(node: DtNode): boolean {
-  const holder = node as DtNode & { [availablePathKey]?: boolean };
-  let v = holder[availablePathKey];
-  if (v === undefined) {
-    v = isAvailable(node) && (node.parent === null || isAvailablePath(node.parent));
-    holder[availablePathKey] = v;
-  }
-  return v;
+  const f = facts(node);
+  return (f.availablePath ??= isAvailable(node) && (node.parent === null || isAvailablePath(node.parent)));
 }
 
 /** of/base.c:of_n_addr_cells / of_n_size_cells: inherited from the nearest ancestor that says. */
