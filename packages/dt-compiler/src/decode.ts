@@ -214,6 +214,19 @@ export function phandleList(
   return out as PhandleArgs[];
 }
 
+const nodesKey = Symbol('nodes');
+/** phandleList's target nodes alone; the array is shared (kept on the list), callers must not change it. */
+export function phandleNodes(
+  tree: DeviceTree,
+  node: DtNode,
+  prop: string,
+  cellsName: string | null,
+  file = '<dtb>',
+): DtNode[] {
+  const list = phandleList(tree, node, prop, cellsName, file) as PhandleArgs[] & { [nodesKey]?: DtNode[] };
+  return (list[nodesKey] ??= list.map((x) => x.node));
+}
+
 function parsePhandleList(
   tree: DeviceTree,
   node: DtNode,

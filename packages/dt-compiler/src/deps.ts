@@ -4,7 +4,7 @@
  * core.c:fw_devlink_parse_fwtree does). Every link is listed, optional ones marked; whether a
  * link then blocks probing depends on fw_devlink=, .strict and the devices (sim-core).
  */
-import { cells, phandleList, idMap, compatible, isAvailablePath } from './decode.js';
+import { cells, phandleList, phandleNodes, idMap, compatible, isAvailablePath } from './decode.js';
 import { supplierBindings, type KernelSeries, type SupplierBinding } from './bindings.js';
 import type { DeviceTree, DtNode } from './tree.js';
 
@@ -108,14 +108,11 @@ function safe(f: () => DtNode[]): DtNode[] | null {
 function listNodes(tree: DeviceTree, node: DtNode, prop: string, cellsName: string | null): DtNode[] | null {
   let list;
   try {
-    list = phandleList(tree, node, prop, cellsName);
+    list = phandleNodes(tree, node, prop, cellsName);
   } catch {
     return null;
   }
-  if (!list.length) return null;
-  const out: DtNode[] = [];
-  for (const x of list) out.push(x.node);
-  return out;
+  return list.length ? list : null;
 }
 
 function suppliers(tree: DeviceTree, node: DtNode, prop: string, b: SupplierBinding): DtNode[] | null {

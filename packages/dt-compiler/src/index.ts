@@ -15,6 +15,7 @@ export {
   sizeCells,
   reg,
   phandleList,
+  phandleNodes,
   idMap,
   mapId,
   type RegEntry,

@@ -80,12 +80,15 @@ export class FwDevlink {
   linkDevice(dev: Device): void {
     const c = this.core;
     const links = linksFor(dev, c.tree, this.bindingRows, c.params, c.ofDeclared, c.profile.optionalBindings);
+    const inCycle = dev.node ? this.cycles.get(dev.node) : undefined;
     for (const l of links) {
       // core.c:fw_devlink_create_devlink: no link to a supplier that early init marked
       // FWNODE_FLAG_INITIALIZED while its device has no driver ("dev might never probe").
-      const sup = c.deviceOf(l.supplierNode);
-      if (sup && !sup.driver && sup.node && compatible(sup.node).some((x) => c.initialized.has(x))) continue;
-      if (this.cycles.get(dev.node!)?.has(this.deviceNodeOf(l.supplierNode))) l.relaxed = true;
+      if (c.initialized.size) {
+        const sup = c.deviceOf(l.supplierNode);
+        if (sup && !sup.driver && sup.node && compatible(sup.node).some((x) => c.initialized.has(x))) continue;
+      }
+      if (inCycle?.has(this.deviceNodeOf(l.supplierNode))) l.relaxed = true;
       this.links.push(l);
       dev.suppliers.push(l);
       push(this.consumersOf, l.supplierNode, l);

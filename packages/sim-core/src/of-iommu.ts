@@ -5,7 +5,7 @@
  * drivers/of/base.c:of_map_id): which IOMMUs a master names, the fwspec its entries make, the
  * -EPROBE_DEFER while an IOMMU is not registered, and going on without one after the timeout.
  */
-import { isAvailable, mapId, phandleList, type DtNode } from '@probelab/dt-compiler';
+import { isAvailable, mapId, phandleNodes, type DtNode } from '@probelab/dt-compiler';
 import type { DriverCore } from './driver-core.js';
 import type { Device, Driver, IommuInstance } from './model.js';
 import { round6 } from './sim-time.js';
@@ -42,7 +42,7 @@ export class OfIommu {
       return [m.target];
     }
     if ((dev.bus === 'platform' || dev.bus === 'amba') && dev.node && dev.node.properties.has('iommus')) {
-      const list = phandleList(c.tree, dev.node, 'iommus', '#iommu-cells').map((p) => p.node);
+      const list = phandleNodes(c.tree, dev.node, 'iommus', '#iommu-cells');
       // of_iommu_xlate: an unavailable IOMMU node is -ENODEV, and the master runs without one.
       return list.length && list.every(isAvailable) ? list : null;
     }
