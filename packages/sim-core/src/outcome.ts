@@ -74,10 +74,24 @@ export function keepDevice(d: OutcomeDevice & { fromDt: boolean }): boolean {
 
 /** Devices in bus/id order, and only the events of listed devices (or global ones), in time order. */
 export function sortOutcome(o: Outcome): Outcome {
-  const keyed = o.devices.map((d) => ({ d, k: d.bus + d.id }));
-  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : 0));
-  const devices = keyed.map((x) => x.d);
-  const ids = new Set(devices.map((d) => d.id));
+  // By bus, then by id within each: the order of the concatenated bus + id (no bus name is a
+  // prefix of another), without building 100,000 concatenations to compare.
+  const byBus = new Map<string, OutcomeDevice[]>();
+  for (const d of o.devices) {
+    const l = byBus.get(d.bus);
+    if (l) l.push(d);
+    else byBus.set(d.bus, [d]);
+  }
+  const devices: OutcomeDevice[] = [];
+  const ids = new Set<string>();
+  for (const bus of [...byBus.keys()].sort()) {
+    const l = byBus.get(bus)!;
+    l.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    for (const d of l) {
+      devices.push(d);
+      ids.add(d.id);
+    }
+  }
   const events = o.events.filter((e) => e.device === null || ids.has(e.device)).sort((a, b) => a.t - b.t);
   return { devices, events };
 }
