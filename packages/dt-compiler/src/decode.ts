@@ -13,12 +13,19 @@ const decoder = new TextDecoder();
  * value cost the garbage collector more than the decoding at 100,000 nodes.)
  */
 interface Decoded {
-  of?: Uint8Array;
-  strings?: readonly string[];
-  tree?: DeviceTree | undefined;
-  cellsName?: string | null | undefined;
-  phandles?: readonly PhandleArgs[] | undefined;
-  more?: Map<string | null, readonly PhandleArgs[]> | undefined;
+  of: Uint8Array;
+  strings: readonly string[] | undefined;
+  phandles: PhandleCache | undefined;
+}
+/** A `<phandle args...>` property's parsed lists: the tree they resolve in, one slot for the cells
+ *  name it is read with, a map only for a second one. */
+interface PhandleCache {
+  tree: DeviceTree;
+  cellsName: string | null;
+  list: readonly PhandleArgs[];
+  /** The list's target nodes alone (phandleNodes). */
+  nodes: DtNode[] | undefined;
+  more: Map<string | null, readonly PhandleArgs[]> | undefined;
 }
 const decodedKey = Symbol('decoded');
 function decoded(p: DtProperty): Decoded {
@@ -26,17 +33,10 @@ function decoded(p: DtProperty): Decoded {
   let d = holder[decodedKey];
   if (!d || d.of !== p.value) {
     // A symbol key: JSON, Object.keys and for-in never see it (a copied property carries it
-    // along, still valid: it is for the value it was decoded from).
-    // Every slot from the start: one shape, no property store grown later (at 100,000 nodes the
-    // grown stores cost more than the decoding).
-    d = {
-      of: p.value,
-      strings: undefined,
-      tree: undefined,
-      cellsName: undefined,
-      phandles: undefined,
-      more: undefined,
-    };
+    // along, still valid: it is for the value it was decoded from). Every slot from the start:
+    // one shape, no property store grown later (at 100,000 nodes grown stores cost more than
+    // the decoding).
+    d = { of: p.value, strings: undefined, phandles: undefined };
     holder[decodedKey] = d;
   }
   return d;
@@ -193,29 +193,20 @@ export function phandleList(
 ): PhandleArgs[] {
   const p = node.properties.get(prop);
   if (!p) return [];
-  // Parsed lists by tree and cells name (a node's phandles resolve in the tree it is read in):
-  // one slot for the cells name a property is read with, a map only for a second one.
   const d = decoded(p);
-  if (d.tree !== tree) {
-    d.tree = tree;
-    d.cellsName = undefined;
-    d.phandles = undefined;
-    d.more = undefined;
+  const pc = d.phandles;
+  if (pc && pc.tree === tree) {
+    if (pc.cellsName === cellsName) return pc.list as PhandleArgs[];
+    const hit = pc.more?.get(cellsName);
+    if (hit) return hit as PhandleArgs[];
   }
-  if (d.phandles && d.cellsName === cellsName) return d.phandles as PhandleArgs[];
-  let out = d.more?.get(cellsName);
-  if (!out) {
-    out = parsePhandleList(tree, node, prop, cellsName, file);
-    if (!d.phandles) {
-      d.cellsName = cellsName;
-      d.phandles = out;
-    } else (d.more ??= new Map()).set(cellsName, out);
-  }
+  const out = parsePhandleList(tree, node, prop, cellsName, file);
+  if (!pc || pc.tree !== tree) d.phandles = { tree, cellsName, list: out, nodes: undefined, more: undefined };
+  else (pc.more ??= new Map()).set(cellsName, out);
   return out as PhandleArgs[];
 }
 
-const nodesKey = Symbol('nodes');
-/** phandleList's target nodes alone; the array is shared (kept on the list), callers must not change it. */
+/** phandleList's target nodes alone; the array is shared, callers must not change it. */
 export function phandleNodes(
   tree: DeviceTree,
   node: DtNode,
@@ -223,9 +214,15 @@ export function phandleNodes(
   cellsName: string | null,
   file = '<dtb>',
 ): DtNode[] {
-  const list = phandleList(tree, node, prop, cellsName, file) as PhandleArgs[] & { [nodesKey]?: DtNode[] };
-  return (list[nodesKey] ??= list.map((x) => x.node));
+  const list = phandleList(tree, node, prop, cellsName, file);
+  const p = node.properties.get(prop);
+  const pc = p ? decoded(p).phandles : undefined;
+  if (pc && pc.list === list) return (pc.nodes ??= list.map((x) => x.node));
+  return list.map((x) => x.node);
 }
+
+/** The argument list of an entry without arguments, shared (lists are shared: never changed). */
+const noArgs: number[] = Object.freeze([]) as unknown as number[];
 
 function parsePhandleList(
   tree: DeviceTree,
@@ -254,12 +251,17 @@ function parsePhandleList(
       throw new DtError(`${node.path}: ${prop} ends inside the arguments of ${target.path} (needs ${n} cells)`, {
         file,
       });
-    const args: number[] = [];
-    for (let k = 0; k < n; k++) args.push(readU32(v, (i + 1 + k) * 4));
+    // Arrays of their exact size: a list built by push keeps room for 16 more, which at 100,000
+    // nodes was most of the simulator's memory.
+    let args = noArgs;
+    if (n) {
+      args = new Array<number>(n);
+      for (let k = 0; k < n; k++) args[k] = readU32(v, (i + 1 + k) * 4);
+    }
     out.push({ node: target, args });
     i += 1 + n;
   }
-  return out;
+  return out.slice(); // its exact size (see args)
 }
 
 export interface IdMapEntry {

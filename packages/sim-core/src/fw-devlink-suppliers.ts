@@ -94,7 +94,7 @@ function computeSuppliers(
     const opt = optional(binding);
     if (!opt || strict) out.push({ node: supplier, binding: property, optional: opt });
   });
-  return out;
+  return out.slice(); // its exact size: kept for every node of the board
 }
 
 export function isAncestor(a: DtNode, b: DtNode): boolean {

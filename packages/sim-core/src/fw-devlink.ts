@@ -81,6 +81,7 @@ export class FwDevlink {
     const c = this.core;
     const links = linksFor(dev, c.tree, this.bindingRows, c.params, c.ofDeclared, c.profile.optionalBindings);
     const inCycle = dev.node ? this.cycles.get(dev.node) : undefined;
+    const kept: SupplierLink[] = [];
     for (const l of links) {
       // core.c:fw_devlink_create_devlink: no link to a supplier that early init marked
       // FWNODE_FLAG_INITIALIZED while its device has no driver ("dev might never probe").
@@ -90,9 +91,10 @@ export class FwDevlink {
       }
       if (inCycle?.has(this.deviceNodeOf(l.supplierNode))) l.relaxed = true;
       this.links.push(l);
-      dev.suppliers.push(l);
+      kept.push(l);
       push(this.consumersOf, l.supplierNode, l);
     }
+    if (kept.length) dev.suppliers = kept.slice(); // its exact size: kept for every device
   }
 
   /** The node whose device a supplier node's device link points at (itself or its device ancestor). */
