@@ -3,7 +3,7 @@
  * of/base.c (of_device_is_available, of_n_addr_cells, of_map_id), of/property.c.
  */
 import { DtError } from './errors.js';
-import { readU32, type DeviceTree, type DtNode, type DtProperty } from './tree.js';
+import { decodedSlot, factsSlot, readU32, type DeviceTree, type DtNode, type DtProperty } from './tree.js';
 
 const decoder = new TextDecoder();
 
@@ -27,7 +27,7 @@ interface PhandleCache {
   nodes: DtNode[] | undefined;
   more: Map<string | null, readonly PhandleArgs[]> | undefined;
 }
-const decodedKey = Symbol('decoded');
+const decodedKey = decodedSlot;
 function decoded(p: DtProperty): Decoded {
   const holder = p as DtProperty & { [decodedKey]?: Decoded };
   let d = holder[decodedKey];
@@ -104,7 +104,7 @@ interface NodeFacts {
   available: boolean | undefined;
   availablePath: boolean | undefined;
 }
-const factsKey = Symbol('nodeFacts');
+const factsKey = factsSlot;
 function facts(node: DtNode): NodeFacts {
   const holder = node as DtNode & { [factsKey]?: NodeFacts };
   return (holder[factsKey] ??= { compatible: undefined, available: undefined, availablePath: undefined });

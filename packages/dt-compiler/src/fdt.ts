@@ -5,7 +5,7 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { DtError } from './errors.js';
-import { buildTree, readU32, type DeviceTree, type DtNode, type DtProperty } from './tree.js';
+import { buildTree, makeNode, makeProperty, readU32, type DeviceTree, type DtNode } from './tree.js';
 
 const FDT_MAGIC = 0xd00dfeed;
 const FDT_BEGIN_NODE = 1;
@@ -90,7 +90,7 @@ export function readDtb(bytes: Uint8Array, file = '<dtb>'): DeviceTree {
       const parent = stack[stack.length - 1] ?? null;
       if (!parent && root) fail('second root node', tokenOff);
       const path = parent ? (parent.path === '/' ? `/${name}` : `${parent.path}/${name}`) : '/';
-      const node: DtNode = { name, path, parent, children: [], properties: new Map<string, DtProperty>() };
+      const node = makeNode(name, path, parent);
       if (parent) parent.children.push(node);
       else root = node;
       stack.push(node);
@@ -107,7 +107,7 @@ export function readDtb(bytes: Uint8Array, file = '<dtb>'): DeviceTree {
       if (off + len > structEnd) fail(`property value of ${len} bytes runs past the structure block`, off);
       if (nameOff >= sizeStrings) fail(`property name offset ${nameOff} outside the strings block`, tokenOff + 8);
       const [name] = cstring(offStrings + nameOff, offStrings + sizeStrings);
-      node!.properties.set(name, { name, value: bytes.slice(off, off + len) });
+      node!.properties.set(name, makeProperty(name, bytes.slice(off, off + len)));
       off = (off + len + 3) & ~3;
     } else if (token === FDT_NOP) {
       continue;

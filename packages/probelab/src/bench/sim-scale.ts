@@ -7,7 +7,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
-import { buildTree, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
+import { buildTree, makeNode, makeProperty, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
 import {
   boardTiming,
   buildBoard,
@@ -98,13 +98,9 @@ export function syntheticBoard(n: number): { tree: DeviceTree; profile: KernelPr
   }
   const node = (name: string, parent: DtNode | null, props: Array<[string, Uint8Array]>): DtNode => {
     const path = parent ? `${parent.path === '/' ? '' : parent.path}/${name}` : '/';
-    const nd: DtNode = {
-      name,
-      path,
-      parent,
-      children: [],
-      properties: new Map(props.map(([k, v]) => [k, { name: k, value: v }])),
-    };
+    // As the DTB reader makes them (dt-compiler fdt.ts).
+    const nd = makeNode(name, path, parent);
+    for (const [k, v] of props) nd.properties.set(k, makeProperty(k, v));
     parent?.children.push(nd);
     return nd;
   };
