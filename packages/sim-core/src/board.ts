@@ -136,12 +136,10 @@ export function matchKey(bus: Bus, modalias: string | null, node: DtNode | null)
 /** drivers/of/module.c:of_modalias (6.12; 6.1: drivers/of/device.c:of_device_get_modalias): "of:N<name>T<device_type or (null)>C<compatible>..." */
 export function ofModalias(node: DtNode): string {
   const t = string(node, 'device_type') ?? '(null)';
-  return (
-    `of:N${node.name.split('@')[0]}T${t}` +
-    compatible(node)
-      .map((c) => `C${c}`)
-      .join('')
-  );
+  const at = node.name.indexOf('@');
+  let m = `of:N${at < 0 ? node.name : node.name.slice(0, at)}T${t}`;
+  for (const c of compatible(node)) m += `C${c}`;
+  return m;
 }
 
 const hex = (v: number, w: number): string => v.toString(16).toUpperCase().padStart(w, '0');

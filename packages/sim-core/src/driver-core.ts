@@ -140,6 +140,7 @@ export class DriverCore {
       | 'matchKey'
       | 'suppliers'
       | 'deferRule'
+      | 'ofIommus'
     >,
   ): Device {
     // Built field by field, one shape for every device (a spread of specs of varying shapes
@@ -160,6 +161,7 @@ export class DriverCore {
       iommuGroup: null,
       ignoredDependency: false,
       order: this.devOrder++,
+      ofIommus: undefined,
       suppliers: [],
       deferRule: null,
       staleFwspec: spec.staleFwspec,

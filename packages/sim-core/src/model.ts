@@ -24,6 +24,8 @@ export interface Device {
   ignoredDependency: boolean;
   /** Registration order on its bus (bus_for_each_dev order). */
   order: number;
+  /** Its `iommus` entries' nodes, all available, or null (of-iommu.ts; read once: the tree does not change). */
+  ofIommus: DtNode[] | null | undefined;
   /** core.c: dev->links.suppliers, the links fw_devlink made to its suppliers (fw-devlink.ts). */
   suppliers: SupplierLink[];
   /** The rule of its last -EPROBE_DEFER, as dev->p->deferred_probe_reason keeps the last reason

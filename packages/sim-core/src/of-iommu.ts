@@ -41,12 +41,15 @@ export class OfIommu {
       }
       return [m.target];
     }
+    if (dev.ofIommus !== undefined) return dev.ofIommus;
+    let targets: DtNode[] | null = null;
     if ((dev.bus === 'platform' || dev.bus === 'amba') && dev.node && dev.node.properties.has('iommus')) {
       const list = phandleNodes(c.tree, dev.node, 'iommus', '#iommu-cells');
       // of_iommu_xlate: an unavailable IOMMU node is -ENODEV, and the master runs without one.
-      return list.length && list.every(isAvailable) ? list : null;
+      targets = list.length && list.every(isAvailable) ? list : null;
     }
-    return null;
+    dev.ofIommus = targets;
+    return targets;
   }
 
   /** Whether of_iommu_configure would defer now (no side effects). */

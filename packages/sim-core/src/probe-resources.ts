@@ -22,7 +22,9 @@ export class ProbeResources {
     const c = this.core;
     const node = dev.node;
     if (!node || (dev.bus !== 'platform' && dev.bus !== 'amba')) return null;
-    const early = (n: DtNode): boolean => compatible(n).some((x) => c.ofDeclared.has(x) || c.initialized.has(x));
+    const early = (n: DtNode): boolean =>
+      (c.ofDeclared.size > 0 || c.initialized.size > 0) &&
+      compatible(n).some((x) => c.ofDeclared.has(x) || c.initialized.has(x));
     const absent = (prop: string, cellsName: string): DtNode | undefined => {
       for (const p of phandleList(c.tree, node, prop, cellsName)) {
         const provider = c.deviceOf(p.node);
