@@ -9,7 +9,7 @@
  * A provider is there when its device is bound, or when early init provides it without one
  * (OF_DECLARE'd clocks, fwnodeInitialized providers).
  */
-import { compatible, phandleList, type DtNode } from '@probelab/dt-compiler';
+import { compatible, phandleList, type DtNode, type PhandleArgs } from '@probelab/dt-compiler';
 import type { DriverCore } from './driver-core.js';
 import type { Device, Driver } from './model.js';
 
@@ -18,25 +18,26 @@ export type MissingResource = { result: 'defer'; rule: string } | { result: 'fai
 export class ProbeResources {
   constructor(private readonly core: DriverCore) {}
 
+  /** A provider early init made without a device (OF_DECLARE'd, fwnodeInitialized). */
+  private early(n: DtNode): boolean {
+    const c = this.core;
+    if (!c.ofDeclared.size && !c.initialized.size) return false;
+    return compatible(n).some((x) => c.ofDeclared.has(x) || c.initialized.has(x));
+  }
+
+  /** The first provider in a phandle list that is not there yet: neither early nor bound. */
+  private absent(list: readonly PhandleArgs[]): DtNode | undefined {
+    for (const p of list) if (!this.early(p.node) && !this.core.deviceOf(p.node)?.driver) return p.node;
+    return undefined;
+  }
+
   missing(dev: Device, drv: Driver): MissingResource | null {
     const c = this.core;
     const node = dev.node;
     if (!node || (dev.bus !== 'platform' && dev.bus !== 'amba')) return null;
-    const early = (n: DtNode): boolean =>
-      (c.ofDeclared.size > 0 || c.initialized.size > 0) &&
-      compatible(n).some((x) => c.ofDeclared.has(x) || c.initialized.has(x));
-    const absent = (prop: string, cellsName: string): DtNode | undefined => {
-      for (const p of phandleList(c.tree, node, prop, cellsName)) {
-        const provider = c.deviceOf(p.node);
-        if (!early(p.node) && !provider?.driver) return p.node;
-      }
-      return undefined;
-    };
     // genpd_dev_pm_attach handles a single domain only (several are the driver's to attach).
-    const pd =
-      phandleList(c.tree, node, 'power-domains', '#power-domain-cells').length === 1
-        ? absent('power-domains', '#power-domain-cells')
-        : undefined;
+    const domains = phandleList(c.tree, node, 'power-domains', '#power-domain-cells');
+    const pd = domains.length === 1 ? this.absent(domains) : undefined;
     if (pd) {
       const st = c.deferred.checkState();
       return st === 'defer'
@@ -57,7 +58,9 @@ export class ProbeResources {
             };
     }
     if (drv.info.name === 'probelab-master') {
-      const clk = absent('clocks', '#clock-cells') ?? absent('resets', '#reset-cells');
+      const clk =
+        this.absent(phandleList(c.tree, node, 'clocks', '#clock-cells')) ??
+        this.absent(phandleList(c.tree, node, 'resets', '#reset-cells'));
       if (clk)
         return {
           result: 'defer',
