@@ -22,9 +22,10 @@ interface Decoded {
 interface PhandleCache {
   tree: DeviceTree;
   cellsName: string | null;
-  list: readonly PhandleArgs[];
-  /** The list's target nodes alone (phandleNodes). */
-  nodes: DtNode[] | undefined;
+  /** The entries' target nodes (phandleNodes: what the driver core asks at every probe). */
+  nodes: DtNode[];
+  /** The entries with their arguments, made when first asked (phandleList). */
+  list: readonly PhandleArgs[] | undefined;
   more: Map<string | null, readonly PhandleArgs[]> | undefined;
 }
 const decodedKey = decodedSlot;
@@ -106,11 +107,20 @@ interface NodeFacts {
   compatible: string[] | undefined;
   available: boolean | undefined;
   availablePath: boolean | undefined;
+  /** The last `#...-cells` asked of it as a provider, and its value (providers are asked one name). */
+  cellsName: string | undefined;
+  cells: number | undefined;
 }
 const factsKey = factsSlot;
 function facts(node: DtNode): NodeFacts {
   const holder = node as DtNode & { [factsKey]?: NodeFacts };
-  return (holder[factsKey] ??= { compatible: undefined, available: undefined, availablePath: undefined });
+  return (holder[factsKey] ??= {
+    compatible: undefined,
+    available: undefined,
+    availablePath: undefined,
+    cellsName: undefined,
+    cells: undefined,
+  });
 }
 
 /** The `compatible` list; the array is shared, callers must not change it. */
@@ -199,17 +209,22 @@ export function phandleList(
   const d = decoded(p);
   const pc = d.phandles;
   if (pc && pc.tree === tree) {
-    if (pc.cellsName === cellsName) return pc.list as PhandleArgs[];
+    if (pc.cellsName === cellsName)
+      return (pc.list ??= parsePhandles(tree, node, prop, cellsName, file, true).list!) as PhandleArgs[];
     const hit = pc.more?.get(cellsName);
     if (hit) return hit as PhandleArgs[];
   }
-  const out = parsePhandleList(tree, node, prop, cellsName, file);
-  if (!pc || pc.tree !== tree) d.phandles = { tree, cellsName, list: out, nodes: undefined, more: undefined };
-  else (pc.more ??= new Map()).set(cellsName, out);
-  return out as PhandleArgs[];
+  const parsed = parsePhandles(tree, node, prop, cellsName, file, true);
+  if (!pc || pc.tree !== tree)
+    d.phandles = { tree, cellsName, nodes: parsed.nodes, list: parsed.list, more: undefined };
+  else (pc.more ??= new Map()).set(cellsName, parsed.list!);
+  return parsed.list as PhandleArgs[];
 }
 
-/** phandleList's target nodes alone; the array is shared, callers must not change it. */
+/**
+ * phandleList's target nodes alone, without building the entries' arguments: the list the
+ * driver core reads at every probe and fw_devlink at every node. Shared: callers must not change it.
+ */
 export function phandleNodes(
   tree: DeviceTree,
   node: DtNode,
@@ -217,30 +232,49 @@ export function phandleNodes(
   cellsName: string | null,
   file = '<dtb>',
 ): DtNode[] {
-  const list = phandleList(tree, node, prop, cellsName, file);
   const p = node.properties.get(prop);
-  const pc = p ? decoded(p).phandles : undefined;
-  if (pc && pc.list === list) return (pc.nodes ??= list.map((x) => x.node));
-  return list.map((x) => x.node);
+  if (!p) return [];
+  const d = decoded(p);
+  const pc = d.phandles;
+  if (pc && pc.tree === tree) {
+    if (pc.cellsName === cellsName) return pc.nodes;
+    return phandleList(tree, node, prop, cellsName, file).map((x) => x.node);
+  }
+  const parsed = parsePhandles(tree, node, prop, cellsName, file, false);
+  d.phandles = { tree, cellsName, nodes: parsed.nodes, list: undefined, more: undefined };
+  return parsed.nodes;
+}
+
+/** A provider's `#...-cells` (u32), kept on it for the name last asked: every consumer asks. */
+function providerCells(target: DtNode, cellsName: string): number | undefined {
+  const f = facts(target);
+  if (f.cellsName !== cellsName) {
+    f.cells = u32(target, cellsName);
+    f.cellsName = cellsName;
+  }
+  return f.cells;
 }
 
 /** The argument list of an entry without arguments, shared (lists are shared: never changed). */
 const noArgs: number[] = Object.freeze([]) as unknown as number[];
 
-function parsePhandleList(
+/** The entries' nodes, and with `withArgs` the entries themselves; every array of its exact size. */
+function parsePhandles(
   tree: DeviceTree,
   node: DtNode,
   prop: string,
   cellsName: string | null,
   file: string,
-): PhandleArgs[] {
+  withArgs: boolean,
+): { nodes: DtNode[]; list: PhandleArgs[] | undefined } {
   const v = node.properties.get(prop)?.value;
-  if (!v) return [];
+  if (!v) return { nodes: [], list: withArgs ? [] : undefined };
   if (v.length % 4)
     throw new DtError(`${node.path}: property ${prop} is ${v.length} bytes, not a whole number of cells`, { file });
   // The cells read in place (no intermediate array: each property is parsed once per tree).
   const count = v.length / 4;
-  const out: PhandleArgs[] = [];
+  const nodes: DtNode[] = [];
+  const list: PhandleArgs[] = [];
   for (let i = 0; i < count;) {
     const ph = readU32(v, i * 4);
     const target = tree.byPhandle(ph);
@@ -248,23 +282,26 @@ function parsePhandleList(
       throw new DtError(`${node.path}: ${prop}[${i}] refers to phandle 0x${ph.toString(16)}, which no node has`, {
         file,
       });
-    const n = cellsName ? u32(target, cellsName) : 0;
+    const n = cellsName ? providerCells(target, cellsName) : 0;
     if (n === undefined) throw new DtError(`${node.path}: ${prop} target ${target.path} has no ${cellsName}`, { file });
     if (i + 1 + n > count)
       throw new DtError(`${node.path}: ${prop} ends inside the arguments of ${target.path} (needs ${n} cells)`, {
         file,
       });
-    // Arrays of their exact size: a list built by push keeps room for 16 more, which at 100,000
-    // nodes was most of the simulator's memory.
-    let args = noArgs;
-    if (n) {
-      args = new Array<number>(n);
-      for (let k = 0; k < n; k++) args[k] = readU32(v, (i + 1 + k) * 4);
+    nodes.push(target);
+    if (withArgs) {
+      let args = noArgs;
+      if (n) {
+        args = new Array<number>(n);
+        for (let k = 0; k < n; k++) args[k] = readU32(v, (i + 1 + k) * 4);
+      }
+      list.push({ node: target, args });
     }
-    out.push({ node: target, args });
     i += 1 + n;
   }
-  return out.slice(); // its exact size (see args)
+  // Exact sizes: a list built by push keeps room for 16 more, which at 100,000 nodes was most of
+  // the simulator's memory.
+  return { nodes: nodes.slice(), list: withArgs ? list.slice() : undefined };
 }
 
 export interface IdMapEntry {

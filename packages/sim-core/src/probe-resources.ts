@@ -9,7 +9,7 @@
  * A provider is there when its device is bound, or when early init provides it without one
  * (OF_DECLARE'd clocks, fwnodeInitialized providers).
  */
-import { compatible, phandleList, type DtNode, type PhandleArgs } from '@probelab/dt-compiler';
+import { compatible, phandleNodes, type DtNode } from '@probelab/dt-compiler';
 import type { DriverCore } from './driver-core.js';
 import type { Device, Driver } from './model.js';
 
@@ -26,8 +26,8 @@ export class ProbeResources {
   }
 
   /** The first provider in a phandle list that is not there yet: neither early nor bound. */
-  private absent(list: readonly PhandleArgs[]): DtNode | undefined {
-    for (const p of list) if (!this.early(p.node) && !this.core.deviceOf(p.node)?.driver) return p.node;
+  private absent(list: readonly DtNode[]): DtNode | undefined {
+    for (const n of list) if (!this.early(n) && !this.core.deviceOf(n)?.driver) return n;
     return undefined;
   }
 
@@ -36,7 +36,7 @@ export class ProbeResources {
     const node = dev.node;
     if (!node || (dev.bus !== 'platform' && dev.bus !== 'amba')) return null;
     // genpd_dev_pm_attach handles a single domain only (several are the driver's to attach).
-    const domains = phandleList(c.tree, node, 'power-domains', '#power-domain-cells');
+    const domains = phandleNodes(c.tree, node, 'power-domains', '#power-domain-cells');
     const pd = domains.length === 1 ? this.absent(domains) : undefined;
     if (pd) {
       const st = c.deferred.checkState();
@@ -59,8 +59,8 @@ export class ProbeResources {
     }
     if (drv.info.name === 'probelab-master') {
       const clk =
-        this.absent(phandleList(c.tree, node, 'clocks', '#clock-cells')) ??
-        this.absent(phandleList(c.tree, node, 'resets', '#reset-cells'));
+        this.absent(phandleNodes(c.tree, node, 'clocks', '#clock-cells')) ??
+        this.absent(phandleNodes(c.tree, node, 'resets', '#reset-cells'));
       if (clk)
         return {
           result: 'defer',
