@@ -1,6 +1,6 @@
 /**
  * The guest's initramfs: busybox-static (arm64, from Debian), the scenario's modules with their
- * dependencies (modules.dep), qemu/guest/init as /init, qemu/guest/probelab-state (the capture),
+ * dependencies (modules.dep), qemu/guest/init as /init, the capture program (guest-capture.ts),
  * and the schedule it follows. For `probelab shell` also: the modules the person may load by
  * hand under /lib/modules/<release>/ with a modules.dep for busybox modprobe, the logging
  * modprobe/rmmod (qemu/guest/probelab-modprobe, profile), and the terminal's size.
@@ -12,6 +12,7 @@ import { checkModuleActions, moduleClosure, moduleKey, type KernelProfile, type 
 import { gzipCpio, type CpioEntry } from './cpio.js';
 import { provisionPackage } from './debian.js';
 import { HarnessError } from './errors.js';
+import { captureProgram } from './guest-capture.js';
 import type { KernelArtefacts } from './kernels.js';
 import { repoRoot } from './paths.js';
 
@@ -95,17 +96,18 @@ const shellApplets = [
 ];
 
 /**
- * `scheduleOnConsole`: for a snapshot boot (snapshot.ts) only the schedule's first actions — at
- * `earlyActions` seconds or before, which a cold boot's init runs as soon as it starts — are in
- * the image (so they are part of the prefix); the init then waits for the rest on the console,
- * handed to `onSchedule` with the capture time.
+ * `scheduleOnConsole`: for a snapshot boot (snapshot.ts) only the schedule's actions at
+ * `earlyActions` seconds (0: as soon as the init starts, in a cold boot too) are in the image, so
+ * they are part of the prefix; the init then waits for the rest on the console, handed to
+ * `onSchedule` with the capture time. Any later action is handed over, and is honoured only if
+ * it comes after the snapshot point (the caller decides: real-boot.ts).
  */
 export interface HandOff {
   scheduleOnConsole: true;
   onSchedule: (late: string, capture: string, lateActions: number[]) => void;
 }
 
-export const earlyActions = 1;
+export const earlyActions = 0;
 
 export async function buildInitramfs(
   s: Scenario,
@@ -123,7 +125,7 @@ export async function buildInitramfs(
   for (const a of applets) entries.push({ path: `bin/${a}`, type: 'symlink', target: 'busybox' });
   const guest = (f: string): Buffer => readFileSync(join(repoRoot(), 'qemu', 'guest', f));
   entries.push({ path: 'init', type: 'file', data: guest('init'), mode: 0o755 });
-  entries.push({ path: 'bin/probelab-state', type: 'file', data: guest('probelab-state'), mode: 0o755 });
+  entries.push({ path: 'bin/probelab-state', type: 'file', data: await captureProgram(), mode: 0o755 });
   // The same check predict makes (sim-core predict.ts), against this kernel's modules.dep.
   checkModuleActions(
     { id: k.def.id, moduleDeps: profile.moduleDeps, builtinModules: profile.builtinModules },

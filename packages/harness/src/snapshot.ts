@@ -9,9 +9,28 @@
  * has: no new device, no driver registration, so nothing moves the deferred-probe timer), QMP
  * `cont` once the state is loaded. The guest's clock is in the snapshot, so actions scheduled
  * before the snapshot point cannot be honoured: such a scenario boots cold (the caller decides).
+ *
+ * The ring buffer up to the snapshot point is the same in every restore, so it is printed once:
+ * the VM that took the snapshot goes on once the state is saved and prints it up to the init's
+ * "probelab: ready" record (prefix-dmesg.log); a restored guest prints only the records after
+ * that one, and the console returned reads as a cold boot's, the two spliced. The console's
+ * UART costs about 2 µs a byte under TCG: the whole buffer (190 KB on Debian 6.12 with
+ * initcall_debug) was 0.4 s of every restored boot.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import {
+  closeSync,
+  constants,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir, writeAtomic, writeFile } from './atomic.js';
 import { HarnessError } from './errors.js';
@@ -34,6 +53,8 @@ export interface Snapshot {
   dir: string;
   state: string;
   prefixConsole: string;
+  /** The ring buffer (`dmesg -r`) up to and including the init's "probelab: ready" record. */
+  prefixDmesg: string;
   meta: SnapshotMeta;
   created: boolean;
 }
@@ -47,12 +68,12 @@ export function snapshotKey(args: string[], files: string[], binary = ''): strin
   const stable = args.map((a) =>
     files.reduce(
       (x, f, i) => x.split(f).join(`{file${i}}`),
-      a.replace(/^file,id=probelab-console,path=.*$/, 'file,id=probelab-console'),
+      a.replace(/^(file|pipe),id=probelab-console,path=.*$/, 'probelab-console'),
     ),
   );
   // The QEMU binary by size and time: a new QEMU may not restore an old one's state.
   const qemu = binary && existsSync(binary) ? `${statSync(binary).size}-${statSync(binary).mtimeMs}` : binary;
-  return sha(JSON.stringify({ format: 1, qemu, args: stable, files: files.map((f) => sha(readFileSync(f))) })).slice(
+  return sha(JSON.stringify({ format: 2, qemu, args: stable, files: files.map((f) => sha(readFileSync(f))) })).slice(
     0,
     20,
   );
@@ -75,8 +96,8 @@ async function untilConsole(file: string, marker: string, limitMs: number, alive
 }
 
 /**
- * The snapshot for a prefix (`args`: QEMU's boot command with the console at `{console}`, which
- * this replaces), taken now if the cache has none. One process takes it; others wait and use it.
+ * The snapshot for a prefix (`args`: QEMU's boot command with the console on the pipe chardev at
+ * the path given), taken now if the cache has none. One process takes it; others wait and use it.
  */
 export async function ensureSnapshot(
   binary: string,
@@ -112,9 +133,17 @@ async function takeSnapshot(
   const state = join(dir, 'vm.state');
   const metaFile = join(dir, 'meta.json');
   const prefixConsole = join(dir, 'prefix-console.log');
+  const prefixDmesg = join(dir, 'prefix-dmesg.log');
   const have = (): Snapshot | null =>
-    existsSync(state) && existsSync(metaFile)
-      ? { dir, state, prefixConsole, meta: JSON.parse(readFileSync(metaFile, 'utf8')) as SnapshotMeta, created: false }
+    existsSync(state) && existsSync(metaFile) && existsSync(prefixDmesg)
+      ? {
+          dir,
+          state,
+          prefixConsole,
+          prefixDmesg,
+          meta: JSON.parse(readFileSync(metaFile, 'utf8')) as SnapshotMeta,
+          created: false,
+        }
       : null;
   const ready = have();
   if (ready) {
@@ -128,12 +157,20 @@ async function takeSnapshot(
     if (again) return again;
     log(`taking a boot snapshot (${key}): booting to the init once`);
     const t0 = Date.now();
-    const consoleTmp = join(dir, `prefix-console.tmp-${process.pid}`);
+    // The console on QEMU's pipe chardev: `.out` the log, `.in` a FIFO (QEMU opens it read-write,
+    // so it never sees an end) through which the saved VM is told to print its ring buffer.
+    const pipe = join(dir, `prefix-console.tmp-${process.pid}`);
+    const consoleTmp = `${pipe}.out`;
+    const fifo = `${pipe}.in`;
     const sock = join(dir, `qmp-${process.pid}.sock`);
     const tmp = join(dir, `vm.state.tmp-${process.pid}`);
-    for (const f of [consoleTmp, sock, tmp]) registerTemp(f);
+    for (const f of [consoleTmp, fifo, sock, tmp]) registerTemp(f);
     writeFile(consoleTmp, '');
-    const child = spawnChild(binary, [...args(consoleTmp), '-qmp', `unix:${sock},server=on,wait=off`], {
+    rmSync(fifo, { force: true });
+    const made = await spawnChild('mkfifo', [fifo], { reject: false, stdin: 'ignore', all: true });
+    if (made.exitCode !== 0)
+      throw new HarnessError(`could not make the FIFO ${fifo}: ${String(made.all ?? '').trim()}`);
+    const child = spawnChild(binary, [...args(pipe), '-qmp', `unix:${sock},server=on,wait=off`], {
       reject: false,
       stdin: 'ignore',
       all: true,
@@ -155,9 +192,25 @@ async function takeSnapshot(
           throw new HarnessError(`QEMU could not save the boot snapshot: ${m['error-desc'] ?? m.status}`);
         await sleep(10);
       }
-      await qmp.execute('quit').catch(() => undefined);
-      qmp.close();
+      // The state is on disk; the VM goes on to print its ring buffer and power off.
+      await qmp.execute('cont');
+      const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      try {
+        writeSync(fd, dumpInput());
+      } finally {
+        closeSync(fd);
+      }
+      const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
       await child;
+      clearTimeout(timer);
+      qmp.close();
+      const dump = readFileSync(consoleTmp, 'utf8');
+      const begin = dump.indexOf('@@probelab-prefix-dmesg-begin');
+      const end = dump.indexOf('@@probelab-prefix-dmesg-end');
+      if (begin < 0 || end < begin)
+        throw new HarnessError(
+          `the snapshot's guest did not print its ring buffer up to the init's "ready" record (${dump.includes('@@probelab-prefix-dmesg-missing') ? 'no such record' : 'no output'}); console log kept in ${prefixConsole}.failed`,
+        );
       const stamps = [...text.slice(0, text.indexOf('@@probelab-ready')).matchAll(/^\[\s*(\d+\.\d{6})\]/gm)];
       const meta: SnapshotMeta = {
         readyAt: stamps.length ? Number(stamps[stamps.length - 1]![1]) : 0,
@@ -167,12 +220,16 @@ async function takeSnapshot(
       renameSync(tmp, state);
       releaseTemp(tmp);
       writeAtomic(prefixConsole, text.slice(0, text.indexOf('@@probelab-ready')));
+      writeAtomic(prefixDmesg, dump.slice(dump.indexOf('\n', begin) + 1, end));
       writeAtomic(metaFile, `${JSON.stringify(meta, null, 2)}\n`);
       prune(join(cacheDir(), 'snapshots'), dir);
-      return { dir, state, prefixConsole, meta, created: true };
+      return { dir, state, prefixConsole, prefixDmesg, meta, created: true };
+    } catch (e) {
+      if (existsSync(consoleTmp)) writeFile(`${prefixConsole}.failed`, readFileSync(consoleTmp));
+      throw e;
     } finally {
       child.kill('SIGKILL');
-      for (const f of [consoleTmp, sock, tmp]) {
+      for (const f of [consoleTmp, fifo, sock, tmp]) {
         rmSync(f, { force: true });
         releaseTemp(f);
       }
@@ -205,6 +262,21 @@ export function scheduleInput(schedule: string, capture: string): string {
     .filter(Boolean)
     .map((l) => `S ${l}`);
   return `${'\n'.repeat(64)}@@probelab-schedule-begin\n${lines.join('\n')}${lines.length ? '\n' : ''}C ${capture}\n@@probelab-schedule-end\n`;
+}
+
+/** The input that tells the VM which took a snapshot to print its ring buffer and power off. */
+function dumpInput(): string {
+  return `${'\n'.repeat(64)}@@probelab-schedule-begin\nP\n@@probelab-schedule-end\n`;
+}
+
+/**
+ * A restored boot's console as a cold boot's reads: the prefix's lines, then the restored run's,
+ * its ring buffer dump (the records after "ready") preceded by the prefix's records.
+ */
+export function splicedConsole(prefixConsole: string, prefixDmesg: string, restored: string): string {
+  const m = /^@@probelab-dmesg-begin after-ready\r?\n/m.exec(restored);
+  if (!m) return prefixConsole + restored;
+  return `${prefixConsole}${restored.slice(0, m.index)}@@probelab-dmesg-begin${m[0].endsWith('\r\n') ? '\r\n' : '\n'}${prefixDmesg}${restored.slice(m.index + m[0].length)}`;
 }
 
 /**
@@ -261,7 +333,11 @@ export async function restoreSnapshot(
         `QEMU (restoring a boot snapshot) exited with status ${r.exitCode}: ${(typeof r.all === 'string' ? r.all.trim() : '').split('\n').slice(-3).join(' | ')}; console log kept in ${consoleLog}`,
         consoleLog,
       );
-    const text = readFileSync(snap.prefixConsole, 'utf8') + readFileSync(`${pipe}.out`, 'utf8');
+    const text = splicedConsole(
+      readFileSync(snap.prefixConsole, 'utf8'),
+      readFileSync(snap.prefixDmesg, 'utf8'),
+      readFileSync(`${pipe}.out`, 'utf8'),
+    );
     writeFile(consoleLog, text);
     return { console: text, wallSeconds };
   } finally {

@@ -1,7 +1,7 @@
 // Boot snapshots (harness snapshot.ts), on real QEMU boots of Debian 6.12: the first boot of a
 // prefix takes the snapshot, later ones restore it; a restored boot's outcome is its cold boot's,
-// with the timeout-driven events within the cold boots' own spread; two restores agree within 0.5 ms; actions at
-// or before the snapshot point boot cold; a changed input makes a new snapshot; --cold bypasses.
+// with the timeout-driven events within the cold boots' own spread; two restores agree within 0.5 ms; actions
+// before the snapshot point boot cold; a changed input makes a new snapshot; --cold bypasses.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,6 +61,14 @@ describe('boot snapshots', () => {
     expect(log).toMatch(/Booting Linux on physical CPU/);
     expect(log.indexOf('@@probelab-ready')).toBe(-1);
     expect(log).toMatch(/@@probelab-state-end/);
+    // Its ring buffer dump is the prefix's records (printed once, by the VM that took the
+    // snapshot) and then the restored guest's, each once: the first record, the init's "ready"
+    // (the last of the prefix) and the capture's.
+    const dmesg = log.slice(log.indexOf('@@probelab-dmesg-begin'), log.indexOf('@@probelab-dmesg-end'));
+    expect(dmesg.split('\n')[0]!.trim()).toBe('@@probelab-dmesg-begin');
+    for (const r of [/\] Booting Linux on physical CPU/g, /\] probelab: ready\r?$/gm, /\] probelab: state\r?$/gm])
+      expect(dmesg.match(r)?.length).toBe(1);
+    expect(dmesg.indexOf('] probelab: ready')).toBeLessThan(dmesg.indexOf('] probelab: schedule received'));
   }, 300_000);
 
   it("against cold boots (--cold): the same devices; the timeout-driven events within the cold boots' own spread + 2 ms", async () => {
@@ -87,14 +95,33 @@ describe('boot snapshots', () => {
     w.forEach((e, i) => expect(Math.abs(e.t - c1[i]!.t)).toBeLessThan(0.002 + Math.abs(c1[i]!.t - c2[i]!.t)));
   }, 300_000);
 
-  it('every action at 1 s or before: nothing to branch, a cold boot that says so; a new command line, a new snapshot', async () => {
-    const early = await runCli(['boot', scenario('snap-early', '  - { name: virtio-iommu, at: 1 }\n')], {
-      PROBELAB_OUT: join(out, 'early'),
-    });
+  it('an action before the snapshot point boots cold and says so; actions only at 0 s branch; a new command line, a new snapshot', async () => {
+    // The prefix of `loads` (virtio_blk and virtio-rng at 0 s in the image): Debian 6.12's init is
+    // ready at about 1 s, so a load at 0.5 s cannot be honoured from the snapshot.
+    const early = await runCli(
+      [
+        'boot',
+        scenario(
+          'snap-early',
+          '  - { name: virtio_blk, at: 0 }\n  - { name: virtio-rng, at: 0 }\n  - { name: virtio-iommu, at: 0.5 }\n',
+        ),
+      ],
+      { PROBELAB_OUT: join(out, 'early') },
+    );
     expect(early.code).toBe(0);
     expect(early.stderr).toMatch(
-      /snap-early: every action is at 1 s or earlier, nothing to branch from a boot snapshot: booting cold/,
+      /snap-early: an action at 0\.5 s comes before the boot snapshot's point \(1\.\d+ s, and 50 ms to hand the schedule over\): booting cold/,
     );
+    expect(early.stdout).not.toMatch(/restored from a boot snapshot/);
+    expect(readFileSync(join(out, 'early', 'snap-early', 'qemu-command.txt'), 'utf8')).not.toMatch(/-incoming/);
+    // Nothing after 0 s but the capture: restored (from a prefix of its own: the image holds the
+    // scenario's modules), the capture time handed over.
+    const zero = await runCli(
+      ['boot', scenario('snap-zero', '  - { name: virtio_blk, at: 0 }\n  - { name: virtio-rng, at: 0 }\n')],
+      { PROBELAB_OUT: join(out, 'zero') },
+    );
+    expect(zero.code).toBe(0);
+    expect(zero.stdout).toMatch(/restored from a boot snapshot/);
     const other = await runCli(['boot', scenario('snap-other', loads, `deferred_probe_timeout=6 ${token}`)], {
       PROBELAB_OUT: join(out, 'other'),
     });

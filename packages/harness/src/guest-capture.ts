@@ -1,0 +1,78 @@
+/**
+ * The guest's capture program: qemu/guest/probelab-state.c built for arm64 with Debian's cross
+ * compiler (gcc-aarch64-linux-gnu, the one kernel builds use; freestanding, so no arm64 libc is
+ * needed), cached under the cache directory by the hash of the source, the flags and the
+ * compiler's version. The initramfs (initramfs.ts) carries it as /bin/probelab-state.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { ensureDir, writeAtomic } from './atomic.js';
+import { HarnessError } from './errors.js';
+import { registerTemp, releaseTemp, spawnChild } from './lifetime.js';
+import { cacheDir, repoRoot } from './paths.js';
+
+const compiler = 'aarch64-linux-gnu-gcc';
+const flags = [
+  '-Os',
+  '-Wall',
+  '-Wextra',
+  '-Werror',
+  '-static',
+  '-nostdlib',
+  '-ffreestanding',
+  '-fno-builtin',
+  '-fno-stack-protector',
+  '-fno-asynchronous-unwind-tables',
+  '-no-pie',
+  '-Wl,-z,max-page-size=4096',
+  '-s',
+];
+
+let built: Promise<Buffer> | null = null;
+
+/** The capture program's bytes, built once per source and compiler. */
+export function captureProgram(): Promise<Buffer> {
+  built ??= build().catch((e: unknown) => {
+    built = null;
+    throw e;
+  });
+  return built;
+}
+
+async function build(): Promise<Buffer> {
+  const source = join(repoRoot(), 'qemu', 'guest', 'probelab-state.c');
+  const version = await spawnChild(compiler, ['--version'], { reject: false, stdin: 'ignore' }).catch(() => null);
+  if (!version || version.exitCode !== 0)
+    throw new HarnessError(
+      `the guest's capture (qemu/guest/probelab-state.c) is built with ${compiler}, which is not installed (apt install gcc-aarch64-linux-gnu)`,
+    );
+  const key = createHash('sha256')
+    .update(readFileSync(source))
+    .update(JSON.stringify(flags))
+    .update(String(version.stdout))
+    .digest('hex')
+    .slice(0, 16);
+  const file = join(cacheDir(), 'guest', `probelab-state-${key}`);
+  if (existsSync(file)) return readFileSync(file);
+  ensureDir(join(cacheDir(), 'guest'));
+  const tmp = `${file}.build-${process.pid}`;
+  registerTemp(tmp);
+  try {
+    const r = await spawnChild(compiler, [...flags, '-o', tmp, source], { reject: false, stdin: 'ignore', all: true });
+    if (r.exitCode !== 0)
+      throw new HarnessError(
+        `${compiler} could not build qemu/guest/probelab-state.c: ${String(r.all ?? '')
+          .trim()
+          .split('\n')
+          .slice(0, 3)
+          .join(' | ')}`,
+      );
+    const bytes = readFileSync(tmp);
+    writeAtomic(file, bytes);
+    return bytes;
+  } finally {
+    rmSync(tmp, { force: true });
+    releaseTemp(tmp);
+  }
+}
