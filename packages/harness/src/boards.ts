@@ -1,18 +1,22 @@
 /**
  * The qemu-virt board's device trees. QEMU makes them (`-machine dumpdtb=`); probelab keeps them
- * in boards/qemu-virt/dtb/<iommu>.dtb so that `predict` needs no QEMU, and every real boot dumps
- * QEMU's tree again and checks it is the same board (the random /chosen seeds aside).
+ * in boards/qemu-virt/dtb/<iommu>.dtb so that `predict` needs no QEMU, and every real boot checks
+ * that QEMU's tree is the same board (the random /chosen seeds aside). QEMU's tree depends only
+ * on the QEMU binary and the machine's arguments, so a boot dumps it once per those (cached under
+ * the cache directory, keyed by the binary's path, size and time and the arguments): a dump is
+ * a QEMU start, 0.1-0.2 s of every boot here.
  */
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readDtb, type DeviceTree } from '@probelab/dt-compiler';
 import { InputError, type IommuKind, type Scenario } from '@probelab/sim-core';
-import { writeFile } from './atomic.js';
+import { writeAtomic, writeFile } from './atomic.js';
 import { HarnessError } from './errors.js';
 import { mergeOverlay } from './machine-overlay.js';
 import { loadMachine, machineArgs } from './machine.js';
-import { repoRoot } from './paths.js';
-import { dumpDtb } from './qemu-run.js';
+import { cacheDir, repoRoot } from './paths.js';
+import { dumpDtb, requireQemu } from './qemu-run.js';
 
 /** The CPU counts kept (machine.cpus): QEMU's tree has a node per CPU and a cpu-map. */
 export const boardCpuCounts = [1, 2, 4] as const;
@@ -89,7 +93,24 @@ export function treeDifferences(a: DeviceTree, b: DeviceTree): string[] {
  */
 export async function checkBoardMatchesQemu(s: Scenario, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  const dumped = await dumpMachineTree(s, join(dir, 'machine.dtb'));
+  const m = loadMachine();
+  const args = machineArgs(m, s);
+  const binary = requireQemu(m.binary);
+  const st = statSync(binary);
+  const key = createHash('sha256')
+    .update(JSON.stringify({ binary, size: st.size, mtime: st.mtimeMs, args }))
+    .digest('hex')
+    .slice(0, 20);
+  const cached = join(cacheDir(), 'machine-trees', `${key}.dtb`);
+  let dumped: DeviceTree;
+  if (existsSync(cached)) {
+    const bytes = readFileSync(cached);
+    writeFile(join(dir, 'machine.dtb'), bytes);
+    dumped = readDtb(bytes, cached);
+  } else {
+    dumped = await dumpMachineTree(s, join(dir, 'machine.dtb'));
+    writeAtomic(cached, readFileSync(join(dir, 'machine.dtb')));
+  }
   const { bytes, file } = qemuDtb(s);
   const diffs = treeDifferences(readDtb(bytes, file), dumped);
   if (diffs.length) {

@@ -54,7 +54,7 @@ export {
 } from './profiles.js';
 export { writeAtomic, writeFile, ensureDir, appendLine, fsError } from './atomic.js';
 export { lockOutputDir, startRun } from './out-lock.js';
-export { repoRoot, cacheDir, outDir } from './paths.js';
+export { repoRoot, cacheDir, outDir, snapshotDir } from './paths.js';
 export { sourceProfile, type SourceProfile, type SourceProfileRequest } from './source-profile.js';
 export { kbuildIndex, readConfig, parseKbuildMakefile, type ObjectPlace, type Tristate } from './kbuild.js';
 export { scanDriverFile, type ScannedDriver, type ScannedFile } from './driver-scan.js';

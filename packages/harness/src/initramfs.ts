@@ -34,7 +34,20 @@ const applets = [
   'ls',
 ];
 
-async function moduleBytes(path: string): Promise<Uint8Array> {
+/** A module decompressed once per process (a matrix puts the same ones in every cell's image). */
+const decompressed = new Map<string, Promise<Uint8Array>>();
+
+function moduleBytes(path: string): Promise<Uint8Array> {
+  let p = decompressed.get(path);
+  if (!p) {
+    p = decompress(path);
+    decompressed.set(path, p);
+    p.catch(() => decompressed.delete(path));
+  }
+  return p;
+}
+
+async function decompress(path: string): Promise<Uint8Array> {
   if (path.endsWith('.ko')) return readFileSync(path);
   const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : 'gzip';
   const r = await spawnChild(tool, ['-dc', path], { encoding: 'buffer', reject: false });

@@ -37,6 +37,16 @@ export function cacheDir(): string {
   return join(home, '.cache', 'probelab');
 }
 
+/**
+ * Boot snapshots (snapshot.ts): PROBELAB_SNAPSHOT_DIR, else <cache>/snapshots. A CI job can keep
+ * them on a cache path of its own (they are the one large, machine-specific part of the cache),
+ * and a benchmark can start from none.
+ */
+export function snapshotDir(): string {
+  const set = process.env.PROBELAB_SNAPSHOT_DIR;
+  return set !== undefined && set !== '' ? resolve(set) : join(cacheDir(), 'snapshots');
+}
+
 /** Where boot results and console logs go unless told otherwise. */
 export function outDir(): string {
   return resolve(process.env.PROBELAB_OUT ?? join(process.cwd(), 'out'));

@@ -36,7 +36,7 @@ import { ensureDir, writeAtomic, writeFile } from './atomic.js';
 import { HarnessError } from './errors.js';
 import { registerTemp, releaseTemp, spawnChild } from './lifetime.js';
 import { waitForLock } from './out-lock.js';
-import { cacheDir } from './paths.js';
+import { snapshotDir } from './paths.js';
 import { qmpConnect } from './qmp.js';
 import { shellQuote } from './qemu-command.js';
 import { requireQemu } from './qemu-run.js';
@@ -62,6 +62,17 @@ export interface Snapshot {
 const sha = (b: string | Buffer): string => createHash('sha256').update(b).digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** A file's hash, kept for the process while its size and time stay (a kernel image is 30-40 MB). */
+const hashes = new Map<string, { size: number; mtimeMs: number; sha: string }>();
+function fileSha(f: string): string {
+  const st = statSync(f);
+  const known = hashes.get(f);
+  if (known && known.size === st.size && known.mtimeMs === st.mtimeMs) return known.sha;
+  const h = sha(readFileSync(f));
+  hashes.set(f, { size: st.size, mtimeMs: st.mtimeMs, sha: h });
+  return h;
+}
+
 /** The key of a prefix: QEMU's arguments with the console's file left out, and the files they name. */
 export function snapshotKey(args: string[], files: string[], binary = ''): string {
   // Files by their contents, not their paths (each scenario's initramfs is in its own out dir).
@@ -73,10 +84,7 @@ export function snapshotKey(args: string[], files: string[], binary = ''): strin
   );
   // The QEMU binary by size and time: a new QEMU may not restore an old one's state.
   const qemu = binary && existsSync(binary) ? `${statSync(binary).size}-${statSync(binary).mtimeMs}` : binary;
-  return sha(JSON.stringify({ format: 2, qemu, args: stable, files: files.map((f) => sha(readFileSync(f))) })).slice(
-    0,
-    20,
-  );
+  return sha(JSON.stringify({ format: 2, qemu, args: stable, files: files.map(fileSha) })).slice(0, 20);
 }
 
 async function untilConsole(file: string, marker: string, limitMs: number, alive: () => boolean): Promise<string> {
@@ -129,7 +137,7 @@ async function takeSnapshot(
   wallLimitSeconds: number,
   log: (l: string) => void,
 ): Promise<Snapshot> {
-  const dir = join(cacheDir(), 'snapshots', key);
+  const dir = join(snapshotDir(), key);
   const state = join(dir, 'vm.state');
   const metaFile = join(dir, 'meta.json');
   const prefixConsole = join(dir, 'prefix-console.log');
@@ -222,7 +230,7 @@ async function takeSnapshot(
       writeAtomic(prefixConsole, text.slice(0, text.indexOf('@@probelab-ready')));
       writeAtomic(prefixDmesg, dump.slice(dump.indexOf('\n', begin) + 1, end));
       writeAtomic(metaFile, `${JSON.stringify(meta, null, 2)}\n`);
-      prune(join(cacheDir(), 'snapshots'), dir);
+      prune(snapshotDir(), dir);
       return { dir, state, prefixConsole, prefixDmesg, meta, created: true };
     } catch (e) {
       if (existsSync(consoleTmp)) writeFile(`${prefixConsole}.failed`, readFileSync(consoleTmp));

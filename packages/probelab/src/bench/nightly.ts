@@ -1,15 +1,18 @@
 /**
- * Benchmark: the nightly matrix (ci/nightly.yaml) from scratch on this machine, one QEMU per
- * core. Prints its wall time, the summed guest time of its cells, their ratio, the wall time
- * per cell, and how well the simulator matched (outcomes, timeout-driven event times).
+ * Benchmark: the nightly matrix (ci/nightly.yaml) on this machine, one QEMU per core, twice in
+ * one run: from an empty boot-snapshot directory (every prefix booted and saved, as on a first
+ * night or after a kernel change), then again with those snapshots (as every later night). Prints
+ * for each its wall time, the summed guest time of its cells, their ratio, the wall time per
+ * cell, how many cells were restored, and how well the simulator matched (outcomes,
+ * timeout-driven event times); then the second's wall time against the first's.
  */
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { repoRoot } from '@probelab/harness';
 import { runMatrix } from '../matrix/run.js';
 
-async function main(): Promise<void> {
+async function once(label: string): Promise<number> {
   const out = mkdtempSync(join(tmpdir(), 'probelab-nightly-'));
   const t0 = Date.now();
   const r = await runMatrix(join(repoRoot(), 'ci', 'nightly.yaml'), { out });
@@ -17,10 +20,22 @@ async function main(): Promise<void> {
   const guest = r.results.reduce((s, x) => s + x.scenario.capture, 0);
   const agree = r.results.filter((x) => x.status === 'agree').length;
   const rel = r.results.flatMap((x) => x.timing?.timeoutEvents ?? []);
+  const restored = r.results.filter((x) =>
+    /-incoming/.test(
+      (() => {
+        try {
+          return readFileSync(join(out, 'cells', x.id, 'qemu-command.txt'), 'utf8');
+        } catch {
+          return '';
+        }
+      })(),
+    ),
+  ).length;
+  const sorted = rel.map((x) => x.rel).sort((a, b) => a - b);
   const rows: Array<[string, string]> = [
     [
       'cells',
-      `${r.results.length} (${agree} agree, ${r.results.filter((x) => x.status === 'differ').length} differ, ${r.results.filter((x) => x.status === 'error').length} failed)`,
+      `${r.results.length} (${agree} agree, ${r.results.filter((x) => x.status === 'differ').length} differ, ${r.results.filter((x) => x.status === 'error').length} failed); ${restored} restored from a boot snapshot, ${r.results.length - restored} cold`,
     ],
     ['wall time', `${wall.toFixed(1)} s`],
     ['summed guest time', `${guest.toFixed(0)} s`],
@@ -31,11 +46,25 @@ async function main(): Promise<void> {
     ['wall per cell', `${(wall / r.results.length).toFixed(2)} s`],
     [
       'timeout-driven events',
-      `${rel.length}, max error ${(Math.max(0, ...rel.map((x) => x.rel)) * 100).toFixed(3)}% (median ${(rel.map((x) => x.rel).sort((a, b) => a - b)[rel.length >> 1] ?? 0) * 100 > 0 ? (rel.map((x) => x.rel).sort((a, b) => a - b)[rel.length >> 1]! * 100).toFixed(3) : '0'}%)`,
+      `${rel.length}, max error ${(Math.max(0, ...sorted) * 100).toFixed(3)}% (median ${((sorted[sorted.length >> 1] ?? 0) * 100).toFixed(3)}%)`,
     ],
     ['report', r.reportFile],
   ];
-  for (const [k, v] of rows) console.log(`${k.padEnd(24)} ${v}`);
+  console.log(label);
+  for (const [k, v] of rows) console.log(`  ${k.padEnd(24)} ${v}`);
+  return wall;
+}
+
+async function main(): Promise<void> {
+  const snapshots = mkdtempSync(join(tmpdir(), 'probelab-nightly-snapshots-'));
+  process.env.PROBELAB_SNAPSHOT_DIR = snapshots;
+  try {
+    const first = await once('from an empty boot-snapshot directory (a first night)');
+    const again = await once('again, with those snapshots (every later night)');
+    console.log(`second night / first night = ${(again / first).toFixed(2)}`);
+  } finally {
+    rmSync(snapshots, { recursive: true, force: true });
+  }
 }
 
 void main();
