@@ -9,7 +9,7 @@ import { ensureDir, writeFile } from './atomic.js';
 import { lockOutputDir } from './out-lock.js';
 import { checkBoardMatchesQemu } from './boards.js';
 import { buildInitramfs, type HandOff, type ShellGuest } from './initramfs.js';
-import { ensureSnapshot, restoreSnapshot, scheduleInput } from './snapshot.js';
+import { ensureSnapshot, restoreSnapshot, scheduleInput, SnapshotUnavailable } from './snapshot.js';
 import { provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
 import { loadMachine, type MachineDef } from './machine.js';
 import { bootCommand, shellLine } from './qemu-command.js';
@@ -134,13 +134,18 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
       [kernel.image, initrd, ...(dtb ? [dtb] : [])],
       limit,
       opts.log,
-    );
+    ).catch((e: unknown) => {
+      if (!(e instanceof SnapshotUnavailable)) throw e;
+      opts.log?.(`${s.name}: no boot snapshot (${e.message}): booting cold`);
+      return null;
+    });
     const first = Math.min(...h.at);
-    if (first <= snap.meta.readyAt + handOffMargin) {
+    // No snapshot: booted cold below, which reports the panic or the hang as any cold boot does.
+    if (snap && first <= snap.meta.readyAt + handOffMargin) {
       opts.log?.(
         `${s.name}: an action at ${first} s comes before the boot snapshot's point (${snap.meta.readyAt} s, and ${handOffMargin * 1000} ms to hand the schedule over): booting cold`,
       );
-    } else {
+    } else if (snap) {
       writeFile(
         join(dir, 'qemu-command.txt'),
         `${shellLine({ binary: m.binary, args: [...args({ pipe: `${consoleLog}.pipe` }), '-incoming', `exec:cat ${snap.state}`] })}\n`,

@@ -87,18 +87,26 @@ export function snapshotKey(args: string[], files: string[], binary = ''): strin
   return sha(JSON.stringify({ format: 2, qemu, args: stable, files: files.map(fileSha) })).slice(0, 20);
 }
 
+/**
+ * The prefix boot never reached the init's ready point (the kernel panicked, the init is not
+ * probelab's, the guest hung): there is no snapshot to take, and a cold boot of the scenario
+ * reports what went wrong as it always does (real-boot.ts).
+ */
+export class SnapshotUnavailable extends HarnessError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SnapshotUnavailable';
+  }
+}
+
 async function untilConsole(file: string, marker: string, limitMs: number, alive: () => boolean): Promise<string> {
   const end = Date.now() + limitMs;
   for (;;) {
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
     if (text.includes(marker)) return text;
-    if (!alive())
-      throw new HarnessError(`QEMU exited before the guest printed ${marker}; console log kept in ${file}`, file);
+    if (!alive()) throw new SnapshotUnavailable(`QEMU exited before the guest printed ${marker}`);
     if (Date.now() > end)
-      throw new HarnessError(
-        `the guest did not print ${marker} within ${limitMs / 1000} s of wall time; console log kept in ${file}`,
-        file,
-      );
+      throw new SnapshotUnavailable(`the guest did not print ${marker} within ${limitMs / 1000} s of wall time`);
     await sleep(3);
   }
 }

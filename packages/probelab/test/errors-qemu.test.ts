@@ -71,6 +71,10 @@ describe('errors', () => {
     const r = await runCli(['check', f], { PROBELAB_OUT: tmp });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/the guest kernel panicked: VFS: Unable to mount root fs/);
+    // The boot-snapshot prefix never reached the init: said, then the cold boot reports the panic.
+    expect(r.stderr).toMatch(
+      /panic: no boot snapshot \(QEMU exited before the guest printed @@probelab-ready\): booting cold/,
+    );
     expect(existsSync(join(tmp, 'panic', 'console.log'))).toBe(true);
     expect(existsSync(join(tmp, 'panic', 'check.json'))).toBe(false);
     noStack(r.stderr);
