@@ -29,7 +29,7 @@ export async function qmpConnect(path: string, timeoutMs = 10_000, gone: () => b
         throw new HarnessError(
           `QEMU's QMP socket ${path} did not open within ${timeoutMs / 1000} s: ${(e as Error).message}`,
         );
-      await sleep(20);
+      await sleep(5);
     }
   }
   const s = sock;
