@@ -88,9 +88,10 @@ export function snapshotKey(args: string[], files: string[], binary = ''): strin
 }
 
 /**
- * The prefix boot never reached the init's ready point (the kernel panicked, the init is not
- * probelab's, the guest hung): there is no snapshot to take, and a cold boot of the scenario
- * reports what went wrong as it always does (real-boot.ts).
+ * No snapshot for this prefix: its boot never reached the init's ready point (the kernel
+ * panicked, the init is not probelab's, the guest hung), QEMU could not save it, or the saved VM
+ * did not print its ring buffer. The scenario boots cold (real-boot.ts), saying so, and a cold
+ * boot reports a panic or a hang as it always does.
  */
 export class SnapshotUnavailable extends HarnessError {
   constructor(message: string) {
@@ -210,7 +211,7 @@ async function takeSnapshot(
         const m = await qmp.execute<{ status?: string; 'error-desc'?: string }>('query-migrate');
         if (m.status === 'completed') break;
         if (m.status === 'failed' || m.status === 'cancelled')
-          throw new HarnessError(`QEMU could not save the boot snapshot: ${m['error-desc'] ?? m.status}`);
+          throw new SnapshotUnavailable(`QEMU could not save the boot snapshot: ${m['error-desc'] ?? m.status}`);
         await sleep(10);
       }
       // The state is on disk; the VM goes on to print its ring buffer and power off.
@@ -229,7 +230,7 @@ async function takeSnapshot(
       const begin = dump.indexOf('@@probelab-prefix-dmesg-begin');
       const end = dump.indexOf('@@probelab-prefix-dmesg-end');
       if (begin < 0 || end < begin)
-        throw new HarnessError(
+        throw new SnapshotUnavailable(
           `the snapshot's guest did not print its ring buffer up to the init's "ready" record (${dump.includes('@@probelab-prefix-dmesg-missing') ? 'no such record' : 'no output'}); console log kept in ${prefixConsole}.failed`,
         );
       const stamps = [...text.slice(0, text.indexOf('@@probelab-ready')).matchAll(/^\[\s*(\d+\.\d{6})\]/gm)];
