@@ -20,7 +20,8 @@ import type { DeviceTree, DtNode } from '@probelab/dt-compiler';
 import type { DriverCoreParams } from './cmdline.js';
 import type { Device, Driver, IommuInstance, SupplierLink } from './model.js';
 import type { DriverInfo, KernelProfile } from './profile.js';
-import type { ProbeEvent } from './outcome.js';
+import type { EventKind, ProbeEvent } from './outcome.js';
+
 import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import type { LabProbeTime } from './lab-devices.js';
 import { matchKey, type Board } from './board.js';
@@ -37,6 +38,10 @@ import { ProbeEffects } from './probe-effects.js';
 import { ProbeFaults, type ProbeFault } from './probe-faults.js';
 import { ProbeResources } from './probe-resources.js';
 import { round6 } from './sim-time.js';
+
+/** The event kinds hasEvent answers for, by device. */
+const indexedEventKinds = ['probe-failed', 'iommu-map-miss'] as const;
+export type IndexedEventKind = (typeof indexedEventKinds)[number];
 
 export interface CoreTiming {
   probeDuration: Record<string, number>;
@@ -115,7 +120,14 @@ export class DriverCore {
 
   emit(e: Omit<ProbeEvent, 't'>): void {
     this.events.push({ t: round6(this.now), ...e });
+    if (e.device) this.eventIndex.get(e.kind)?.add(e.device);
   }
+
+  /** Whether an event of this kind was emitted for the device (indexed: searching the events per master was quadratic on a large board). */
+  hasEvent(kind: IndexedEventKind, device: string): boolean {
+    return this.eventIndex.get(kind)!.has(device);
+  }
+  private readonly eventIndex = new Map<EventKind, Set<string>>(indexedEventKinds.map((k) => [k, new Set()]));
 
   /** Scenario-imposed probe results (a master whose probe fails and is retried; an IOMMU that fails for good). */
   setFaults(faults: ProbeFault[]): void {

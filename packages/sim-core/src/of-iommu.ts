@@ -13,6 +13,8 @@ import { round6 } from './sim-time.js';
 export class OfIommu {
   /** Masters that gave up on an IOMMU node, to flag when that IOMMU registers after all. */
   readonly gaveUpOn = new Map<Device, DtNode>();
+  /** Masters whose iommu-configure-failed hazard is reported (once each). */
+  private readonly configureFailedReported = new Set<string>();
 
   constructor(private readonly core: DriverCore) {}
 
@@ -30,7 +32,7 @@ export class OfIommu {
       const m = mapId(c.tree, host, 'iommu-map', dev.pci.rid);
       if (!m) {
         // of/base.c:of_map_id: "no iommu-map translation for id 0x%x on (null)"; no IOMMU.
-        if (!quiet && !dev.driver && !c.events.some((e) => e.kind === 'iommu-map-miss' && e.device === dev.id))
+        if (!quiet && !dev.driver && !c.hasEvent('iommu-map-miss', dev.id))
           c.emit({
             kind: 'iommu-map-miss',
             device: dev.id,
@@ -116,7 +118,7 @@ export class OfIommu {
     });
     for (const t of missing) {
       const iommuDev = c.deviceOf(t);
-      const failed = iommuDev && c.events.some((e) => e.kind === 'probe-failed' && e.device === iommuDev.id);
+      const failed = iommuDev && c.hasEvent('probe-failed', iommuDev.id);
       if (failed) {
         c.hazards.push({
           kind: 'iommu-probe-failed',
@@ -139,7 +141,8 @@ export class OfIommu {
     const c = this.core;
     const freed = c.profile.fwspecFreedOnError ?? c.profile.series !== '6.1';
     if (!freed) c.iommu.keepStaleFwspec(dev, fwspec);
-    if (!c.hazards.some((h) => h.kind === 'iommu-configure-failed' && h.device === dev.id)) {
+    if (!this.configureFailedReported.has(dev.id)) {
+      this.configureFailedReported.add(dev.id);
       const inst = c.iommu.instanceFor(entry);
       c.hazards.push({
         kind: 'iommu-configure-failed',

@@ -145,7 +145,7 @@ export function transplant(t: TransplantInput, dtsiFile: string): Transplant {
     names.set(d, n);
   }
   const label = (d: Device): string => names.get(d)!.replace(/[^A-Za-z0-9_]/g, '_');
-  const failedForGood = (d: Device): boolean => core.events.some((e) => e.kind === 'probe-failed' && e.device === d.id);
+  const failedForGood = (d: Device): boolean => core.hasEvent('probe-failed', d.id);
   const faultProps = (d: Device): string[] => {
     const out: string[] = [];
     for (const f of t.faults.filter((x) => x.device === d.id)) {

@@ -15,6 +15,7 @@ import {
   simulate,
   type DriverInfo,
   type KernelProfile,
+  type ProbeFault,
 } from '@probelab/sim-core';
 
 /** A deterministic PRNG (mulberry32), so each size is the same board in every run. */
@@ -188,7 +189,7 @@ const sizes = [1_000, 10_000, 100_000];
 const rounds = 3;
 
 function main(): void {
-  const run = (n: number, b: ReturnType<typeof syntheticBoard>) =>
+  const run = (n: number, b: ReturnType<typeof syntheticBoard>, faults?: ProbeFault[]) =>
     simulate({
       file: `synthetic-${n}`,
       profile: b.profile,
@@ -198,6 +199,7 @@ function main(): void {
       cmdline: 'deferred_probe_timeout=10',
       modules: [{ name: 'syn_mmu', at: 5 }],
       capture: 30,
+      faults,
     });
   // A warm-up (JIT) per size, each on a tree of its own: per-tree caches start cold below.
   for (const n of sizes) run(n, syntheticBoard(n));
@@ -242,6 +244,23 @@ function main(): void {
       ].join('  '),
     );
   }
+  // Every IOMMU failing for good (seed 001's case 3c, on every one of them): at the timeout each
+  // master asks whether its IOMMU's probe failed, which searching the events made quadratic
+  // (16.4 s at 100k, 10.4x the 10k run's time per device).
+  const failing = new Map<number, number>();
+  for (const n of [10_000, 100_000]) {
+    const b = syntheticBoard(n);
+    const faults = b.tree.nodes
+      .filter((x) => x.name.startsWith('iommu@'))
+      .map((x): ProbeFault => ({ device: `${x.name.slice('iommu@'.length)}.iommu`, result: 'error', times: 1_000 }));
+    const t = time(() => run(n, b, faults));
+    if (!t.value.hazards.some((h) => h.kind === 'iommu-probe-failed'))
+      throw new Error('no IOMMU failed: the bench no longer makes them fail');
+    failing.set(n, (t.ms * 1000) / n);
+  }
+  console.log(
+    `every IOMMU failing for good: ${failing.get(10_000)!.toFixed(1)} µs/device at 10k, ${failing.get(100_000)!.toFixed(1)} at 100k, growth ${(failing.get(100_000)! / failing.get(10_000)!).toFixed(2)}x`,
+  );
   const populateGrowth = best.get(100_000)!.populateMs / 100_000 / (best.get(10_000)!.populateMs / 10_000);
   console.log(
     `growth of the time per device from 10k to 100k: ${(perDeviceAt.get(100_000)! / perDeviceAt.get(10_000)!).toFixed(2)}x (of_platform_populate alone: ${populateGrowth.toFixed(2)}x)`,
