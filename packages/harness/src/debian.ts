@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { join } from 'node:path';
-import { spawnChild } from './lifetime.js';
+import { runChild } from './lifetime.js';
 import { HarnessError } from './errors.js';
 import { cacheDir } from './paths.js';
 
@@ -27,13 +27,13 @@ export interface UnpackedPackage {
 }
 
 async function need(cmd: string, pkg: string): Promise<void> {
-  const r = await spawnChild('sh', ['-c', `command -v ${cmd}`], { reject: false });
+  const r = await runChild('sh', ['-c', `command -v ${cmd}`], { reject: false });
   if (r.exitCode !== 0)
     throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
 }
 
 async function indexEntry(pkg: string): Promise<{ version: string; sha256: string; filename: string }> {
-  const r = await spawnChild('apt-cache', ['show', '--no-all-versions', pkg], { reject: false });
+  const r = await runChild('apt-cache', ['show', '--no-all-versions', pkg], { reject: false });
   if (r.exitCode !== 0 || !r.stdout.trim()) {
     throw new HarnessError(
       `apt does not know ${pkg}: run \`dpkg --add-architecture arm64 && apt-get update\` (see README, "Set up")`,
@@ -72,7 +72,7 @@ export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
   try {
     const dl = join(work, 'download');
     mkdirSync(dl);
-    const r = await spawnChild('apt-get', ['download', `${pkg}=${idx.version}`], { cwd: dl, reject: false });
+    const r = await runChild('apt-get', ['download', `${pkg}=${idx.version}`], { cwd: dl, reject: false });
     if (r.exitCode !== 0)
       throw new HarnessError(`apt-get download ${pkg} failed: ${r.stderr.trim().split('\n').pop()}`);
     const deb = readdirSync(dl).find((f) => f.endsWith('.deb'));
@@ -82,7 +82,7 @@ export async function provisionPackage(pkg: string): Promise<UnpackedPackage> {
       .digest('hex');
     if (idx.sha256 && sha256 !== idx.sha256)
       throw new HarnessError(`${deb}: SHA256 ${sha256} does not match the archive index (${idx.sha256})`);
-    await spawnChild('dpkg-deb', ['-x', join(dl, deb), join(work, 'root')]);
+    await runChild('dpkg-deb', ['-x', join(dl, deb), join(work, 'root')]);
     rmSync(dl, { recursive: true, force: true });
     const out: UnpackedPackage = { name, version: idx.version, sha256, root: join(dir, 'root') };
     writeFileSync(join(work, 'probelab-verified.json'), JSON.stringify(out, null, 2));

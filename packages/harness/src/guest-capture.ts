@@ -9,7 +9,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir, writeAtomic } from './atomic.js';
 import { HarnessError } from './errors.js';
-import { registerTemp, releaseTemp, spawnChild } from './lifetime.js';
+import { registerTemp, releaseTemp, runChild } from './lifetime.js';
 import { cacheDir, repoRoot } from './paths.js';
 
 const compiler = 'aarch64-linux-gnu-gcc';
@@ -42,7 +42,7 @@ export function captureProgram(): Promise<Buffer> {
 
 async function build(): Promise<Buffer> {
   const source = join(repoRoot(), 'qemu', 'guest', 'probelab-state.c');
-  const version = await spawnChild(compiler, ['--version'], { reject: false, stdin: 'ignore' }).catch(() => null);
+  const version = await runChild(compiler, ['--version'], { reject: false, stdin: 'ignore' }).catch(() => null);
   if (!version || version.exitCode !== 0)
     throw new HarnessError(
       `the guest's capture (qemu/guest/probelab-state.c) is built with ${compiler}, which is not installed (apt install gcc-aarch64-linux-gnu)`,
@@ -59,7 +59,7 @@ async function build(): Promise<Buffer> {
   const tmp = `${file}.build-${process.pid}`;
   registerTemp(tmp);
   try {
-    const r = await spawnChild(compiler, [...flags, '-o', tmp, source], { reject: false, stdin: 'ignore', all: true });
+    const r = await runChild(compiler, [...flags, '-o', tmp, source], { reject: false, stdin: 'ignore', all: true });
     if (r.exitCode !== 0)
       throw new HarnessError(
         `${compiler} could not build qemu/guest/probelab-state.c: ${String(r.all ?? '')

@@ -7,7 +7,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { spawnChild } from './lifetime.js';
+import { runChild } from './lifetime.js';
 import { checkModuleActions, moduleClosure, moduleKey, type KernelProfile, type Scenario } from '@probelab/sim-core';
 import { gzipCpio, type CpioEntry } from './cpio.js';
 import { provisionPackage } from './debian.js';
@@ -50,7 +50,7 @@ function moduleBytes(path: string): Promise<Uint8Array> {
 async function decompress(path: string): Promise<Uint8Array> {
   if (path.endsWith('.ko')) return readFileSync(path);
   const tool = path.endsWith('.xz') ? 'xz' : path.endsWith('.zst') ? 'zstd' : 'gzip';
-  const r = await spawnChild(tool, ['-dc', path], { encoding: 'buffer', reject: false });
+  const r = await runChild(tool, ['-dc', path], { encoding: 'buffer', reject: false });
   if (r.exitCode !== 0)
     throw new HarnessError(
       `cannot decompress ${path} with ${tool}: install it (Debian package ${tool === 'xz' ? 'xz-utils' : tool})`,

@@ -22,7 +22,7 @@ import {
 } from 'node:fs';
 import { cpus } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { spawnChild } from './lifetime.js';
+import { runChild, startChild } from './lifetime.js';
 import { checkFragment } from './config-fragment.js';
 import { addLabDrivers, labSourceHash } from './lab-tree.js';
 import { applyPatches, pristineTree } from './source-tree.js';
@@ -56,7 +56,7 @@ export interface BuiltKernel {
 const CROSS = 'aarch64-linux-gnu-';
 
 async function need(cmd: string, pkg: string): Promise<void> {
-  const r = await spawnChild('sh', ['-c', `command -v ${cmd}`], { reject: false });
+  const r = await runChild('sh', ['-c', `command -v ${cmd}`], { reject: false });
   if (r.exitCode !== 0)
     throw new HarnessError(`${cmd} not found: install the Debian package ${pkg} (see README, "Set up")`);
 }
@@ -144,7 +144,7 @@ async function buildInto(
   );
   // The real directory, never a symlink to it: `cp -a` would copy the link, and the patches and
   // lab drivers would then go into the pristine tree every other build and profile reads.
-  await spawnChild('cp', ['-al', realpathSync(pristine), tree]);
+  await runChild('cp', ['-al', realpathSync(pristine), tree]);
   addLabDrivers(tree);
   await applyPatches(tree, patches);
   const obj = join(dir, 'build');
@@ -158,13 +158,13 @@ async function buildInto(
     CCACHE_BASEDIR: dir,
     CCACHE_NOHASHDIR: '1',
   };
-  const haveCcache = (await spawnChild('sh', ['-c', 'command -v ccache'], { reject: false })).exitCode === 0;
+  const haveCcache = (await runChild('sh', ['-c', 'command -v ccache'], { reject: false })).exitCode === 0;
   const make = ['-C', tree, `O=${obj}`, ...(haveCcache ? [`CC=ccache ${CROSS}gcc`] : [])];
   const logFile = join(dir, 'build.log');
   const logStream = createWriteStream(logFile);
   const started = process.hrtime.bigint();
   const run = async (args: string[], extraEnv: Record<string, string> = {}): Promise<void> => {
-    const child = spawnChild('make', [...make, ...args], {
+    const { child } = await startChild('make', [...make, ...args], {
       env: { ...env, ...extraEnv },
       reject: false,
       all: true,
@@ -208,7 +208,7 @@ async function buildInto(
   rmSync(staging, { recursive: true, force: true });
   await run(['modules_install', `INSTALL_MOD_PATH=${staging}`]);
   await new Promise<void>((res) => logStream.end(res));
-  const release = (await spawnChild('make', [...make, '-s', 'kernelrelease'], { env })).stdout.trim();
+  const release = (await runChild('make', [...make, '-s', 'kernelrelease'], { env })).stdout.trim();
   const art = join(dir, 'artefacts');
   rmSync(art, { recursive: true, force: true });
   mkdirSync(join(art, 'inputs'), { recursive: true });
@@ -220,7 +220,7 @@ async function buildInto(
   mkdirSync(join(art, 'lib'), { recursive: true });
   renameSync(join(staging, 'lib', 'modules'), join(art, 'lib', 'modules'));
   if (!existsSync(join(art, 'lib', 'modules', release, 'modules.dep'))) {
-    const r = await spawnChild('depmod', ['-b', art, release], { reject: false });
+    const r = await runChild('depmod', ['-b', art, release], { reject: false });
     if (r.exitCode !== 0) throw new HarnessError(`depmod failed for ${release}: ${r.stderr || 'is kmod installed?'}`);
   }
   const out: BuiltKernel = {

@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { spawnChild } from './lifetime.js';
+import { runChild } from './lifetime.js';
 import type { KernelId, KernelProfile } from '@probelab/sim-core';
 import { provisionPackage } from './debian.js';
 import { HarnessError } from './errors.js';
@@ -82,7 +82,7 @@ export async function provisionKernel(id: KernelId, log: (l: string) => void = (
   if (!release) throw new HarnessError(`${def.package}: no lib/modules in the package`);
   const modulesDir = join(modRoot, release);
   if (!existsSync(join(modulesDir, 'modules.dep'))) {
-    const r = await spawnChild('depmod', ['-b', pkg.root, release], { reject: false });
+    const r = await runChild('depmod', ['-b', pkg.root, release], { reject: false });
     if (r.exitCode !== 0) throw new HarnessError(`depmod failed for ${release}: ${r.stderr || 'is kmod installed?'}`);
   }
   const image = join(pkg.root, 'boot', `vmlinuz-${release}`);

@@ -9,7 +9,7 @@ import { accessSync, constants, readFileSync } from 'node:fs';
 import { writeFile } from './atomic.js';
 import { delimiter, join } from 'node:path';
 import { HarnessError } from './errors.js';
-import { spawnChild } from './lifetime.js';
+import { startChild } from './lifetime.js';
 
 export interface QemuRun {
   console: string;
@@ -26,7 +26,12 @@ export async function runQemu(
   requireQemu(binary);
   writeFile(logFile, '');
   const started = process.hrtime.bigint();
-  const child = spawnChild(binary, args, { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000 });
+  const { child } = await startChild(binary, args, {
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    forceKillAfterDelay: 2000,
+  });
   const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
   const r = await child;
   clearTimeout(timer);
@@ -59,7 +64,7 @@ export async function dumpDtb(
   const args = [...machineArgs];
   args[i + 1] = `${args[i + 1]},dumpdtb=${out}`;
   requireQemu(binary);
-  const child = spawnChild(binary, args, { reject: false, stdin: 'ignore' });
+  const { child } = await startChild(binary, args, { reject: false, stdin: 'ignore' });
   const timer = setTimeout(() => child.kill('SIGKILL'), limitSeconds * 1000);
   const r = await child;
   clearTimeout(timer);

@@ -34,7 +34,7 @@ import {
 import { join } from 'node:path';
 import { ensureDir, writeAtomic, writeFile } from './atomic.js';
 import { HarnessError } from './errors.js';
-import { registerTemp, releaseTemp, spawnChild } from './lifetime.js';
+import { registerTemp, releaseTemp, runChild, startChild } from './lifetime.js';
 import { waitForLock } from './out-lock.js';
 import { snapshotDir } from './paths.js';
 import { qmpConnect } from './qmp.js';
@@ -184,10 +184,10 @@ async function takeSnapshot(
     for (const f of [consoleTmp, fifo, sock, tmp]) registerTemp(f);
     writeFile(consoleTmp, '');
     rmSync(fifo, { force: true });
-    const made = await spawnChild('mkfifo', [fifo], { reject: false, stdin: 'ignore', all: true });
+    const made = await runChild('mkfifo', [fifo], { reject: false, stdin: 'ignore', all: true });
     if (made.exitCode !== 0)
       throw new HarnessError(`could not make the FIFO ${fifo}: ${String(made.all ?? '').trim()}`);
-    const child = spawnChild(binary, [...args(pipe), '-qmp', `unix:${sock},server=on,wait=off`], {
+    const { child } = await startChild(binary, [...args(pipe), '-qmp', `unix:${sock},server=on,wait=off`], {
       reject: false,
       stdin: 'ignore',
       all: true,
@@ -323,7 +323,7 @@ export async function restoreSnapshot(
   writeFile(consoleLog, '');
   registerTemp(sock);
   const started = process.hrtime.bigint();
-  const child = spawnChild(
+  const { child } = await startChild(
     binary,
     [...args(pipe), '-qmp', `unix:${sock},server=on,wait=off`, '-incoming', `exec:cat ${shellQuote(snap.state)}`],
     { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000 },

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { spawnChild } from './lifetime.js';
+import { runChild } from './lifetime.js';
 import type { DriverInfo, KernelProfile, ProbeBehaviour } from '@probelab/sim-core';
 import { HarnessError } from './errors.js';
 import { checkFragment } from './config-fragment.js';
@@ -77,7 +77,7 @@ export async function sourceProfile(
     log(`linking ${basename(pristine)}${patches.length ? ` and applying ${patches.length} patch(es)` : ''}`);
     // The real directory, never a symlink to it: `cp -a` would copy the link, and the patches and
     // lab drivers would then go into the pristine tree every other build and profile reads.
-    await spawnChild('cp', ['-al', realpathSync(pristine), tree]);
+    await runChild('cp', ['-al', realpathSync(pristine), tree]);
     if (lab) addLabDrivers(tree);
     await applyPatches(tree, patches);
   }
@@ -91,10 +91,10 @@ export async function sourceProfile(
   writeFileSync(allConfig, defconfig + (fragment ? readFileSync(fragment, 'utf8') : ''));
   log(`configuring: ${base}${fragment ? ` + ${basename(fragment)}` : ''}`);
   const cross =
-    (await spawnChild('sh', ['-c', 'command -v aarch64-linux-gnu-gcc'], { reject: false })).exitCode === 0
+    (await runChild('sh', ['-c', 'command -v aarch64-linux-gnu-gcc'], { reject: false })).exitCode === 0
       ? ['CROSS_COMPILE=aarch64-linux-gnu-']
       : [];
-  const r = await spawnChild(
+  const r = await runChild(
     'make',
     ['-C', tree, `O=${obj}`, 'ARCH=arm64', ...cross, base === 'defconfig' ? 'alldefconfig' : 'allnoconfig'],
     { env: { KCONFIG_ALLCONFIG: allConfig }, reject: false, all: true },
@@ -118,7 +118,7 @@ export async function sourceProfile(
 
   log('reading Kbuild and driver sources');
   const places = kbuildIndex(tree, config);
-  const files = await spawnChild(
+  const files = await runChild(
     'grep',
     ['-rlE', '--include=*.c', 'of_device_id|_OF_DECLARE|IRQCHIP_DECLARE', 'drivers', 'sound'],
     { cwd: tree, reject: false },

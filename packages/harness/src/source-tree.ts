@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { spawnChild } from './lifetime.js';
+import { runChild } from './lifetime.js';
 import { HarnessError } from './errors.js';
 import { cacheDir } from './paths.js';
 
@@ -18,9 +18,9 @@ export async function pristineTree(source: string): Promise<{ tree: string; id: 
     const tree = resolve(source);
     if (!existsSync(join(tree, 'Makefile')) || !existsSync(join(tree, 'drivers', 'base', 'dd.c')))
       throw new HarnessError(`${source}: not a kernel tree (no Makefile or drivers/base/dd.c)`);
-    const git = await spawnChild('git', ['-C', tree, 'rev-parse', 'HEAD'], { reject: false });
+    const git = await runChild('git', ['-C', tree, 'rev-parse', 'HEAD'], { reject: false });
     const dirty =
-      git.exitCode === 0 ? (await spawnChild('git', ['-C', tree, 'diff', 'HEAD'], { reject: false })).stdout : '';
+      git.exitCode === 0 ? (await runChild('git', ['-C', tree, 'diff', 'HEAD'], { reject: false })).stdout : '';
     return {
       tree,
       id: `${tree}@${git.exitCode === 0 ? git.stdout.trim() : statSync(join(tree, 'Makefile')).mtimeMs}:${sha(dirty)}`,
@@ -38,7 +38,7 @@ export async function pristineTree(source: string): Promise<{ tree: string; id: 
     mkdirSync(root, { recursive: true });
     const work = join(root, `.unpack-${source}-${process.pid}-${Date.now()}`);
     mkdirSync(work, { recursive: true });
-    const r = await spawnChild('tar', ['xJf', tarball, '-C', work], { reject: false });
+    const r = await runChild('tar', ['xJf', tarball, '-C', work], { reject: false });
     if (r.exitCode !== 0) {
       rmSync(work, { recursive: true, force: true });
       throw new HarnessError(`cannot unpack ${tarball}: ${r.stderr.trim()}`);
@@ -58,7 +58,7 @@ export async function pristineTree(source: string): Promise<{ tree: string; id: 
 /** Apply patches in order; on failure name the patch and the hunk that did not apply. */
 export async function applyPatches(tree: string, patches: string[]): Promise<void> {
   for (const p of patches) {
-    const dry = await spawnChild('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], {
+    const dry = await runChild('patch', ['-p1', '--dry-run', '--forward', '-d', tree, '-i', resolve(p)], {
       reject: false,
     });
     if (dry.exitCode !== 0) {
@@ -71,6 +71,6 @@ export async function applyPatches(tree: string, patches: string[]): Promise<voi
         `patch ${p} does not apply to ${basename(tree)}: ${hunk || dry.stdout.trim().split('\n').pop()}`,
       );
     }
-    await spawnChild('patch', ['-p1', '--forward', '-s', '-d', tree, '-i', resolve(p)]);
+    await runChild('patch', ['-p1', '--forward', '-s', '-d', tree, '-i', resolve(p)]);
   }
 }
