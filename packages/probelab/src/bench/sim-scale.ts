@@ -189,7 +189,7 @@ export function time<T>(f: () => T): { ms: number; value: T } {
 }
 
 const sizes = [1_000, 10_000, 100_000];
-const rounds = 3;
+const rounds = 5;
 
 /** The garbage collector on demand (what `node --expose-gc` gives), for runs that start from a collected heap. */
 setFlagsFromString('--expose-gc');
