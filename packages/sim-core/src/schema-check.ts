@@ -6,7 +6,8 @@
  * the field, and what was expected (the failing subschema's `errorMessage`).
  */
 import { readFileSync } from 'node:fs';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { createRequire } from 'node:module';
+import type { Ajv, ErrorObject, ValidateFunction } from 'ajv';
 import { LineCounter, isMap, isSeq, visit, type Document, type Node as YamlNode, type YAMLMap } from 'yaml';
 import { InputError } from './errors.js';
 import { fieldName, parseYaml } from './yaml-input.js';
@@ -27,10 +28,19 @@ export function schemaPath(name: SchemaName): URL {
 
 // The schemas are checked against JSON Schema's meta-schema by the tests (test/schemas.test.ts),
 // not on every run: that check is half of the compile time a CLI run pays.
-const ajv = new Ajv({ allErrors: true, strict: true, verbose: true, validateSchema: false });
-// Annotations of ours: what to print after "expected", and the unknown-field wording.
-ajv.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
-ajv.addKeyword({ keyword: 'x-unknownField', schemaType: 'string' });
+// ajv itself is loaded with the first contract checked (it is CommonJS: a synchronous require),
+// not by every command that imports the package: its modules are 40 ms of a CLI start.
+let ajvInstance: Ajv | undefined;
+function ajv(): Ajv {
+  if (!ajvInstance) {
+    const { Ajv: AjvClass } = createRequire(import.meta.url)('ajv') as typeof import('ajv');
+    ajvInstance = new AjvClass({ allErrors: true, strict: true, verbose: true, validateSchema: false });
+    // Annotations of ours: what to print after "expected", and the unknown-field wording.
+    ajvInstance.addKeyword({ keyword: 'errorMessage', schemaType: 'string' });
+    ajvInstance.addKeyword({ keyword: 'x-unknownField', schemaType: 'string' });
+  }
+  return ajvInstance;
+}
 const compiled = new Map<SchemaName, { validate: ValidateFunction; root: Schema }>();
 /** The contracts a contract refers to by $id, registered before it is compiled. */
 const refersTo: Partial<Record<SchemaName, SchemaName[]>> = { 'board-scenario': ['board-timing'] };
@@ -41,10 +51,10 @@ function load(name: SchemaName): { validate: ValidateFunction; root: Schema } {
   if (!v) {
     for (const dep of refersTo[name] ?? []) {
       const d = JSON.parse(readFileSync(schemaPath(dep), 'utf8')) as { $id: string };
-      if (!ajv.getSchema(d.$id)) ajv.addSchema(d);
+      if (!ajv().getSchema(d.$id)) ajv().addSchema(d);
     }
     const root = JSON.parse(readFileSync(schemaPath(name), 'utf8')) as Schema & { $id: string };
-    v = { validate: ajv.getSchema(root.$id) ?? ajv.compile(root as object), root };
+    v = { validate: ajv().getSchema(root.$id) ?? ajv().compile(root as object), root };
     compiled.set(name, v);
   }
   return v;
