@@ -21,11 +21,10 @@ import type { DriverCoreParams } from './cmdline.js';
 import type { Device, Driver, IommuInstance, SupplierLink } from './model.js';
 import type { DriverInfo, KernelProfile } from './profile.js';
 import type { EventKind, ProbeEvent } from './outcome.js';
-
 import { probeBehaviours, type ProbeBehaviour } from './behaviours.js';
 import type { LabProbeTime } from './lab-devices.js';
 import { matchKey, type Board } from './board.js';
-import type { Hazard } from './hazards.js';
+import type { Hazard, HazardKind } from './hazards.js';
 import { BusMatch } from './bus-match.js';
 import { Probe } from './dd-probe.js';
 import { DeferredProbe } from './deferred-probe.js';
@@ -53,6 +52,9 @@ export class DriverCore {
   readonly devices: Device[] = [];
   readonly events: ProbeEvent[] = [];
   readonly hazards: Hazard[] = [];
+  /** Indices over events and hazards asked by device (searching them per master was quadratic on a large board). */
+  private readonly eventIndex = new Map<EventKind, Set<string>>(indexedEventKinds.map((k) => [k, new Set()]));
+  private readonly hazardsReported = new Set<string>();
   /** Guest time, in seconds. */
   now = 0;
   /** Timed steps of async probes; simulate() runs them in time order with everything else. */
@@ -123,11 +125,18 @@ export class DriverCore {
     if (e.device) this.eventIndex.get(e.kind)?.add(e.device);
   }
 
-  /** Whether an event of this kind was emitted for the device (indexed: searching the events per master was quadratic on a large board). */
+  /** Whether an event of this kind was emitted for the device. */
   hasEvent(kind: IndexedEventKind, device: string): boolean {
     return this.eventIndex.get(kind)!.has(device);
   }
-  private readonly eventIndex = new Map<EventKind, Set<string>>(indexedEventKinds.map((k) => [k, new Set()]));
+
+  /** True the first time it is asked for this hazard kind and device: the hazards reported once per master. */
+  firstReport(kind: HazardKind, device: string): boolean {
+    const key = `${kind} ${device}`;
+    if (this.hazardsReported.has(key)) return false;
+    this.hazardsReported.add(key);
+    return true;
+  }
 
   /** Scenario-imposed probe results (a master whose probe fails and is retried; an IOMMU that fails for good). */
   setFaults(faults: ProbeFault[]): void {

@@ -16,8 +16,6 @@ export class IommuCore {
   private readonly instanceByFwnode = new Map<DtNode, IommuInstance>();
   /** Which IOMMU instance each attached master went to (each holds a reference on its module). */
   private readonly attachedTo = new Map<Device, IommuInstance>();
-  /** Masters whose foreign-bus-ops hazard is reported (once each). */
-  private readonly foreignOpsReported = new Set<string>();
   private readonly groupIds = new Set<number>();
   private lowestFreeGroup = 0;
   /** platform_bus_type's iommu_ops owner when a driver claimed them at init (seed 002). */
@@ -58,8 +56,7 @@ export class IommuCore {
     if (this.platformBusOps && (dev.bus === 'platform' || dev.bus === 'amba') && inst.driver !== this.platformBusOps) {
       // 4.14: of_iommu_configure took arm-smmu's ops from the fwnode, but adding the device went
       // through platform_bus_type->iommu_ops, which ipmmu_init() had claimed (seed 002).
-      if (!this.foreignOpsReported.has(dev.id)) {
-        this.foreignOpsReported.add(dev.id);
+      if (c.firstReport('foreign-bus-ops', dev.id)) {
         c.hazards.push({
           kind: 'foreign-bus-ops',
           device: dev.id,

@@ -13,8 +13,6 @@ import { round6 } from './sim-time.js';
 export class OfIommu {
   /** Masters that gave up on an IOMMU node, to flag when that IOMMU registers after all. */
   readonly gaveUpOn = new Map<Device, DtNode>();
-  /** Masters whose iommu-configure-failed hazard is reported (once each). */
-  private readonly configureFailedReported = new Set<string>();
 
   constructor(private readonly core: DriverCore) {}
 
@@ -141,8 +139,7 @@ export class OfIommu {
     const c = this.core;
     const freed = c.profile.fwspecFreedOnError ?? c.profile.series !== '6.1';
     if (!freed) c.iommu.keepStaleFwspec(dev, fwspec);
-    if (!this.configureFailedReported.has(dev.id)) {
-      this.configureFailedReported.add(dev.id);
+    if (c.firstReport('iommu-configure-failed', dev.id)) {
       const inst = c.iommu.instanceFor(entry);
       c.hazards.push({
         kind: 'iommu-configure-failed',

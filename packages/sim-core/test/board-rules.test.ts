@@ -155,6 +155,25 @@ describe('IOMMU configuration of masters', () => {
     expect(r.hazards.map((h) => h.kind)).toContain('iommu-probe-failed');
   });
 
+  it('`iommus` entries of two IOMMU drivers: -EINVAL, untranslated, reported once however often the probe runs', () => {
+    const t = dts(`/ { #address-cells = <1>; #size-cells = <1>;
+  m0: mmu@100 { compatible = "v,mmu"; reg = <0x100 4>; #iommu-cells = <0>; };
+  m1: mmu@200 { compatible = "v,other-mmu"; reg = <0x200 4>; #iommu-cells = <0>; };
+  gpu@300 { compatible = "v,gpu"; reg = <0x300 4>; iommus = <&m0>, <&m1>; };
+};`);
+    const p = srcProfile([
+      { name: 'mmu-a', compat: ['v,mmu'], level: 4 },
+      { name: 'mmu-b', compat: ['v,other-mmu'], level: 4 },
+      { name: 'gpu', compat: ['v,gpu'] },
+    ]);
+    // Each -EPROBE_DEFER of the gpu's own probe runs really_probe -> dma_configure again.
+    const r = sim(t, p, { faults: [{ device: '300.gpu', result: 'defer', times: 2 }], behaviours: iommu });
+    // Bound only after both faults are used up: three probes, three dma_configure runs (repeated
+    // identical deferrals are one event).
+    expect(dev(r, '300.gpu')).toMatchObject({ driver: 'gpu', iommuGroup: null });
+    expect(r.hazards.filter((h) => h.device === '300.gpu').map((h) => h.kind)).toEqual(['iommu-configure-failed']);
+  });
+
   it('an unavailable instance among them: -ENODEV, the master runs without an IOMMU at once', () => {
     const r = sim(twoMmus('disabled'), mmuModule, { behaviours: iommu });
     expect(dev(r, '300.gpu')).toMatchObject({ driver: 'gpu', iommuGroup: null, ignoredDependency: false });
