@@ -191,9 +191,18 @@ export function time<T>(f: () => T): { ms: number; value: T } {
 const sizes = [1_000, 10_000, 100_000];
 const rounds = 5;
 
-/** The garbage collector on demand (what `node --expose-gc` gives), for runs that start from a collected heap. */
-setFlagsFromString('--expose-gc');
-const collect = runInNewContext('gc') as () => void;
+/**
+ * The garbage collector on demand (what `node --expose-gc` gives), for runs that start from a
+ * collected heap; the V8 flag is set at the first call, not when the module is imported.
+ */
+let gc: (() => void) | undefined;
+function collect(): void {
+  if (!gc) {
+    setFlagsFromString('--expose-gc');
+    gc = runInNewContext('gc') as () => void;
+  }
+  gc();
+}
 
 const run = (n: number, b: ReturnType<typeof syntheticBoard>, faults?: ProbeFault[]) =>
   simulate({
