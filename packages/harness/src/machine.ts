@@ -24,6 +24,10 @@ export interface MachineDef {
   memoryMiB: number;
   console: string;
   icount: string;
+  /** QEMU -seed: the guest's random inputs (dtb seeds, virtio-rng) the same at every boot. */
+  seed: number;
+  /** QEMU -rtc: the guest's wall clock, fixed and counted in guest time. */
+  rtc: string;
   iommu: Record<string, { machineOptions: string; device: string | null; module: string | null }>;
   pci: { hostBridge: EndpointDef & { slot: number }; endpoints: Record<string, EndpointDef> };
 }

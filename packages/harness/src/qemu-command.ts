@@ -2,8 +2,8 @@
  * The QEMU command line of a scenario's boot, built in one place for `boot` and `shell`: the
  * machine (machine.ts, from qemu/machines/virt.json), the kernel, the initramfs, the command line,
  * the console (a file chardev for boots, the terminal for a shell) and the time base (icount
- * time warp for boots, real time for a person at a prompt), and for lab boards the merged tree
- * (`-dtb`, machine-overlay.ts). `shellLine` is what
+ * time warp with a fixed random seed and wall clock for boots, real time for a person at a
+ * prompt), and for lab boards the merged tree (`-dtb`, machine-overlay.ts). `shellLine` is what
  * qemu-command.txt holds: one line a user can paste to run the same boot by hand.
  */
 import type { Scenario } from '@probelab/sim-core';
@@ -34,7 +34,10 @@ export function bootCommand(
       : 'pipe' in o.console
         ? ['-chardev', `pipe,id=probelab-console,path=${o.console.pipe}`, '-serial', 'chardev:probelab-console']
         : ['-chardev', `file,id=probelab-console,path=${o.console.file}`, '-serial', 'chardev:probelab-console'];
-  const time = o.timeWarp ? ['-icount', m.icount] : [];
+  // A boot's time base, and what makes it repeatable: under icount with the same random inputs
+  // and wall clock, two boots of a scenario are the same boot (virt.json `_determinism`), so a
+  // snapshot's prefix is the cold boot's. A shell runs in real time with the host's randomness.
+  const time = o.timeWarp ? ['-icount', m.icount, '-seed', String(m.seed), '-rtc', m.rtc] : [];
   return {
     binary: m.binary,
     args: [
