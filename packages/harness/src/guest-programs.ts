@@ -1,8 +1,9 @@
 /**
- * The guest's capture program: qemu/guest/probelab-state.c built for arm64 with Debian's cross
- * compiler (gcc-aarch64-linux-gnu, the one kernel builds use; freestanding, so no arm64 libc is
- * needed), cached under the cache directory by the hash of the source, the flags and the
- * compiler's version. The initramfs (initramfs.ts) carries it as /bin/probelab-state.
+ * The guest's own programs, each qemu/guest/<name>.c built for arm64 with Debian's cross compiler
+ * (gcc-aarch64-linux-gnu, the one kernel builds use; freestanding, so no arm64 libc is needed),
+ * cached under the cache directory by the hash of the source, the flags and the compiler's
+ * version: probelab-state (the capture) and probelab-wait (the schedule's clock). The initramfs
+ * (initramfs.ts) carries them in /bin.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -29,23 +30,29 @@ const flags = [
   '-s',
 ];
 
-let built: Promise<Buffer> | null = null;
+export type GuestProgram = 'probelab-state' | 'probelab-wait';
 
-/** The capture program's bytes, built once per source and compiler. */
-export function captureProgram(): Promise<Buffer> {
-  built ??= build().catch((e: unknown) => {
-    built = null;
-    throw e;
-  });
-  return built;
+const built = new Map<GuestProgram, Promise<Buffer>>();
+
+/** A guest program's bytes, built once per source and compiler. */
+export function guestProgram(name: GuestProgram): Promise<Buffer> {
+  let p = built.get(name);
+  if (!p) {
+    p = build(name).catch((e: unknown) => {
+      built.delete(name);
+      throw e;
+    });
+    built.set(name, p);
+  }
+  return p;
 }
 
-async function build(): Promise<Buffer> {
-  const source = join(repoRoot(), 'qemu', 'guest', 'probelab-state.c');
+async function build(name: GuestProgram): Promise<Buffer> {
+  const source = join(repoRoot(), 'qemu', 'guest', `${name}.c`);
   const version = await runChild(compiler, ['--version'], { reject: false, stdin: 'ignore' }).catch(() => null);
   if (!version || version.exitCode !== 0)
     throw new HarnessError(
-      `the guest's capture (qemu/guest/probelab-state.c) is built with ${compiler}, which is not installed (apt install gcc-aarch64-linux-gnu)`,
+      `the guest's ${name} (qemu/guest/${name}.c) is built with ${compiler}, which is not installed (apt install gcc-aarch64-linux-gnu)`,
     );
   const key = createHash('sha256')
     .update(readFileSync(source))
@@ -53,7 +60,7 @@ async function build(): Promise<Buffer> {
     .update(String(version.stdout))
     .digest('hex')
     .slice(0, 16);
-  const file = join(cacheDir(), 'guest', `probelab-state-${key}`);
+  const file = join(cacheDir(), 'guest', `${name}-${key}`);
   if (existsSync(file)) return readFileSync(file);
   ensureDir(join(cacheDir(), 'guest'));
   const tmp = `${file}.build-${process.pid}`;
@@ -62,7 +69,7 @@ async function build(): Promise<Buffer> {
     const r = await runChild(compiler, [...flags, '-o', tmp, source], { reject: false, stdin: 'ignore', all: true });
     if (r.exitCode !== 0)
       throw new HarnessError(
-        `${compiler} could not build qemu/guest/probelab-state.c: ${String(r.all ?? '')
+        `${compiler} could not build qemu/guest/${name}.c: ${String(r.all ?? '')
           .trim()
           .split('\n')
           .slice(0, 3)

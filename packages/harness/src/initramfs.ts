@@ -1,6 +1,6 @@
 /**
  * The guest's initramfs: busybox-static (arm64, from Debian), the scenario's modules with their
- * dependencies (modules.dep), qemu/guest/init as /init, the capture program (guest-capture.ts),
+ * dependencies (modules.dep), qemu/guest/init as /init, the guest programs (guest-programs.ts),
  * and the schedule it follows. For `probelab shell` also: the modules the person may load by
  * hand under /lib/modules/<release>/ with a modules.dep for busybox modprobe, the logging
  * modprobe/rmmod (qemu/guest/probelab-modprobe, profile), and the terminal's size.
@@ -12,7 +12,7 @@ import { checkModuleActions, moduleClosure, moduleKey, type KernelProfile, type 
 import { gzipCpio, type CpioEntry } from './cpio.js';
 import { provisionPackage } from './debian.js';
 import { HarnessError } from './errors.js';
-import { captureProgram } from './guest-capture.js';
+import { guestProgram } from './guest-programs.js';
 import type { KernelArtefacts } from './kernels.js';
 import { repoRoot } from './paths.js';
 
@@ -108,6 +108,11 @@ const shellApplets = [
   'false',
 ];
 
+/** A schedule time as the guest's probelab-wait reads it: decimal, never an exponent (1e-7). */
+export function guestSeconds(t: number): string {
+  return t.toFixed(9).replace(/\.?0+$/, '');
+}
+
 /**
  * `scheduleOnConsole`: for a snapshot boot (snapshot.ts) only the schedule's actions at
  * `earlyActions` seconds (0: as soon as the init starts, in a cold boot too) are in the image, so
@@ -138,7 +143,8 @@ export async function buildInitramfs(
   for (const a of applets) entries.push({ path: `bin/${a}`, type: 'symlink', target: 'busybox' });
   const guest = (f: string): Buffer => readFileSync(join(repoRoot(), 'qemu', 'guest', f));
   entries.push({ path: 'init', type: 'file', data: guest('init'), mode: 0o755 });
-  entries.push({ path: 'bin/probelab-state', type: 'file', data: await captureProgram(), mode: 0o755 });
+  entries.push({ path: 'bin/probelab-state', type: 'file', data: await guestProgram('probelab-state'), mode: 0o755 });
+  entries.push({ path: 'bin/probelab-wait', type: 'file', data: await guestProgram('probelab-wait'), mode: 0o755 });
   // The same check predict makes (sim-core predict.ts), against this kernel's modules.dep.
   checkModuleActions(
     { id: k.def.id, moduleDeps: profile.moduleDeps, builtinModules: profile.builtinModules },
@@ -165,11 +171,14 @@ export async function buildInitramfs(
     const files: string[] = [];
     for (const dep of moduleClosure(profile, key)) files.push(await addModule(dep));
     // "-- <params>": insmod parameters for the module itself (the last file), not its dependencies.
-    schedule.push({ at: m.at, line: `${m.at} ${m.name} ${files.join(' ')}${m.params ? ` -- ${m.params}` : ''}` });
+    schedule.push({
+      at: m.at,
+      line: `${guestSeconds(m.at)} ${m.name} ${files.join(' ')}${m.params ? ` -- ${m.params}` : ''}`,
+    });
   }
   // rmmod lines: "<at> !<module>", in time order with the loads (loads first at equal times).
   for (const u of s.unload ?? []) {
-    schedule.push({ at: u.at, line: `${u.at} !${moduleKey(u.name)}` });
+    schedule.push({ at: u.at, line: `${guestSeconds(u.at)} !${moduleKey(u.name)}` });
   }
   schedule.sort((a, b) => a.at - b.at);
   const text = (xs: typeof schedule): string => xs.map((x) => x.line).join('\n') + '\n';
@@ -183,13 +192,13 @@ export async function buildInitramfs(
     entries.push({ path: 'probelab/wait-schedule', type: 'file', data: Buffer.from('\n') });
     handOff.onSchedule(
       late.length ? text(late) : '',
-      `${s.capture}`,
+      guestSeconds(s.capture),
       late.map((x) => x.at),
     );
   } else {
     const scheduleText = text(schedule);
     entries.push({ path: 'probelab/schedule', type: 'file', data: Buffer.from(scheduleText) });
-    entries.push({ path: 'probelab/capture', type: 'file', data: Buffer.from(`${s.capture}\n`) });
+    entries.push({ path: 'probelab/capture', type: 'file', data: Buffer.from(`${guestSeconds(s.capture)}\n`) });
   }
   if (shell) {
     // modules.dep as depmod writes it: "m.ko: deps", a module's dependencies last-loaded first.

@@ -10,6 +10,7 @@ import { lockOutputDir } from './out-lock.js';
 import { checkBoardMatchesQemu } from './boards.js';
 import { buildInitramfs, type HandOff, type ShellGuest } from './initramfs.js';
 import { ensureSnapshot, restoreSnapshot, scheduleInput, SnapshotUnavailable } from './snapshot.js';
+import { handedBoot } from './handed-boot.js';
 import { provisionKernel, staticProfile, type KernelArtefacts } from './kernels.js';
 import { loadMachine, type MachineDef } from './machine.js';
 import { bootCommand, shellLine } from './qemu-command.js';
@@ -110,24 +111,38 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
   const snapshot = opts.snapshot ?? process.env.PROBELAB_SNAPSHOT !== '0';
   let run: { console: string; wallSeconds: number } | null = null;
   let restored = false;
+  // The image a snapshot is taken from: the schedule's 0 s actions in it, the rest handed over
+  // at the init's ready point, by a restore or, for a cold boot, by handed-boot.ts.
+  let handed: { late: string; capture: string; at: number[] } | null = null;
+  const prep = await prepareBoot(dir, s, {
+    ...opts,
+    handOff: { scheduleOnConsole: true, onSchedule: (late, capture, at) => (handed = { late, capture, at }) },
+  });
+  const h = handed as { late: string; capture: string; at: number[] } | null;
+  if (!h) throw new HarnessError('internal: the initramfs builder did not hand the schedule over');
+  const { machine: m, kernel, initrd, cmdline, dtb } = prep;
+  const args = (console: { file: string } | { pipe: string }): string[] =>
+    bootCommand(m, s, {
+      kernelImage: kernel.image,
+      initrd,
+      cmdline,
+      console,
+      timeWarp: true,
+      ...(dtb ? { dtb } : {}),
+    }).args;
+  const first = Math.min(...h.at);
+  // The init acts at absolute guest times; one that had its schedule only after an action's time
+  // would have run that action late. Never kept: such a boot is done again the classic way.
+  const lateSchedule = (console: string, how: string): boolean => {
+    if (!console.includes('@@probelab-ready')) return false; // never got there: reported as it is
+    const got = /^\[\s*(\d+\.\d{6})\] probelab: schedule received\r?$/m.exec(console);
+    if (got && Number(got[1]) < first) return false;
+    opts.log?.(
+      `${s.name}: the ${how} guest had its schedule at ${got ? `${got[1]} s` : 'no time'}, after its first action (${first} s): booting cold with the whole schedule in the image`,
+    );
+    return true;
+  };
   if (snapshot) {
-    let handed: { late: string; capture: string; at: number[] } | null = null;
-    const prep = await prepareBoot(dir, s, {
-      ...opts,
-      handOff: { scheduleOnConsole: true, onSchedule: (late, capture, at) => (handed = { late, capture, at }) },
-    });
-    const h = handed as { late: string; capture: string; at: number[] } | null;
-    if (!h) throw new HarnessError('internal: the initramfs builder did not hand the schedule over');
-    const { machine: m, kernel, initrd, cmdline, dtb } = prep;
-    const args = (console: { file: string } | { pipe: string }): string[] =>
-      bootCommand(m, s, {
-        kernelImage: kernel.image,
-        initrd,
-        cmdline,
-        console,
-        timeWarp: true,
-        ...(dtb ? { dtb } : {}),
-      }).args;
     const snap = await ensureSnapshot(
       m.binary,
       (pipe) => args({ pipe }),
@@ -139,7 +154,6 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
       opts.log?.(`${s.name}: no boot snapshot (${e.message}): booting cold`);
       return null;
     });
-    const first = Math.min(...h.at);
     // No snapshot: booted cold below, which reports the panic or the hang as any cold boot does.
     if (snap && first <= snap.meta.readyAt + handOffMargin) {
       opts.log?.(
@@ -159,17 +173,30 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
         limit,
       );
       restored = true;
-      // The init acts at absolute guest times; one that had its schedule only after an action's
-      // time would have run that action late. Never kept: such a boot is done again cold.
-      const got = /^\[\s*(\d+\.\d{6})\] probelab: schedule received\r?$/m.exec(run.console);
-      if (!got || Number(got[1]) >= first) {
-        opts.log?.(
-          `${s.name}: the restored guest had its schedule at ${got ? `${got[1]} s` : 'no time'}, after its first action (${first} s): booting cold`,
-        );
+      if (lateSchedule(run.console, 'restored')) {
         run = null;
         restored = false;
       }
     }
+  } else {
+    writeFile(
+      join(dir, 'qemu-command.txt'),
+      `${shellLine({ binary: m.binary, args: args({ pipe: `${consoleLog}.pipe` }) })}\n# the schedule after 0 s is written to ${consoleLog}.pipe.in once the console says @@probelab-ready (handed-boot.ts)\n`,
+    );
+    const hb = await handedBoot(
+      m.binary,
+      (pipe) => args({ pipe }),
+      scheduleInput(h.late, h.capture, true),
+      first,
+      handOffMargin,
+      consoleLog,
+      limit,
+    );
+    if (!hb.handed)
+      opts.log?.(
+        `${s.name}: an action at ${first} s comes before the init's ready point (${hb.readyAt} s, and ${handOffMargin * 1000} ms to hand the schedule over): booting cold with the whole schedule in the image`,
+      );
+    else if (!lateSchedule(hb.console, 'booted')) run = hb;
   }
   if (!run) {
     const { machine: m, kernel, initrd, cmdline, dtb } = await prepareBoot(dir, s, opts);
@@ -184,7 +211,6 @@ async function bootInto(dir: string, s: Scenario, opts: BootOptions): Promise<Re
     writeFile(join(dir, 'qemu-command.txt'), shellLine(cmd) + '\n');
     run = await runQemu(m.binary, cmd.args, consoleLog, limit);
   }
-  const kernel = await provisionKernel(s.kernel, opts.log);
   const parsed = parseConsole(run.console);
   if (parsed.panic)
     throw new HarnessError(`the guest kernel panicked: ${parsed.panic}; console log kept in ${consoleLog}`, consoleLog);

@@ -100,7 +100,13 @@ export class SnapshotUnavailable extends HarnessError {
   }
 }
 
-async function untilConsole(file: string, marker: string, limitMs: number, alive: () => boolean): Promise<string> {
+/** The console file's text once it holds `marker` (SnapshotUnavailable if QEMU exits or the wall limit passes first). */
+export async function untilConsole(
+  file: string,
+  marker: string,
+  limitMs: number,
+  alive: () => boolean,
+): Promise<string> {
   const end = Date.now() + limitMs;
   for (;;) {
     const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
@@ -233,9 +239,8 @@ async function takeSnapshot(
         throw new SnapshotUnavailable(
           `the snapshot's guest did not print its ring buffer up to the init's "ready" record (${dump.includes('@@probelab-prefix-dmesg-missing') ? 'no such record' : 'no output'}); console log kept in ${prefixConsole}.failed`,
         );
-      const stamps = [...text.slice(0, text.indexOf('@@probelab-ready')).matchAll(/^\[\s*(\d+\.\d{6})\]/gm)];
       const meta: SnapshotMeta = {
-        readyAt: stamps.length ? Number(stamps[stamps.length - 1]![1]) : 0,
+        readyAt: readyPoint(text),
         bytes: statSync(tmp).size,
         prefixWallSeconds: (Date.now() - t0) / 1000,
       };
@@ -277,13 +282,23 @@ function prune(root: string, keep: string): void {
   }
 }
 
-/** The console input a restored init reads (qemu/guest/init): padding, then the schedule. */
-export function scheduleInput(schedule: string, capture: string): string {
+/** The guest time of the last console timestamp before the init printed "@@probelab-ready". */
+export function readyPoint(console: string): number {
+  const stamps = [...console.slice(0, console.indexOf('@@probelab-ready')).matchAll(/^\[\s*(\d+\.\d{6})\]/gm)];
+  return stamps.length ? Number(stamps[stamps.length - 1]![1]) : 0;
+}
+
+/**
+ * The console input a waiting init reads (qemu/guest/init): padding, then the schedule. `full`:
+ * a guest booted from the firmware (handed-boot.ts), which prints its whole ring buffer, not
+ * only the records after "ready" as a restored one does.
+ */
+export function scheduleInput(schedule: string, capture: string, full = false): string {
   const lines = schedule
     .split('\n')
     .filter(Boolean)
     .map((l) => `S ${l}`);
-  return `${'\n'.repeat(64)}@@probelab-schedule-begin\n${lines.join('\n')}${lines.length ? '\n' : ''}C ${capture}\n@@probelab-schedule-end\n`;
+  return `${'\n'.repeat(64)}@@probelab-schedule-begin\n${lines.join('\n')}${lines.length ? '\n' : ''}C ${capture}\n${full ? 'F\n' : ''}@@probelab-schedule-end\n`;
 }
 
 /** The input that tells the VM which took a snapshot to print its ring buffer and power off. */

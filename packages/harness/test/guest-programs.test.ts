@@ -1,7 +1,8 @@
-// The guest's capture program (harness guest-capture.ts, qemu/guest/probelab-state.c): built for
-// arm64 by Debian's cross compiler without a libc, cached by source, flags and compiler; a clear
-// error without the compiler. What it prints is checked on real boots (probelab
-// capture-qemu.test.ts: the same lines as the shell walk it replaced).
+// The guest's programs (harness guest-programs.ts, qemu/guest/probelab-state.c and
+// probelab-wait.c): built for arm64 by Debian's cross compiler without a libc, cached by source,
+// flags and compiler; a clear error without the compiler. What they do is checked on real boots
+// (probelab capture-qemu.test.ts: the capture prints the lines of the shell walk it replaced;
+// snapshot-qemu.test.ts: two boots of a schedule start its actions at the same guest time).
 import { mkdtempSync, readdirSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,12 +16,12 @@ afterEach(() => {
   vi.resetModules();
 });
 
-describe('captureProgram', () => {
+describe.each(['probelab-state', 'probelab-wait'] as const)('guestProgram(%s)', (name) => {
   it('is a static arm64 ELF executable, built once and then read from the cache', async () => {
     const cache = mkdtempSync(join(tmpdir(), 'probelab-capture-cache-'));
     process.env.PROBELAB_CACHE = cache;
-    const { captureProgram } = await import('../src/guest-capture.js');
-    const a = await captureProgram();
+    const { guestProgram } = await import('../src/guest-programs.js');
+    const a = await guestProgram(name);
     expect([...a.subarray(0, 4)]).toEqual([0x7f, 0x45, 0x4c, 0x46]); // ELF
     expect(a[4]).toBe(2); // 64-bit
     expect(a.readUInt16LE(16)).toBe(2); // ET_EXEC: not a PIE, nothing for a loader to relocate
@@ -30,12 +31,12 @@ describe('captureProgram', () => {
     const phnum = a.readUInt16LE(56);
     const types = Array.from({ length: phnum }, (_, i) => a.readUInt32LE(phoff + i * a.readUInt16LE(54)));
     expect(types).not.toContain(3);
-    const built = readdirSync(join(cache, 'guest')).filter((f) => f.startsWith('probelab-state-'));
+    const built = readdirSync(join(cache, 'guest')).filter((f) => f.startsWith(`${name}-`));
     expect(built).toHaveLength(1);
     const inode = statSync(join(cache, 'guest', built[0]!)).ino;
     // A new process (a fresh module) reads the cached file: not rebuilt, so not replaced.
     vi.resetModules();
-    const again = await (await import('../src/guest-capture.js')).captureProgram();
+    const again = await (await import('../src/guest-programs.js')).guestProgram(name);
     expect(again.equals(a)).toBe(true);
     expect(statSync(join(cache, 'guest', built[0]!)).ino).toBe(inode);
   }, 60_000);
@@ -43,9 +44,11 @@ describe('captureProgram', () => {
   it('says which compiler is missing and where to get it', async () => {
     process.env.PROBELAB_CACHE = mkdtempSync(join(tmpdir(), 'probelab-capture-cache-'));
     process.env.PATH = '/nonexistent';
-    const { captureProgram } = await import('../src/guest-capture.js');
-    await expect(captureProgram()).rejects.toThrow(
-      /^the guest's capture \(qemu\/guest\/probelab-state\.c\) is built with aarch64-linux-gnu-gcc, which is not installed \(apt install gcc-aarch64-linux-gnu\)$/,
+    const { guestProgram } = await import('../src/guest-programs.js');
+    await expect(guestProgram(name)).rejects.toThrow(
+      new RegExp(
+        `^the guest's ${name} \\(qemu/guest/${name}\\.c\\) is built with aarch64-linux-gnu-gcc, which is not installed \\(apt install gcc-aarch64-linux-gnu\\)$`,
+      ),
     );
   });
 });

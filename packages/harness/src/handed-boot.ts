@@ -1,0 +1,106 @@
+/**
+ * A cold boot of a snapshot's image: booted from the firmware with the initramfs a boot snapshot
+ * is taken from (the schedule's 0 s actions in it, initramfs.ts `scheduleOnConsole`), and handed
+ * the rest of its schedule on the console when its init says it is ready, as a restored guest is
+ * (qemu/guest/init). Up to that point it is the boot the snapshot saved, so the cold boot a
+ * restore is held against differs from it only by the save and the restore.
+ *
+ * The classic cold boot, the whole schedule in the initramfs, boots another image; under icount
+ * any other byte the kernel unpacks moves the rest of the boot: two schedules that differ in one
+ * action's time put the init's start 8-40 ms apart (bpf_tcp_ca_kfunc_init and the unpacking
+ * worker share the one CPU differently). It stays for what cannot be handed over: an action at or
+ * before the ready point (real-boot.ts).
+ *
+ * The console is QEMU's pipe chardev: `<pipe>.out` a regular file (the log, never waited on),
+ * `<pipe>.in` a FIFO QEMU opens read-write, written once the init printed "@@probelab-ready":
+ * before it, no byte reaches the guest's UART.
+ */
+import { closeSync, constants, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { HarnessError } from './errors.js';
+import { writeFile } from './atomic.js';
+import { registerTemp, releaseTemp, runChild, startChild } from './lifetime.js';
+import { readyPoint, SnapshotUnavailable, untilConsole } from './snapshot.js';
+
+export type HandedBoot =
+  | { console: string; wallSeconds: number; handed: true }
+  /** The init was ready only after (or too close to) the first action: boot the classic way. */
+  | { readyAt: number; handed: false };
+
+/**
+ * Boot `args(pipe)` (QEMU's command with the console at `pipe`), hand `input` over at the ready
+ * point unless the first late action (`first`, guest seconds) is within `margin` of it. A guest
+ * that never gets there (a panic, a hang) is reported as a cold boot reports it: its console is
+ * returned, or the wall limit's error thrown.
+ */
+export async function handedBoot(
+  binary: string,
+  args: (pipe: string) => string[],
+  input: string,
+  first: number,
+  margin: number,
+  consoleLog: string,
+  wallLimitSeconds: number,
+): Promise<HandedBoot> {
+  const pipe = `${consoleLog}.pipe`;
+  const out = `${pipe}.out`;
+  const fifo = `${pipe}.in`;
+  for (const f of [out, fifo]) registerTemp(f);
+  writeFile(out, '');
+  writeFile(consoleLog, '');
+  rmSync(fifo, { force: true });
+  const made = await runChild('mkfifo', [fifo], { reject: false, stdin: 'ignore', all: true });
+  if (made.exitCode !== 0) throw new HarnessError(`could not make the FIFO ${fifo}: ${String(made.all ?? '').trim()}`);
+  const started = process.hrtime.bigint();
+  const { child } = await startChild(binary, args(pipe), {
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    forceKillAfterDelay: 2000,
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
+  let exited = false;
+  void (child as unknown as Promise<unknown>).then(
+    () => (exited = true),
+    () => (exited = true),
+  );
+  try {
+    const ready = await untilConsole(out, '@@probelab-ready', wallLimitSeconds * 1000, () => !exited).catch(
+      (e: unknown) => {
+        if (e instanceof SnapshotUnavailable) return null;
+        throw e;
+      },
+    );
+    if (ready !== null) {
+      const readyAt = readyPoint(ready);
+      if (first <= readyAt + margin) return { readyAt, handed: false };
+      const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+      try {
+        writeSync(fd, input);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    const r = await child;
+    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    const text = readFileSync(out, 'utf8');
+    writeFile(consoleLog, text);
+    if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5)
+      throw new HarnessError(
+        `QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${consoleLog}`,
+        consoleLog,
+      );
+    if (r.exitCode !== 0 && !r.isTerminated)
+      throw new HarnessError(
+        `QEMU exited with status ${r.exitCode}: ${(typeof r.all === 'string' ? r.all.trim() : '').split('\n').slice(-3).join(' | ') || '(no message)'}; console log kept in ${consoleLog}`,
+        consoleLog,
+      );
+    return { console: text, wallSeconds, handed: true };
+  } finally {
+    clearTimeout(timer);
+    child.kill('SIGKILL');
+    for (const f of [out, fifo]) {
+      rmSync(f, { force: true });
+      releaseTemp(f);
+    }
+  }
+}
