@@ -1,6 +1,6 @@
 /** @probelab/dt-compiler's API: the kernel's DTS/DTB pipeline (cpp + dtc.wasm), the tree, its decoders and fw_devlink's supplier graph (README.md). */
 export type { DeviceTree, DtNode, DtProperty } from './tree.js';
-export { buildTree, makeNode, makeProperty } from './tree.js';
+export { buildTree, makeNode, makeProperty, nodeIndex } from './tree.js';
 export { DtError } from './errors.js';
 export { readDtb, readDtbFile, maxDtbBytes } from './fdt.js';
 export {

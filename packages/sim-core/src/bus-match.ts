@@ -4,7 +4,7 @@
  * include/linux/of_device.h:of_driver_match_device; modules by modules.alias), and the device
  * indices the driver core looks devices up by (of_find_device_by_node).
  */
-import { compatible, type DtNode } from '@probelab/dt-compiler';
+import { compatible, nodeIndex, type DeviceTree, type DtNode } from '@probelab/dt-compiler';
 import type { Device, Driver } from './model.js';
 import { push } from './multimap.js';
 import { aliasRegExp, type Bus, type DriverInfo, type KernelProfile } from './profile.js';
@@ -14,7 +14,9 @@ export class BusMatch {
   readonly drivers: Driver[] = [];
   private drvOrder = 0;
   // Indices (the model must stay near-linear on 100k devices).
-  private readonly byNode = new Map<DtNode, Device>();
+  /** Devices by their node's index in the tree (dt-compiler nodeIndex); a map for a node not in it. */
+  private readonly byIndex: Array<Device | undefined>;
+  private readonly byOtherNode = new Map<DtNode, Device>();
   private readonly byBus = new Map<Bus, Device[]>();
   private readonly byCompat = new Map<string, Device[]>();
   private readonly driversByBus = new Map<Bus, Driver[]>();
@@ -24,24 +26,38 @@ export class BusMatch {
   private readonly nonOfDriversByBus = new Map<Bus, Driver[]>();
   private readonly aliasRe = new Map<string, RegExp>();
 
-  constructor(private readonly profile: KernelProfile) {}
+  constructor(
+    private readonly profile: KernelProfile,
+    private readonly tree: DeviceTree,
+  ) {
+    this.byIndex = new Array<Device | undefined>(tree.nodes.length).fill(undefined);
+  }
+
+  private byNode(node: DtNode): Device | undefined {
+    const i = nodeIndex(this.tree, node);
+    return i >= 0 ? this.byIndex[i] : this.byOtherNode.get(node);
+  }
 
   /** A device added to its bus (device_add -> bus_add_device). */
   addDevice(dev: Device): void {
-    if (dev.node) this.byNode.set(dev.node, dev);
+    if (dev.node) {
+      const i = nodeIndex(this.tree, dev.node);
+      if (i >= 0) this.byIndex[i] = dev;
+      else this.byOtherNode.set(dev.node, dev);
+    }
     push(this.byBus, dev.bus, dev);
     if (dev.node) for (const c of compatible(dev.node)) push(this.byCompat, c, dev);
   }
 
   /** Whether a node already has its device (of_platform_populate skips OF_POPULATED nodes). */
   hasDevice(node: DtNode): boolean {
-    return this.byNode.has(node);
+    return this.byNode(node) !== undefined;
   }
 
   /** The device of a node, or of its nearest ancestor that has one. */
   deviceOf(node: DtNode): Device | undefined {
     for (let n: DtNode | null = node; n; n = n.parent) {
-      const d = this.byNode.get(n);
+      const d = this.byNode(n);
       if (d) return d;
     }
     return undefined;

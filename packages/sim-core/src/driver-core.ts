@@ -91,7 +91,7 @@ export class DriverCore {
     readonly behaviours: Record<string, ProbeBehaviour> = probeBehaviours,
   ) {
     this.initialized = new Set(profile.fwnodeInitialized ?? []);
-    this.bus = new BusMatch(profile);
+    this.bus = new BusMatch(profile, board.tree);
     this.deferred = new DeferredProbe(this);
     this.probe = new Probe(this);
     this.devlink = new FwDevlink(this);

@@ -2,7 +2,7 @@
  * fw_devlink's dependency cycles (drivers/base/core.c:__fw_devlink_relax_cycles), found once over
  * the board's device nodes.
  */
-import { isAvailablePath, type DtNode } from '@probelab/dt-compiler';
+import { isAvailablePath, nodeIndex, type DtNode } from '@probelab/dt-compiler';
 import type { Board } from './board.js';
 import type { DriverCoreParams } from './cmdline.js';
 import { claimedEarly, isAncestor, noOverrides, supplierNodes, type BindingRows } from './fw-devlink-suppliers.js';
@@ -26,13 +26,20 @@ export function cycleEdges(
   if (params.fwDevlink === 'off') return out;
   // Device nodes by a dense index, the graph in arrays (CSR): at 100,000 nodes, maps keyed by
   // node for index, low link, stack and component cost more than finding the suppliers.
+  // The dense index by the node's index in the tree (dt-compiler nodeIndex), not a map by node.
   const nodes = [...board.deviceNodes];
-  const idx = new Map<DtNode, number>();
-  nodes.forEach((n, i) => idx.set(n, i));
+  const dense = new Int32Array(board.tree.nodes.length).fill(-1);
+  const other = new Map<DtNode, number>();
+  nodes.forEach((n, i) => {
+    const t = nodeIndex(board.tree, n);
+    if (t >= 0) dense[t] = i;
+    else other.set(n, i);
+  });
   const deviceIndexOf = (n: DtNode): number => {
     for (let x: DtNode | null = n; x; x = x.parent) {
-      const i = idx.get(x);
-      if (i !== undefined) return i;
+      const t = nodeIndex(board.tree, x);
+      const i = t >= 0 ? dense[t]! : (other.get(x) ?? -1);
+      if (i >= 0) return i;
     }
     return -1;
   };

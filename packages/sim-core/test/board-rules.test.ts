@@ -14,6 +14,7 @@ import {
   type ProbeBehaviour,
   type ProbeFault,
 } from '@probelab/sim-core';
+import { buildTree, nodeIndex } from '@probelab/dt-compiler';
 import { dts } from './helpers.js';
 
 interface D {
@@ -172,6 +173,30 @@ describe('IOMMU configuration of masters', () => {
     // identical deferrals are one event).
     expect(dev(r, '300.gpu')).toMatchObject({ driver: 'gpu', iommuGroup: null });
     expect(r.hazards.filter((h) => h.device === '300.gpu').map((h) => h.kind)).toEqual(['iommu-configure-failed']);
+  });
+
+  it('a tree another tree was built over since: its nodes looked up without their index, the same outcome', () => {
+    // A clock chain, and a cycle (fw-devlink-cycles.ts relaxes its links, or neither probes).
+    for (const cycle of [false, true]) {
+      const t = dts(`/ { #address-cells = <1>; #size-cells = <1>;
+  clk: clock@100 { compatible = "v,clk"; reg = <0x100 4>; #clock-cells = <0>; ${cycle ? 'clocks = <&d>;' : ''} };
+  d: dev@200 { compatible = "v,dev"; reg = <0x200 4>; clocks = <&clk>; #clock-cells = <0>; };
+};`);
+      const p = srcProfile([
+        { name: 'clk', compat: ['v,clk'], module: 'clk' },
+        { name: 'dev', compat: ['v,dev'] },
+      ]);
+      const run = () => sim(t, p, { modules: [{ name: 'clk', at: 2 }] });
+      const before = run();
+      expect(dev(before, '200.dev')?.driver).toBe('dev'); // bound once its clock's driver is
+      expect(dev(before, '100.clock')?.driver).toBe('clk');
+      const nodes = [t.byPath('/clock@100')!, t.byPath('/dev@200')!];
+      expect(nodes.map((n) => nodeIndex(t, n))).toEqual(nodes.map((n) => t.nodes.indexOf(n)));
+      // Trees of its nodes (as a merge or a survey might build): they are those trees' now.
+      for (const n of nodes) buildTree(n, 0, []);
+      expect(nodes.map((n) => nodeIndex(t, n))).toEqual([-1, -1]);
+      expect(run().outcome).toEqual(before.outcome);
+    }
   });
 
   it('an unavailable instance among them: -ENODEV, the master runs without an IOMMU at once', () => {

@@ -217,7 +217,15 @@ const run = (n: number, b: ReturnType<typeof syntheticBoard>, faults?: ProbeFaul
     faults,
   });
 
-type Best = { ms: number; translated: number; events: number; links: number; populateMs: number };
+type Best = {
+  ms: number;
+  translated: number;
+  events: number;
+  links: number;
+  populateMs: number;
+  /** Each round's time, in round order (for the growth from runs next to each other). */
+  rounds: number[];
+};
 
 /**
  * Rounds over all sizes, the best of each size kept: this machine's speed moves by 30% within
@@ -229,7 +237,7 @@ type Best = { ms: number; translated: number; events: number; links: number; pop
  */
 function measure(collected: boolean): Map<number, Best> {
   const best = new Map<number, Best>(
-    sizes.map((n) => [n, { ms: Infinity, translated: 0, events: 0, links: 0, populateMs: Infinity }]),
+    sizes.map((n) => [n, { ms: Infinity, translated: 0, events: 0, links: 0, populateMs: Infinity, rounds: [] }]),
   );
   for (let round = 0; round < rounds; round++) {
     for (const n of round % 2 ? [...sizes].reverse() : sizes) {
@@ -237,6 +245,7 @@ function measure(collected: boolean): Map<number, Best> {
       if (collected) collect();
       const t = time(() => run(n, b));
       const cur = best.get(n)!;
+      cur.rounds.push(t.ms);
       if (t.ms < cur.ms) {
         cur.ms = t.ms;
         cur.translated = t.value.outcome.devices.filter((d) => d.iommuGroup !== null).length;
@@ -265,6 +274,17 @@ function one(n: number): void {
 
 const perDevice = (m: Map<number, Best>, n: number): number => (m.get(n)!.ms * 1000) / n;
 const growth = (m: Map<number, Best>): number => perDevice(m, 100_000) / perDevice(m, 10_000);
+/**
+ * The growth of each round, its 10k and 100k runs measured next to each other (the machine's
+ * speed drifts over a bench: best-of per size may take the two from rounds far apart), median.
+ */
+const pairedGrowth = (m: Map<number, Best>): { median: number; all: number[] } => {
+  const a = m.get(10_000)!.rounds;
+  const b = m.get(100_000)!.rounds;
+  const all = a.map((x, i) => b[i]! / 100_000 / (x / 10_000));
+  const sorted = [...all].sort((x, y) => x - y);
+  return { median: sorted[Math.floor(sorted.length / 2)]!, all };
+};
 
 function main(): void {
   // A warm-up (JIT) per size, each on a tree of its own: per-tree caches start cold below.
@@ -290,6 +310,10 @@ function main(): void {
   const populateGrowth = best.get(100_000)!.populateMs / 100_000 / (best.get(10_000)!.populateMs / 10_000);
   console.log(
     `growth of the time per device from 10k to 100k: ${growth(best).toFixed(2)}x from a collected heap (of_platform_populate alone: ${populateGrowth.toFixed(2)}x)`,
+  );
+  const paired = pairedGrowth(best);
+  console.log(
+    `  round by round (10k and 100k next to each other): median ${paired.median.toFixed(2)}x (${paired.all.map((x) => x.toFixed(2)).join(', ')})`,
   );
   const asLeft = measure(false);
   console.log(
