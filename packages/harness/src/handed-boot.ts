@@ -21,6 +21,33 @@ import { writeFile } from './atomic.js';
 import { registerTemp, releaseTemp, runChild, startChild } from './lifetime.js';
 import { readyPoint, SnapshotUnavailable, untilConsole } from './snapshot.js';
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * All of `data` into the FIFO QEMU reads (a pipe holds 64 KiB: a longer schedule waits for the
+ * guest to read), until QEMU is gone: its console then ends early, and says so.
+ */
+export async function writeFifo(fifo: string, data: Buffer, gone: () => boolean): Promise<void> {
+  let fd: number;
+  try {
+    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+  } catch {
+    return; // ENXIO: no reader left
+  }
+  try {
+    for (let off = 0; off < data.length && !gone();) {
+      try {
+        off += writeSync(fd, data, off);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return; // EPIPE: QEMU exited
+        await sleep(2);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export type HandedBoot =
   | { console: string; wallSeconds: number; handed: true }
   /** The init was ready only after (or too close to) the first action: boot the classic way. */
@@ -73,12 +100,7 @@ export async function handedBoot(
     if (ready !== null) {
       const readyAt = readyPoint(ready);
       if (first <= readyAt + margin) return { readyAt, handed: false };
-      const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-      try {
-        writeSync(fd, input);
-      } finally {
-        closeSync(fd);
-      }
+      await writeFifo(fifo, Buffer.from(input), () => exited);
     }
     const r = await child;
     const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
