@@ -19,8 +19,7 @@
  * static buffers.
  */
 
-typedef unsigned long size_t;
-typedef long ssize_t;
+#include "freestanding.h"
 
 #define AT_FDCWD -100
 #define O_RDONLY 0
@@ -37,17 +36,6 @@ typedef long ssize_t;
 #define SYS_syslog 116
 #define SYSLOG_ACTION_READ_ALL 3
 #define SYSLOG_ACTION_SIZE_BUFFER 10
-
-static long sys4(long n, long a, long b, long c, long d)
-{
-	register long x8 __asm__("x8") = n;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-	__asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-	return x0;
-}
 
 void *memcpy(void *d, const void *s, size_t n)
 {
@@ -470,12 +458,3 @@ int main(int argc, char **argv)
 	flush();
 	return 0;
 }
-
-__asm__(".text\n"
-	".global _start\n"
-	"_start:\n"
-	"	ldr x0, [sp]\n"
-	"	add x1, sp, #8\n"
-	"	bl main\n"
-	"	mov x8, #94\n"
-	"	svc #0\n");

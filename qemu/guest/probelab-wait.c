@@ -15,6 +15,8 @@
  * Freestanding like probelab-state.c: raw syscalls, no libc.
  */
 
+#include "freestanding.h"
+
 #define SYS_write 64
 #define SYS_exit_group 94
 #define SYS_clock_nanosleep 115
@@ -26,17 +28,6 @@ struct timespec64 {
 	long tv_sec;
 	long tv_nsec;
 };
-
-static long sys4(long n, long a, long b, long c, long d)
-{
-	register long x8 __asm__("x8") = n;
-	register long x0 __asm__("x0") = a;
-	register long x1 __asm__("x1") = b;
-	register long x2 __asm__("x2") = c;
-	register long x3 __asm__("x3") = d;
-	__asm__ volatile("svc #0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3) : "memory");
-	return x0;
-}
 
 static void say(const char *s)
 {
@@ -87,12 +78,3 @@ int main(int argc, char **argv)
 	}
 	return 0;
 }
-
-__asm__(".text\n"
-	".global _start\n"
-	"_start:\n"
-	"	ldr x0, [sp]\n"
-	"	add x1, sp, #8\n"
-	"	bl main\n"
-	"	mov x8, #94\n"
-	"	svc #0\n");

@@ -1,9 +1,9 @@
 /**
  * The guest's own programs, each qemu/guest/<name>.c built for arm64 with Debian's cross compiler
  * (gcc-aarch64-linux-gnu, the one kernel builds use; freestanding, so no arm64 libc is needed),
- * cached under the cache directory by the hash of the source, the flags and the compiler's
- * version: probelab-state (the capture) and probelab-wait (the schedule's clock). The initramfs
- * (initramfs.ts) carries them in /bin.
+ * cached under the cache directory by the hash of the source, qemu/guest/freestanding.h (which
+ * both include), the flags and the compiler's version: probelab-state (the capture) and
+ * probelab-wait (the schedule's clock). The initramfs (initramfs.ts) carries them in /bin.
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
@@ -56,6 +56,7 @@ async function build(name: GuestProgram): Promise<Buffer> {
     );
   const key = createHash('sha256')
     .update(readFileSync(source))
+    .update(readFileSync(join(repoRoot(), 'qemu', 'guest', 'freestanding.h')))
     .update(JSON.stringify(flags))
     .update(String(version.stdout))
     .digest('hex')

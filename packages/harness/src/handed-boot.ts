@@ -18,7 +18,8 @@
 import { closeSync, constants, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import { HarnessError } from './errors.js';
 import { writeFile } from './atomic.js';
-import { registerTemp, releaseTemp, runChild, startChild } from './lifetime.js';
+import { registerTemp, releaseTemp, runChild } from './lifetime.js';
+import { startQemu } from './qemu-run.js';
 import { readyPoint, SnapshotUnavailable, untilConsole } from './snapshot.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -77,21 +78,9 @@ export async function handedBoot(
   rmSync(fifo, { force: true });
   const made = await runChild('mkfifo', [fifo], { reject: false, stdin: 'ignore', all: true });
   if (made.exitCode !== 0) throw new HarnessError(`could not make the FIFO ${fifo}: ${String(made.all ?? '').trim()}`);
-  const started = process.hrtime.bigint();
-  const { child } = await startChild(binary, args(pipe), {
-    reject: false,
-    stdin: 'ignore',
-    all: true,
-    forceKillAfterDelay: 2000,
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
-  let exited = false;
-  void (child as unknown as Promise<unknown>).then(
-    () => (exited = true),
-    () => (exited = true),
-  );
+  const q = await startQemu(binary, args(pipe), wallLimitSeconds, consoleLog);
   try {
-    const ready = await untilConsole(out, '@@probelab-ready', wallLimitSeconds * 1000, () => !exited).catch(
+    const ready = await untilConsole(out, '@@probelab-ready', wallLimitSeconds * 1000, () => !q.exited()).catch(
       (e: unknown) => {
         if (e instanceof SnapshotUnavailable) return null;
         throw e;
@@ -100,26 +89,17 @@ export async function handedBoot(
     if (ready !== null) {
       const readyAt = readyPoint(ready);
       if (first <= readyAt + margin) return { readyAt, handed: false };
-      await writeFifo(fifo, Buffer.from(input), () => exited);
+      await writeFifo(fifo, Buffer.from(input), q.exited);
     }
-    const r = await child;
-    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    const text = readFileSync(out, 'utf8');
-    writeFile(consoleLog, text);
-    if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5)
-      throw new HarnessError(
-        `QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${consoleLog}`,
-        consoleLog,
-      );
-    if (r.exitCode !== 0 && !r.isTerminated)
-      throw new HarnessError(
-        `QEMU exited with status ${r.exitCode}: ${(typeof r.all === 'string' ? r.all.trim() : '').split('\n').slice(-3).join(' | ') || '(no message)'}; console log kept in ${consoleLog}`,
-        consoleLog,
-      );
-    return { console: text, wallSeconds, handed: true };
+    let wallSeconds: number;
+    try {
+      wallSeconds = await q.finished();
+    } finally {
+      writeFile(consoleLog, readFileSync(out, 'utf8'));
+    }
+    return { console: readFileSync(consoleLog, 'utf8'), wallSeconds, handed: true };
   } finally {
-    clearTimeout(timer);
-    child.kill('SIGKILL');
+    q.stop();
     for (const f of [out, fifo]) {
       rmSync(f, { force: true });
       releaseTemp(f);

@@ -2,8 +2,9 @@
  * Running QEMU: the serial console goes straight to a log file through a QEMU file chardev.
  * (Not through a pipe: a pipe the host reads slowly makes the guest's UART wait, and under icount
  * that waiting is guest time, so boots would stop being reproducible under host load.) A guest
- * that does not power off within the wall-time limit is killed and reported; QEMU is started
- * through lifetime.ts, so it never outlives probelab.
+ * that does not power off within the wall-time limit is killed and reported (startQemu, for every
+ * boot: this file's, a restore's, a handed boot's); QEMU is started through lifetime.ts, so it
+ * never outlives probelab.
  */
 import { accessSync, constants, readFileSync } from 'node:fs';
 import { writeFile } from './atomic.js';
@@ -16,6 +17,67 @@ export interface QemuRun {
   wallSeconds: number;
 }
 
+/** A QEMU process under the wall-time limit: killed with SIGKILL when the limit passes. */
+export interface QemuProcess {
+  /** True once QEMU has exited. */
+  exited(): boolean;
+  /**
+   * QEMU's exit, waited for: the wall seconds since it started. A kill at the limit (a hang) or a
+   * failing exit status is a HarnessError naming the console log kept; `what` says which QEMU.
+   */
+  finished(what?: string): Promise<number>;
+  /** Kill it if it still runs and disarm the limit (for a `finally`). */
+  stop(): void;
+}
+
+/** Start QEMU (through lifetime.ts, so it never outlives probelab), the wall limit armed. */
+export async function startQemu(
+  binary: string,
+  args: string[],
+  wallLimitSeconds: number,
+  consoleLog: string,
+): Promise<QemuProcess> {
+  requireQemu(binary);
+  const started = process.hrtime.bigint();
+  const { child } = await startChild(binary, args, {
+    reject: false,
+    stdin: 'ignore',
+    all: true,
+    forceKillAfterDelay: 2000,
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
+  let exited = false;
+  void (child as unknown as Promise<unknown>).then(
+    () => (exited = true),
+    () => (exited = true),
+  );
+  return {
+    exited: () => exited,
+    async finished(what = 'QEMU') {
+      const r = await child;
+      clearTimeout(timer);
+      const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+      if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5)
+        throw new HarnessError(
+          `QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${consoleLog}`,
+          consoleLog,
+        );
+      if (r.exitCode !== 0 && !r.isTerminated) {
+        const said = typeof r.all === 'string' ? r.all.trim() : '';
+        throw new HarnessError(
+          `${what} exited with status ${r.exitCode}: ${said.split('\n').slice(-3).join(' | ') || '(no message)'}; console log kept in ${consoleLog}`,
+          consoleLog,
+        );
+      }
+      return wallSeconds;
+    },
+    stop() {
+      clearTimeout(timer);
+      child.kill('SIGKILL');
+    },
+  };
+}
+
 /** Run a boot whose console goes to `logFile` (bootCommand with `{ file: logFile }`). */
 export async function runQemu(
   binary: string,
@@ -25,32 +87,13 @@ export async function runQemu(
 ): Promise<QemuRun> {
   requireQemu(binary);
   writeFile(logFile, '');
-  const started = process.hrtime.bigint();
-  const { child } = await startChild(binary, args, {
-    reject: false,
-    stdin: 'ignore',
-    all: true,
-    forceKillAfterDelay: 2000,
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
-  const r = await child;
-  clearTimeout(timer);
-  const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const consoleText = readFileSync(logFile, 'utf8');
-  const qemuSaid = typeof r.all === 'string' ? r.all.trim() : '';
-  if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5) {
-    throw new HarnessError(
-      `QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${logFile}`,
-      logFile,
-    );
+  const q = await startQemu(binary, args, wallLimitSeconds, logFile);
+  try {
+    const wallSeconds = await q.finished();
+    return { console: readFileSync(logFile, 'utf8'), wallSeconds };
+  } finally {
+    q.stop();
   }
-  if (r.exitCode !== 0 && !r.isTerminated) {
-    throw new HarnessError(
-      `QEMU exited with status ${r.exitCode}: ${qemuSaid.split('\n').slice(-3).join(' | ') || '(no message)'}; console log kept in ${logFile}`,
-      logFile,
-    );
-  }
-  return { console: consoleText, wallSeconds };
 }
 
 /** `-machine dumpdtb=`: QEMU's own device tree for the machine, without booting anything. */

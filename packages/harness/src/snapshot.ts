@@ -39,7 +39,7 @@ import { waitForLock } from './out-lock.js';
 import { snapshotDir } from './paths.js';
 import { qmpConnect } from './qmp.js';
 import { shellQuote } from './qemu-command.js';
-import { requireQemu } from './qemu-run.js';
+import { requireQemu, startQemu } from './qemu-run.js';
 
 export interface SnapshotMeta {
   /** Guest seconds of the last console timestamp before the init said it was ready. */
@@ -337,39 +337,29 @@ export async function restoreSnapshot(
   writeFile(`${pipe}.out`, '');
   writeFile(consoleLog, '');
   registerTemp(sock);
-  const started = process.hrtime.bigint();
-  const { child } = await startChild(
+  const q = await startQemu(
     binary,
     [...args(pipe), '-qmp', `unix:${sock},server=on,wait=off`, '-incoming', `exec:cat ${shellQuote(snap.state)}`],
-    { reject: false, stdin: 'ignore', all: true, forceKillAfterDelay: 2000 },
-  );
-  const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
-  let exited = false;
-  void (child as unknown as Promise<unknown>).then(
-    () => (exited = true),
-    () => (exited = true),
+    wallLimitSeconds,
+    consoleLog,
   );
   try {
-    const qmp = await qmpConnect(sock, 10_000, () => exited);
+    const qmp = await qmpConnect(sock, 10_000, q.exited);
     for (;;) {
       const st = await qmp.execute<{ status: string }>('query-status');
       if (st.status !== 'inmigrate') break;
       await sleep(5);
     }
     await qmp.execute('cont');
-    const r = await child;
-    qmp.close();
-    const wallSeconds = Number(process.hrtime.bigint() - started) / 1e9;
-    if (r.isTerminated && r.signal === 'SIGKILL' && wallSeconds >= wallLimitSeconds - 0.5)
-      throw new HarnessError(
-        `QEMU did not power off within ${wallLimitSeconds} s of wall time: killed; console log kept in ${consoleLog}`,
-        consoleLog,
-      );
-    if (r.exitCode !== 0 && !r.isTerminated)
-      throw new HarnessError(
-        `QEMU (restoring a boot snapshot) exited with status ${r.exitCode}: ${(typeof r.all === 'string' ? r.all.trim() : '').split('\n').slice(-3).join(' | ')}; console log kept in ${consoleLog}`,
-        consoleLog,
-      );
+    let wallSeconds: number;
+    try {
+      wallSeconds = await q.finished('QEMU (restoring a boot snapshot)');
+    } catch (e) {
+      writeFile(consoleLog, readFileSync(`${pipe}.out`, 'utf8')); // what the restored guest printed
+      throw e;
+    } finally {
+      qmp.close();
+    }
     const text = splicedConsole(
       readFileSync(snap.prefixConsole, 'utf8'),
       readFileSync(snap.prefixDmesg, 'utf8'),
@@ -378,8 +368,7 @@ export async function restoreSnapshot(
     writeFile(consoleLog, text);
     return { console: text, wallSeconds };
   } finally {
-    clearTimeout(timer);
-    child.kill('SIGKILL');
+    q.stop();
     rmSync(sock, { force: true });
     releaseTemp(sock);
     rmSync(inputFile, { force: true });
