@@ -15,39 +15,12 @@
  * `<pipe>.in` a FIFO QEMU opens read-write, written once the init printed "@@probelab-ready":
  * before it, no byte reaches the guest's UART.
  */
-import { closeSync, constants, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
-import { HarnessError } from './errors.js';
+import { readFileSync, rmSync } from 'node:fs';
 import { writeFile } from './atomic.js';
-import { registerTemp, releaseTemp, runChild } from './lifetime.js';
+import { makeFifo, writeFifo } from './console-fifo.js';
+import { registerTemp, releaseTemp } from './lifetime.js';
 import { startQemu } from './qemu-run.js';
 import { readyPoint, SnapshotUnavailable, untilConsole } from './snapshot.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/**
- * All of `data` into the FIFO QEMU reads (a pipe holds 64 KiB: a longer schedule waits for the
- * guest to read), until QEMU is gone: its console then ends early, and says so.
- */
-export async function writeFifo(fifo: string, data: Buffer, gone: () => boolean): Promise<void> {
-  let fd: number;
-  try {
-    fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-  } catch {
-    return; // ENXIO: no reader left
-  }
-  try {
-    for (let off = 0; off < data.length && !gone();) {
-      try {
-        off += writeSync(fd, data, off);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') return; // EPIPE: QEMU exited
-        await sleep(2);
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export type HandedBoot =
   | { console: string; wallSeconds: number; handed: true }
@@ -75,9 +48,7 @@ export async function handedBoot(
   for (const f of [out, fifo]) registerTemp(f);
   writeFile(out, '');
   writeFile(consoleLog, '');
-  rmSync(fifo, { force: true });
-  const made = await runChild('mkfifo', [fifo], { reject: false, stdin: 'ignore', all: true });
-  if (made.exitCode !== 0) throw new HarnessError(`could not make the FIFO ${fifo}: ${String(made.all ?? '').trim()}`);
+  await makeFifo(fifo);
   const q = await startQemu(binary, args(pipe), wallLimitSeconds, consoleLog);
   try {
     const ready = await untilConsole(out, '@@probelab-ready', wallLimitSeconds * 1000, () => !q.exited()).catch(

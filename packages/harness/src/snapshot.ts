@@ -18,23 +18,12 @@
  * initcall_debug) was 0.4 s of every restored boot.
  */
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  constants,
-  existsSync,
-  openSync,
-  readdirSync,
-  readFileSync,
-  renameSync,
-  rmSync,
-  statSync,
-  utimesSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureDir, writeAtomic, writeFile } from './atomic.js';
 import { HarnessError } from './errors.js';
-import { registerTemp, releaseTemp, runChild, startChild } from './lifetime.js';
+import { makeFifo, writeFifo } from './console-fifo.js';
+import { registerTemp, releaseTemp, startChild } from './lifetime.js';
 import { waitForLock } from './out-lock.js';
 import { snapshotDir } from './paths.js';
 import { qmpConnect } from './qmp.js';
@@ -189,10 +178,7 @@ async function takeSnapshot(
     const tmp = join(dir, `vm.state.tmp-${process.pid}`);
     for (const f of [consoleTmp, fifo, sock, tmp]) registerTemp(f);
     writeFile(consoleTmp, '');
-    rmSync(fifo, { force: true });
-    const made = await runChild('mkfifo', [fifo], { reject: false, stdin: 'ignore', all: true });
-    if (made.exitCode !== 0)
-      throw new HarnessError(`could not make the FIFO ${fifo}: ${String(made.all ?? '').trim()}`);
+    await makeFifo(fifo);
     const { child } = await startChild(binary, [...args(pipe), '-qmp', `unix:${sock},server=on,wait=off`], {
       reject: false,
       stdin: 'ignore',
@@ -222,12 +208,7 @@ async function takeSnapshot(
       }
       // The state is on disk; the VM goes on to print its ring buffer and power off.
       await qmp.execute('cont');
-      const fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
-      try {
-        writeSync(fd, dumpInput());
-      } finally {
-        closeSync(fd);
-      }
+      await writeFifo(fifo, Buffer.from(dumpInput()), () => exited);
       const timer = setTimeout(() => child.kill('SIGKILL'), wallLimitSeconds * 1000);
       await child;
       clearTimeout(timer);

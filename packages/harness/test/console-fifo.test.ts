@@ -1,12 +1,12 @@
-// The handed cold boot's FIFO writer (harness handed-boot.ts): a schedule longer than a pipe
+// The console FIFO's writer (harness console-fifo.ts): a schedule longer than a pipe
 // holds reaches a reader that takes its time, whole; a FIFO nobody reads any more is no error.
-// The boot itself is checked on real boots (probelab snapshot-qemu.test.ts).
+// The boots that use it are checked on real kernels (probelab snapshot-qemu.test.ts).
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { writeFifo } from '../src/handed-boot.js';
+import { writeFifo } from '../src/console-fifo.js';
 
 describe('writeFifo', () => {
   it('writes 300 KiB through a 64 KiB pipe to a slow reader, every byte in order', async () => {
