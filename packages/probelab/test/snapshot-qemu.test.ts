@@ -99,7 +99,7 @@ describe('boot snapshots', () => {
     warm.events.forEach((e, i) => expect(Math.abs(e.t - c1.events[i]!.t)).toBeLessThan(0.001));
   }, 300_000);
 
-  it('an action before the snapshot point boots cold and says so; actions only at 0 s branch; a new command line, a new snapshot', async () => {
+  it('an action before the snapshot point boots cold and says so, with --cold too; actions only at 0 s branch; a new command line, a new snapshot', async () => {
     // The prefix of `loads` (virtio_blk and virtio-rng at 0 s in the image): Debian 6.12's init is
     // ready at about 1 s, so a load at 0.5 s cannot be honoured from the snapshot.
     const early = await runCli(
@@ -118,6 +118,18 @@ describe('boot snapshots', () => {
     );
     expect(early.stdout).not.toMatch(/restored from a boot snapshot/);
     expect(readFileSync(join(out, 'early', 'snap-early', 'qemu-command.txt'), 'utf8')).not.toMatch(/-incoming/);
+    // --cold: the snapshot's image is booted and found ready too late for the action, so the boot
+    // is done again with the whole schedule in the image (handed-boot.ts), and says so.
+    const earlyCold = await runCli(['boot', join(tmp, 'snap-early.yaml'), '--cold'], {
+      PROBELAB_OUT: join(out, 'early-cold'),
+    });
+    expect(earlyCold.code).toBe(0);
+    expect(earlyCold.stderr).toMatch(
+      /snap-early: an action at 0\.5 s comes before the init's ready point \(1\.\d+ s, and 50 ms to hand the schedule over\): booting cold with the whole schedule in the image/,
+    );
+    const cmd = readFileSync(join(out, 'early-cold', 'snap-early', 'qemu-command.txt'), 'utf8');
+    expect(cmd).toMatch(/-chardev file,id=probelab-console/);
+    expect(cmd).not.toMatch(/@@probelab-ready/);
     // Nothing after 0 s but the capture: restored (from a prefix of its own: the image holds the
     // scenario's modules), the capture time handed over.
     const zero = await runCli(
